@@ -1,0 +1,99 @@
+import { parseArgs } from "node:util";
+import { chatIdPatterns } from "../src/channels/channel.js";
+import { FOLDER_PATTERN, type RegisteredChat } from "../src/chats.js";
+import { UsageError } from "../src/errors.js";
+import type { RegisterRequest } from "../src/registration.js";
+
+const CHANNELS = {
+  telegram: "telegram",
+  whatsapp: "whatsapp",
+  terminal: "terminal",
+  local: "terminal",
+} as const;
+
+const JID_HELP: Record<RegisteredChat["channel"], string> = {
+  telegram:
+    "Telegram chat ids look like tg:123456789 or tg:-1001234567890 (send /chatid to the bot to get it)",
+  whatsapp:
+    "WhatsApp chat ids look like 491701234567@s.whatsapp.net, 120363012345678901@g.us or 1234567890@lid",
+  terminal: "terminal chat ids look like local:console",
+};
+
+/** Parses and validates `setup register` flags; throws a UsageError naming the bad flag and the fix. */
+export function parseRegister(
+  argv: string[],
+  defaults: { assistantName: string; now: number },
+): RegisterRequest {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        channel: { type: "string" },
+        jid: { type: "string" },
+        name: { type: "string" },
+        folder: { type: "string" },
+        trigger: { type: "string" },
+        "assistant-name": { type: "string" },
+        "is-main": { type: "boolean" },
+        "no-trigger-required": { type: "boolean" },
+        "allow-sender": { type: "string", multiple: true } as never,
+        json: { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; see the flags in docs/configuration.md`);
+  }
+  const str = (k: string) => (typeof values[k] === "string" ? (values[k] as string).trim() : undefined);
+  const channelFlag = str("channel");
+  if (!channelFlag) throw new UsageError("--channel is required: use telegram, whatsapp or terminal");
+  const channel = CHANNELS[channelFlag as keyof typeof CHANNELS];
+  if (!channel)
+    throw new UsageError(`--channel "${channelFlag}" is not a channel: use telegram, whatsapp or terminal`);
+  const jid = str("jid");
+  if (!jid) throw new UsageError(`--jid is required: ${JID_HELP[channel]}`);
+  if (!chatIdPatterns[channel].test(jid))
+    throw new UsageError(`--jid "${jid}" is not a ${channel} chat id: ${JID_HELP[channel]}`);
+  const name = str("name");
+  if (!name) throw new UsageError('--name is required: the chat\'s display name, e.g. --name "Family"');
+  if (name.length > 100) throw new UsageError("--name is longer than 100 characters: shorten it");
+  const folder = str("folder");
+  if (!folder)
+    throw new UsageError("--folder is required: a folder name under data/groups/, e.g. --folder family");
+  if (!FOLDER_PATTERN.test(folder) || folder === "global") {
+    throw new UsageError(
+      `--folder "${folder}" is not allowed: use 1-64 lowercase letters, digits, - or _, starting with a letter or digit (not "global"), e.g. --folder family-chat`,
+    );
+  }
+  const assistantName = str("assistant-name") ?? defaults.assistantName;
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(assistantName)) {
+    throw new UsageError(
+      `--assistant-name "${assistantName}" is not allowed: use one word of letters, digits, - or _`,
+    );
+  }
+  const trigger = str("trigger") ?? `@${assistantName}`;
+  if (trigger === "" || /\s/.test(trigger) || trigger.length > 64) {
+    throw new UsageError(
+      `--trigger "${trigger}" is not allowed: use one word without spaces, e.g. --trigger @${assistantName}`,
+    );
+  }
+  const allowed = values["allow-sender"] as unknown as string[] | undefined;
+  return {
+    assistantName,
+    chat: {
+      chatId: jid,
+      channel,
+      name,
+      folder,
+      trigger,
+      requiresTrigger: values["no-trigger-required"] !== true,
+      isMain: values["is-main"] === true,
+      allowedSenders: allowed && allowed.length > 0 ? allowed : null,
+      limits: null,
+      extraMounts: [],
+      createdAt: defaults.now,
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import type { RegisteredChat } from "../chats.js";
+import { describeError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { formatCatchUp, type PromptLimits } from "../router/prompt.js";
+import type { Store } from "../store/index.js";
+import type { AgentRuntime } from "./runtime.js";
+
+/** What a turn needs from the rest of the host. */
+export interface TurnDeps {
+  store: Store;
+  runtime: AgentRuntime;
+  log: Logger;
+  limits: PromptLimits;
+  now: () => number;
+  /** A reply was written to the outbox. */
+  onReply: (chatId: string) => void;
+  setTyping: (chatId: string, active: boolean) => Promise<void>;
+  /** Aborted on shutdown: the turn stops and is left for recovery, with no error reply. */
+  shutdownSignal: AbortSignal;
+}
+
+/** The short reply a chat gets when its turn fails. */
+export function failureReply(err: unknown): string {
+  return `Sorry, I couldn't answer that: ${describeError(err)}`;
+}
+
+/**
+ * Runs one turn for a chat: every message since its cursor becomes the catch-up prompt; each reply
+ * goes to the outbox in the transaction that advances the cursor. Returns without a turn when no
+ * stored message since the cursor triggers the assistant.
+ */
+export async function runChatTurn(chatId: string, deps: TurnDeps): Promise<void> {
+  const { store, log, now } = deps;
+  const chat = store.chats.get(chatId);
+  if (!chat) return;
+  const cursor = store.turns.cursor(chatId);
+  const messages = store.messages.since(chatId, cursor);
+  if (!messages.some((m) => m.triggers)) return;
+  const toSeq = (messages[messages.length - 1] as { seq: number }).seq;
+  const turnId = store.turns.start(chatId, cursor + 1, toSeq, now());
+  const prompt = formatCatchUp(messages, deps.limits);
+  log.info({ chatId, turnId, messages: messages.length }, "turn started");
+  void deps.setTyping(chatId, true);
+  try {
+    const usage = await streamTurn(chat, prompt, turnId, toSeq, deps);
+    store.transaction(() => {
+      store.turns.finish(turnId, "done", now(), usage ?? {});
+      store.turns.advanceCursor(chatId, toSeq, now());
+    });
+    log.info({ chatId, turnId }, "turn finished");
+  } catch (err) {
+    if (deps.shutdownSignal.aborted) {
+      log.warn({ chatId, turnId }, "turn interrupted by shutdown; it will run again at next start");
+      return;
+    }
+    log.error({ err, chatId, turnId }, "turn failed");
+    store.transaction(() => {
+      store.turns.finish(turnId, "failed", now(), { error: describeError(err) });
+      store.commitReply(chatId, turnId, failureReply(err), toSeq, now());
+    });
+    deps.onReply(chatId);
+  } finally {
+    void deps.setTyping(chatId, false);
+  }
+}
+
+async function streamTurn(
+  chat: RegisteredChat,
+  prompt: string,
+  turnId: number,
+  toSeq: number,
+  deps: TurnDeps,
+): Promise<{ inputTokens: number; outputTokens: number } | null> {
+  const { store, now } = deps;
+  let usage: { inputTokens: number; outputTokens: number } | null = null;
+  const events = deps.runtime.runTurn({
+    chat,
+    prompt,
+    sessionId: store.sessions.get(chat.chatId),
+    signal: deps.shutdownSignal,
+  });
+  for await (const event of events) {
+    if (event.type === "reply") {
+      if (event.text.trim() === "") continue;
+      store.commitReply(chat.chatId, turnId, event.text, toSeq, now());
+      deps.onReply(chat.chatId);
+    } else {
+      if (event.sessionId) store.sessions.set(chat.chatId, event.sessionId, now());
+      usage = event.usage;
+    }
+  }
+  return usage;
+}

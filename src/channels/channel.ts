@@ -1,0 +1,86 @@
+/** A message a channel received from its platform, normalised for the inbox. */
+export interface InboundMessage {
+  /** Channel-qualified chat id: `tg:<id>`, a WhatsApp JID, `local:<name>`. */
+  chatId: string;
+  /** The platform's message id, unique within the chat; makes storing idempotent. */
+  messageId: string;
+  senderId: string;
+  senderName: string;
+  text: string;
+  /** When the platform says it was sent, in ms since the epoch. */
+  timestamp: number;
+  /** Sent by the account nestbox itself runs as (a WhatsApp self-chat, say). */
+  fromMe: boolean;
+  /** A native mention of the bot, or a reply to one of its messages: triggers like the trigger word. */
+  mentionsAssistant: boolean;
+  /** Display name of the chat when the platform gives one (group subject, user name). */
+  chatName?: string;
+  isGroup?: boolean;
+}
+
+/** Called for every inbound message; a rejected promise is logged and never stops the channel. */
+export type InboundHandler = (message: InboundMessage) => Promise<void>;
+
+/** Called when a channel's connection comes (back) up, so waiting outbound messages can go out. */
+export type ReadyHandler = () => void;
+
+/**
+ * One messaging platform. Each implementation lives in its own folder under `channels/` and
+ * passes the shared `channelContract` suite.
+ */
+export interface Channel {
+  /** Short stable name: `terminal`, `telegram`, `whatsapp`. */
+  readonly name: string;
+  /** Whether a chat id belongs to this channel; outbound routing relies on exactly one owner. */
+  ownsChatId(chatId: string): boolean;
+  /** Subscribes to inbound messages (one handler; a later call replaces it). */
+  onInbound(handler: InboundHandler): void;
+  /** Subscribes to "connected again" notices. */
+  onReady(handler: ReadyHandler): void;
+  /** Connects and begins receiving. Resolves once the channel can send. */
+  start(): Promise<void>;
+  /**
+   * Sends text to a chat, splitting it as the platform requires. Rejects with a ChannelError when
+   * the platform refuses, a ChannelNetworkError when it cannot be reached (the outbox retries).
+   */
+  send(chatId: string, text: string): Promise<void>;
+  /** Shows or clears a "typing" state while a turn runs; failures are swallowed by the caller. */
+  setTyping(chatId: string, active: boolean): Promise<void>;
+  /** Stops receiving and disconnects; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Channel prefix rules for chat ids. */
+export const chatIdPatterns = {
+  telegram: /^tg:-?\d{1,20}$/,
+  whatsapp: /^(\d{5,20}@s\.whatsapp\.net|[\d-]{5,40}@g\.us|\d{5,25}@lid)$/,
+  terminal: /^local:[a-z0-9][a-z0-9_-]{0,63}$/,
+} as const;
+
+/** Which channel a chat id belongs to by its shape, or null. */
+export function channelOfChatId(chatId: string): keyof typeof chatIdPatterns | null {
+  for (const [name, re] of Object.entries(chatIdPatterns)) {
+    if (re.test(chatId)) return name as keyof typeof chatIdPatterns;
+  }
+  return null;
+}
+
+/**
+ * Splits text into chunks of at most `limit` characters, preferring paragraph, then line, then
+ * word boundaries; never loses a character other than the whitespace it splits on.
+ */
+export function splitMessage(text: string, limit: number): string[] {
+  const chunks: string[] = [];
+  let rest = text;
+  while (rest.length > limit) {
+    const window = rest.slice(0, limit + 1);
+    let cut = window.lastIndexOf("\n\n");
+    if (cut <= 0) cut = window.lastIndexOf("\n");
+    if (cut <= 0) cut = window.lastIndexOf(" ");
+    if (cut <= 0) cut = limit;
+    chunks.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).replace(/^\s+/, "");
+  }
+  if (rest.length > 0 || chunks.length === 0) chunks.push(rest);
+  return chunks.filter((c, i) => c.length > 0 || i === 0);
+}

@@ -1,0 +1,85 @@
+import { UnroutableChatError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { Channel, InboundMessage } from "./channel.js";
+
+/**
+ * The channels nestbox runs, wired explicitly in `main.ts`. Routes outbound messages to the one
+ * channel that owns a chat id; a chat id nobody owns is an error, never a silent drop.
+ */
+export class ChannelRegistry {
+  readonly #channels: Channel[];
+  readonly #log: Logger;
+
+  constructor(channels: Channel[], log: Logger) {
+    const names = new Set<string>();
+    for (const c of channels) {
+      if (names.has(c.name)) throw new Error(`channel "${c.name}" is registered twice`);
+      names.add(c.name);
+    }
+    this.#channels = [...channels];
+    this.#log = log;
+  }
+
+  /** The channels in wiring order. */
+  all(): readonly Channel[] {
+    return this.#channels;
+  }
+
+  /** The channel that owns `chatId`; throws UnroutableChatError when none does. */
+  ownerOf(chatId: string): Channel {
+    const owner = this.#channels.find((c) => c.ownsChatId(chatId));
+    if (!owner) throw new UnroutableChatError(chatId);
+    return owner;
+  }
+
+  /** Whether some running channel owns `chatId`. */
+  routes(chatId: string): boolean {
+    return this.#channels.some((c) => c.ownsChatId(chatId));
+  }
+
+  /** Sends through the owning channel; its errors propagate (the outbox decides about retries). */
+  async send(chatId: string, text: string): Promise<void> {
+    await this.ownerOf(chatId).send(chatId, text);
+  }
+
+  /** Typing indicators are best effort: failures are logged, never thrown. */
+  async setTyping(chatId: string, active: boolean): Promise<void> {
+    try {
+      await this.ownerOf(chatId).setTyping(chatId, active);
+    } catch (err) {
+      this.#log.debug({ err, chatId }, "typing indicator failed");
+    }
+  }
+
+  /** One handler for every channel's inbound messages; a handler error is logged and the channel goes on. */
+  onInbound(handler: (message: InboundMessage, channel: string) => Promise<void>): void {
+    for (const channel of this.#channels) {
+      channel.onInbound(async (message) => {
+        try {
+          await handler(message, channel.name);
+        } catch (err) {
+          this.#log.error(
+            { err, channel: channel.name, chatId: message.chatId },
+            "inbound message handling failed",
+          );
+        }
+      });
+    }
+  }
+
+  /** Called with the channel's name whenever one (re)connects. */
+  onReady(handler: (channel: string) => void): void {
+    for (const channel of this.#channels) channel.onReady(() => handler(channel.name));
+  }
+
+  async startAll(): Promise<void> {
+    for (const channel of this.#channels) {
+      await channel.start();
+      this.#log.info({ channel: channel.name }, "channel started");
+    }
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.allSettled(this.#channels.map((c) => c.stop()));
+  }
+}

@@ -1,0 +1,24 @@
+/** A chat nestbox answers in, as registered with `setup register`. */
+export interface RegisteredChat {
+  chatId: string;
+  channel: "telegram" | "whatsapp" | "terminal";
+  name: string;
+  /** Folder under `data/groups/`; matches {@link FOLDER_PATTERN}. */
+  folder: string;
+  /** Trigger word at the start of a message, e.g. `@Andy`. */
+  trigger: string;
+  /** false: every message in this chat triggers the assistant. */
+  requiresTrigger: boolean;
+  /** The owner's private chat: no trigger needed, may manage other chats. */
+  isMain: boolean;
+  /** When set, only these sender ids may trigger the assistant. */
+  allowedSenders: string[] | null;
+  /** Per-chat container limits overriding the defaults. */
+  limits: { memoryMb?: number; cpus?: number; pids?: number } | null;
+  /** Extra host folders mounted under `/workspace/extra/<name>`. */
+  extraMounts: { name: string; hostPath: string; readOnly: boolean }[];
+  createdAt: number;
+}
+
+/** Folder names: safe as one path segment, never `..`, `/x` or `a/b`. */
+export const FOLDER_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;

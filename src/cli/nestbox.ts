@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { listChats, printChats } from "../../setup/chats.js";
+import { loadConfig, readEnvironment } from "../config.js";
+import { start } from "../main.js";
+import { fail, processIO } from "./io.js";
+
+const USAGE = `Usage: nestbox <command>
+
+Commands:
+  start [--terminal]   run the host (opens the terminal chat when no other channel is configured)
+  chats [--json]       list registered chats
+`;
+
+async function run(argv: string[]): Promise<number> {
+  const io = processIO();
+  const [command = "start", ...rest] = argv;
+  const json = rest.includes("--json");
+  try {
+    if (command === "start") {
+      const stopSignal = new Promise<"SIGINT" | "SIGTERM">((resolve) => {
+        process.once("SIGINT", () => resolve("SIGINT"));
+        process.once("SIGTERM", () => resolve("SIGTERM"));
+      });
+      return await start({
+        io: { ...io, stdin: process.stdin, stdout: process.stdout },
+        terminal: rest.includes("--terminal"),
+        stopSignal,
+      });
+    }
+    if (command === "chats") {
+      printChats(io, listChats(loadConfig(readEnvironment(io.env, io.cwd), io.cwd).dataDir), json);
+      return 0;
+    }
+    io.stdout.write(USAGE);
+    return command === "help" || command === "--help" ? 0 : 1;
+  } catch (err) {
+    return fail(io, err, json);
+  }
+}
+
+process.exitCode = await run(process.argv.slice(2));

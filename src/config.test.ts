@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig, parseDuration, readEnvironment } from "./config.js";
+import { ConfigError } from "./errors.js";
+
+describe("loadConfig", () => {
+  it("has working defaults with an empty environment", () => {
+    const c = loadConfig({}, "/srv/nb");
+    expect(c).toMatchObject({
+      assistantName: "Andy",
+      dataDir: "/srv/nb/data",
+      maxConcurrentAgents: 5,
+      agentIdleTimeoutMs: 600_000,
+      agentTurnTimeoutMs: 600_000,
+      logLevel: "info",
+      model: null,
+      telegram: null,
+    });
+  });
+
+  it("lists every bad variable at once, each with what to set", () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        ASSISTANT_NAME: "two words",
+        MAX_CONCURRENT_AGENTS: "0",
+        AGENT_TURN_TIMEOUT: "soon",
+        LOG_LEVEL: "loud",
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = (error as ConfigError).issues;
+    expect(issues).toHaveLength(4);
+    expect(issues.join("\n")).toMatch(/ASSISTANT_NAME: must be one word/);
+    expect(issues.join("\n")).toMatch(/MAX_CONCURRENT_AGENTS: must be a whole number from 1 to 64, got "0"/);
+    expect(issues.join("\n")).toMatch(/AGENT_TURN_TIMEOUT: must be a duration like 30s, 10m/);
+    expect(issues.join("\n")).toMatch(/LOG_LEVEL/);
+  });
+
+  it("resolves an OpenAI-compatible model from OPENAI_BASE_URL", () => {
+    const c = loadConfig({ MODEL: "llama3.1:8b", OPENAI_BASE_URL: "http://localhost:11434/v1/" });
+    expect(c.model).toEqual({
+      provider: "openai",
+      name: "llama3.1:8b",
+      baseUrl: "http://localhost:11434/v1",
+      apiKey: "",
+    });
+  });
+
+  it("resolves Anthropic from ANTHROPIC_API_KEY", () => {
+    const c = loadConfig({ MODEL: "claude-sonnet-4-5", ANTHROPIC_API_KEY: "sk-ant-x" });
+    expect(c.model).toMatchObject({ provider: "anthropic", apiKey: "sk-ant-x" });
+  });
+
+  it("says which variables to set for a half-configured model", () => {
+    expect(() => loadConfig({ OPENAI_API_KEY: "sk" })).toThrow(/MODEL: set the model name/);
+    expect(() => loadConfig({ MODEL: "x" })).toThrow(
+      /set ANTHROPIC_API_KEY, or OPENAI_API_KEY \/ OPENAI_BASE_URL/,
+    );
+    expect(() => loadConfig({ MODEL: "x", OPENAI_BASE_URL: "ftp://x" })).toThrow(
+      /OPENAI_BASE_URL: must be an http\(s\) URL/,
+    );
+  });
+
+  it("treats blank variables as unset", () => {
+    expect(loadConfig({ TELEGRAM_BOT_TOKEN: "  ", MAX_CONCURRENT_AGENTS: "" }).telegram).toBeNull();
+  });
+
+  it("parses durations", () => {
+    expect(parseDuration("90s")).toBe(90_000);
+    expect(parseDuration("2h")).toBe(7_200_000);
+    expect(parseDuration("1500")).toBe(1500);
+    expect(parseDuration("1.5m")).toBeNull();
+  });
+});
+
+describe("readEnvironment", () => {
+  it("fills in .env beneath the process environment", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "nestbox-env-"));
+    writeFileSync(path.join(dir, ".env"), "ASSISTANT_NAME=Bob\nLOG_LEVEL=debug\n");
+    const env = readEnvironment({ LOG_LEVEL: "warn" }, dir);
+    expect(env).toMatchObject({ ASSISTANT_NAME: "Bob", LOG_LEVEL: "warn" });
+    rmSync(dir, { recursive: true });
+  });
+});

@@ -1,0 +1,232 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { parse as parseDotenv } from "dotenv";
+import { z } from "zod";
+import { ConfigError } from "./errors.js";
+
+/** Which wire format the model endpoint speaks. */
+export type ModelProvider = "anthropic" | "openai";
+
+/** The model every agent talks to (through the credential proxy). */
+export interface ModelConfig {
+  provider: ModelProvider;
+  /** Model name as the upstream knows it, e.g. `claude-sonnet-4-5` or `llama3.1:8b`. */
+  name: string;
+  /** Upstream base URL (no trailing slash). */
+  baseUrl: string;
+  /** The real credential; never leaves the host. Empty for local servers that need none. */
+  apiKey: string;
+}
+
+/** nestbox's validated configuration; read once at startup and passed down. */
+export interface Config {
+  assistantName: string;
+  dataDir: string;
+  /** `data/` as the Docker daemon sees it (nested or socket-mounted Docker), when it differs. */
+  hostDataDir: string | null;
+  maxConcurrentAgents: number;
+  agentIdleTimeoutMs: number;
+  agentTurnTimeoutMs: number;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  catchupMaxMessages: number;
+  catchupMaxChars: number;
+  timezone: string;
+  agentImage: string;
+  agentLimits: { memoryMb: number; cpus: number; pids: number };
+  /** null when no model is configured: commands that need one say which variables to set. */
+  model: ModelConfig | null;
+  telegram: { botToken: string; apiRoot: string } | null;
+}
+
+const DURATION = /^(\d+)(ms|s|m|h)?$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** Parses `600000`, `600s`, `10m`, `1h` into milliseconds; null when malformed. */
+export function parseDuration(text: string): number | null {
+  const m = DURATION.exec(text.trim());
+  if (!m) return null;
+  const unit = (m[2] ?? "ms") as keyof typeof UNIT_MS;
+  return Number(m[1]) * UNIT_MS[unit];
+}
+
+const duration = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === null || ms <= 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be a duration like 30s, 10m or 600000 (ms), got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const intIn = (def: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(def))
+    .transform((v, ctx) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v.trim()) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `must be a whole number from ${min} to ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const url = z.url({
+  protocol: /^https?$/,
+  error: "must be an http(s) URL such as http://localhost:11434/v1",
+});
+const optional = (s: string | undefined) => (s === undefined || s.trim() === "" ? undefined : s.trim());
+
+const schema = z.object({
+  ASSISTANT_NAME: z
+    .string()
+    .default("Andy")
+    .pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/, "must be one word of letters, digits, - or _ (e.g. Andy)"),
+    ),
+  NESTBOX_DATA_DIR: z.string().default("./data"),
+  NESTBOX_HOST_DATA_DIR: z.string().optional(),
+  MAX_CONCURRENT_AGENTS: intIn(5, 1, 64),
+  AGENT_IDLE_TIMEOUT: duration("10m"),
+  AGENT_TURN_TIMEOUT: duration("10m"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  CATCHUP_MAX_MESSAGES: intIn(50, 1, 10_000),
+  CATCHUP_MAX_CHARS: intIn(24_000, 200, 1_000_000),
+  TZ: z.string().optional(),
+  AGENT_IMAGE: z.string().min(1).default("nestbox-agent:latest"),
+  AGENT_MEMORY_MB: intIn(1024, 64, 1_048_576),
+  AGENT_CPUS: z
+    .string()
+    .default("1")
+    .transform((v, ctx) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0 || n > 256) {
+        ctx.addIssue({ code: "custom", message: `must be a number of CPUs like 0.5 or 2, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  AGENT_PIDS: intIn(256, 16, 65_536),
+  MODEL: z.string().optional(),
+  MODEL_PROVIDER: z.enum(["anthropic", "openai"]).optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: url.optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: url.optional(),
+  TELEGRAM_BOT_TOKEN: z.string().optional(),
+  TELEGRAM_API_ROOT: url.optional(),
+});
+
+/** Validates the environment once; throws a ConfigError listing every bad variable and what to set. */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  cwd = process.cwd(),
+): Config {
+  const cleaned = Object.fromEntries(
+    Object.keys(schema.shape).map((k) => [k, optional(env[k])] as const),
+  ) as Record<string, string | undefined>;
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const model = resolveModel(e, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    assistantName: e.ASSISTANT_NAME,
+    dataDir: path.resolve(cwd, e.NESTBOX_DATA_DIR),
+    hostDataDir: e.NESTBOX_HOST_DATA_DIR ?? null,
+    maxConcurrentAgents: e.MAX_CONCURRENT_AGENTS,
+    agentIdleTimeoutMs: e.AGENT_IDLE_TIMEOUT,
+    agentTurnTimeoutMs: e.AGENT_TURN_TIMEOUT,
+    logLevel: e.LOG_LEVEL,
+    catchupMaxMessages: e.CATCHUP_MAX_MESSAGES,
+    catchupMaxChars: e.CATCHUP_MAX_CHARS,
+    timezone: e.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+    agentImage: e.AGENT_IMAGE,
+    agentLimits: { memoryMb: e.AGENT_MEMORY_MB, cpus: e.AGENT_CPUS, pids: e.AGENT_PIDS },
+    model,
+    telegram: e.TELEGRAM_BOT_TOKEN
+      ? {
+          botToken: e.TELEGRAM_BOT_TOKEN,
+          apiRoot: (e.TELEGRAM_API_ROOT ?? "https://api.telegram.org").replace(/\/+$/, ""),
+        }
+      : null,
+  };
+}
+
+type Env = z.infer<typeof schema>;
+
+function resolveModel(e: Env, problems: string[]): ModelConfig | null {
+  const provider: ModelProvider | undefined =
+    e.MODEL_PROVIDER ??
+    (e.ANTHROPIC_API_KEY || e.ANTHROPIC_BASE_URL
+      ? "anthropic"
+      : e.OPENAI_API_KEY || e.OPENAI_BASE_URL
+        ? "openai"
+        : undefined);
+  if (!provider && !e.MODEL) return null;
+  if (!provider) {
+    problems.push(
+      "MODEL is set but no provider is: set ANTHROPIC_API_KEY, or OPENAI_API_KEY / OPENAI_BASE_URL (any OpenAI-compatible server)",
+    );
+    return null;
+  }
+  if (!e.MODEL) {
+    problems.push(
+      provider === "anthropic"
+        ? "MODEL: set the model name, e.g. MODEL=claude-sonnet-4-5"
+        : "MODEL: set the model name your OpenAI-compatible server serves, e.g. MODEL=gpt-4o-mini or MODEL=llama3.1:8b",
+    );
+    return null;
+  }
+  if (provider === "anthropic") {
+    if (!e.ANTHROPIC_API_KEY && !e.ANTHROPIC_BASE_URL) {
+      problems.push(
+        "ANTHROPIC_API_KEY: set your Anthropic API key (or ANTHROPIC_BASE_URL for a compatible server)",
+      );
+      return null;
+    }
+    return {
+      provider,
+      name: e.MODEL,
+      baseUrl: (e.ANTHROPIC_BASE_URL ?? "https://api.anthropic.com").replace(/\/+$/, ""),
+      apiKey: e.ANTHROPIC_API_KEY ?? "",
+    };
+  }
+  if (!e.OPENAI_API_KEY && !e.OPENAI_BASE_URL) {
+    problems.push(
+      "OPENAI_API_KEY: set your OpenAI API key, or OPENAI_BASE_URL for a local server (Ollama, vLLM, llama.cpp)",
+    );
+    return null;
+  }
+  return {
+    provider,
+    name: e.MODEL,
+    baseUrl: (e.OPENAI_BASE_URL ?? "https://api.openai.com/v1").replace(/\/+$/, ""),
+    apiKey: e.OPENAI_API_KEY ?? "",
+  };
+}
+
+/**
+ * The process environment with `.env` (in `cwd`) filled in beneath it: variables already set win.
+ * Returns a new object; nothing global changes.
+ */
+export function readEnvironment(
+  env: Record<string, string | undefined> = process.env,
+  cwd = process.cwd(),
+): Record<string, string | undefined> {
+  const file = path.join(cwd, ".env");
+  if (!existsSync(file)) return { ...env };
+  return { ...parseDotenv(readFileSync(file)), ...env };
+}

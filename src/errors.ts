@@ -1,0 +1,77 @@
+/** Every error nestbox raises on purpose: a stable `code` for scripts, a message for people, and the `cause`. */
+export class NestboxError extends Error {
+  override readonly name: string = "NestboxError";
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Configuration is missing or invalid; `issues` lists each bad variable with what to set. */
+export class ConfigError extends NestboxError {
+  override readonly name = "ConfigError";
+  constructor(
+    readonly issues: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super("CONFIG_INVALID", `Invalid configuration:\n${issues.map((i) => `  - ${i}`).join("\n")}`, options);
+  }
+}
+
+/** A command-line flag or user input is invalid; the message names the flag and the fix. */
+export class UsageError extends NestboxError {
+  override readonly name = "UsageError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("USAGE", message, options);
+  }
+}
+
+/** The platform behind a channel refused a request (bad token, forbidden chat...). */
+export class ChannelError extends NestboxError {
+  override readonly name: string = "ChannelError";
+  constructor(
+    readonly channel: string,
+    code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** The connection to a channel's platform failed; retrying may help. */
+export class ChannelNetworkError extends ChannelError {
+  override readonly name = "ChannelNetworkError";
+}
+
+/** No registered channel owns the chat id a message is addressed to. */
+export class UnroutableChatError extends NestboxError {
+  override readonly name = "UnroutableChatError";
+  constructor(readonly chatId: string) {
+    super("CHAT_UNROUTABLE", `No channel owns chat id "${chatId}"; is its channel configured and started?`);
+  }
+}
+
+/** The store refused an operation (constraint, migration, corrupt file). */
+export class StoreError extends NestboxError {
+  override readonly name = "StoreError";
+}
+
+/** An agent turn failed: the runtime, the container or the model. */
+export class AgentError extends NestboxError {
+  override readonly name: string = "AgentError";
+}
+
+/** The container engine refused or failed an operation. */
+export class ContainerError extends NestboxError {
+  override readonly name = "ContainerError";
+}
+
+/** One line for a person: the message of a NestboxError, or the error's own text. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,134 @@
+import { ConversationQueue } from "./agents/queue.js";
+import type { AgentRuntime } from "./agents/runtime.js";
+import { runChatTurn } from "./agents/turn.js";
+import type { InboundMessage } from "./channels/channel.js";
+import { DeliveryWorker } from "./channels/delivery.js";
+import type { ChannelRegistry } from "./channels/registry.js";
+import type { Logger } from "./log.js";
+import type { PromptLimits } from "./router/prompt.js";
+import { decide } from "./router/trigger.js";
+import type { Store } from "./store/index.js";
+
+/** Everything the host pipeline is built from; wired in `main.ts` (or a test). */
+export interface HostOptions {
+  store: Store;
+  registry: ChannelRegistry;
+  runtime: AgentRuntime;
+  log: Logger;
+  maxConcurrentAgents: number;
+  limits: PromptLimits;
+  now?: () => number;
+  delivery?: { retryDelayMs?: number; maxRetryDelayMs?: number; maxAttempts?: number };
+}
+
+/**
+ * The message pipeline: channel -> inbox (SQLite) -> router -> conversation queue -> agent runtime
+ * -> outbox (SQLite) -> delivery. Startup recovery resends undelivered replies and re-runs turns
+ * whose trigger was stored but never answered.
+ */
+export class Host {
+  readonly queue: ConversationQueue;
+  readonly delivery: DeliveryWorker;
+  readonly #o: HostOptions;
+  readonly #now: () => number;
+  readonly #shutdown = new AbortController();
+
+  constructor(options: HostOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.delivery = new DeliveryWorker({
+      store: options.store,
+      registry: options.registry,
+      log: options.log,
+      now: this.#now,
+      ...options.delivery,
+    });
+    this.queue = new ConversationQueue({
+      maxConcurrent: options.maxConcurrentAgents,
+      run: (chatId) =>
+        runChatTurn(chatId, {
+          store: options.store,
+          runtime: options.runtime,
+          log: options.log,
+          limits: options.limits,
+          now: this.#now,
+          onReply: () => this.delivery.kick(),
+          setTyping: (id, active) => options.registry.setTyping(id, active),
+          shutdownSignal: this.#shutdown.signal,
+        }),
+      onError: (chatId, err) => options.log.error({ err, chatId }, "turn crashed"),
+    });
+    options.registry.onInbound((message, channel) => this.receive(message, channel));
+    options.registry.onReady(() => this.delivery.kick());
+  }
+
+  /** Stores an inbound message (once), then dispatches it if it triggers the assistant. */
+  async receive(message: InboundMessage, channel: string): Promise<void> {
+    const { store, log } = this.#o;
+    const chat = store.chats.get(message.chatId);
+    const decision = decide(chat, message);
+    const stored = store.messages.insert(channel, message, decision.triggers, this.#now());
+    if (!stored) {
+      log.debug({ chatId: message.chatId, messageId: message.messageId }, "duplicate message ignored");
+      return;
+    }
+    if (chat && message.chatName && message.chatName !== chat.name)
+      store.chats.rename(chat.chatId, message.chatName);
+    log.debug({ chatId: message.chatId, seq: stored.seq, decision: decision.reason }, "message stored");
+    if (decision.triggers) this.queue.enqueue(message.chatId);
+    else if (chat) this.#o.runtime.prewarm?.(chat);
+  }
+
+  /** Starts the channels, then recovers: resend undelivered replies, re-run unanswered triggers. */
+  async start(): Promise<void> {
+    await this.#o.registry.startAll();
+    this.recover();
+  }
+
+  /** Startup recovery; safe to call more than once. */
+  recover(): void {
+    const { store, log } = this.#o;
+    const interrupted = store.turns.interruptRunning(this.#now());
+    let rerun = 0;
+    for (const [chatId, seq] of store.messages.lastTriggerSeqByChat()) {
+      if (store.chats.get(chatId) && seq > store.turns.cursor(chatId)) {
+        this.queue.enqueue(chatId);
+        rerun++;
+      }
+    }
+    const undelivered = store.outbox.pending().length;
+    if (interrupted || rerun || undelivered) {
+      log.info({ interrupted, rerun, undelivered }, "recovering work left by the previous run");
+    }
+    this.delivery.kick();
+  }
+
+  /** Waits until no turn runs or waits and every deliverable reply went out. */
+  async drain(): Promise<void> {
+    for (;;) {
+      await this.queue.idle();
+      this.delivery.kick();
+      await this.delivery.idle();
+      if (this.queue.active === 0 && this.queue.pending === 0) return;
+    }
+  }
+
+  /**
+   * Stops taking work, gives running turns `graceMs` to finish, aborts the rest (left for
+   * recovery), then stops channels and the runtime.
+   */
+  async stop(graceMs = 0): Promise<void> {
+    this.queue.close();
+    if (graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.queue.idle(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
+    this.#shutdown.abort();
+    await this.queue.idle();
+    await this.delivery.idle();
+    this.delivery.stop();
+    await this.#o.registry.stopAll();
+    await this.#o.runtime.shutdown();
+  }
+}

@@ -1,0 +1,54 @@
+import path from "node:path";
+import { ChatsTable } from "./chats.js";
+import { type Db, openDb } from "./db.js";
+import { MessagesTable } from "./messages.js";
+import { MetaTable } from "./meta.js";
+import { OutboxTable } from "./outbox.js";
+import { SessionsTable } from "./sessions.js";
+import { TurnsTable } from "./turns.js";
+
+export type { StoredMessage } from "./messages.js";
+export type { OutboxRow } from "./outbox.js";
+export type { Turn } from "./turns.js";
+
+/** nestbox's SQLite store: one typed object per table, plus the writes that must be atomic. */
+export class Store {
+  readonly chats: ChatsTable;
+  readonly messages: MessagesTable;
+  readonly turns: TurnsTable;
+  readonly outbox: OutboxTable;
+  readonly sessions: SessionsTable;
+  readonly meta: MetaTable;
+
+  constructor(readonly db: Db) {
+    this.chats = new ChatsTable(db);
+    this.messages = new MessagesTable(db);
+    this.turns = new TurnsTable(db);
+    this.outbox = new OutboxTable(db);
+    this.sessions = new SessionsTable(db);
+    this.meta = new MetaTable(db);
+  }
+
+  /** Opens `<dataDir>/nestbox.db`. */
+  static open(dataDir: string): Store {
+    return new Store(openDb(path.join(dataDir, "nestbox.db")));
+  }
+
+  /** Runs `fn` in one SQLite transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** Writes a reply to the outbox and advances the chat's cursor, atomically. Returns the outbox id. */
+  commitReply(chatId: string, turnId: number | null, text: string, coveredSeq: number, now: number): number {
+    return this.transaction(() => {
+      const id = this.outbox.add(chatId, turnId, text, now);
+      this.turns.advanceCursor(chatId, coveredSeq, now);
+      return id;
+    });
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,76 @@
+/** Numbered schema migrations; index i takes `PRAGMA user_version` from i to i+1. Append only. */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE chats (
+    chat_id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    name TEXT NOT NULL,
+    folder TEXT NOT NULL UNIQUE,
+    trigger TEXT NOT NULL,
+    requires_trigger INTEGER NOT NULL,
+    is_main INTEGER NOT NULL,
+    allowed_senders TEXT,
+    limits TEXT,
+    extra_mounts TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    chat_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    sender_id TEXT NOT NULL,
+    sender_name TEXT NOT NULL,
+    text TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    from_me INTEGER NOT NULL,
+    mentions_assistant INTEGER NOT NULL,
+    triggers INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    UNIQUE (channel, chat_id, message_id)
+  );
+  CREATE INDEX messages_chat_seq ON messages (chat_id, seq);
+
+  CREATE TABLE cursors (
+    chat_id TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE turns (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chat_id TEXT NOT NULL,
+    from_seq INTEGER NOT NULL,
+    to_seq INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    error TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER
+  );
+  CREATE INDEX turns_chat ON turns (chat_id, id);
+
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chat_id TEXT NOT NULL,
+    turn_id INTEGER,
+    text TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    delivered_at INTEGER
+  );
+  CREATE INDEX outbox_pending ON outbox (status, id);
+
+  CREATE TABLE sessions (
+    chat_id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,218 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ChannelRegistry } from "../src/channels/registry.js";
+import type { RegisteredChat } from "../src/chats.js";
+import { AgentError } from "../src/errors.js";
+import { Host } from "../src/host.js";
+import { silentLogger } from "../src/log.js";
+import { Store } from "../src/store/index.js";
+import { type InProcessAgent, InProcessRuntime } from "./doubles/in-process-runtime.js";
+import { MemoryChannel } from "./doubles/memory-channel.js";
+
+const chat = (chatId: string, folder: string, over: Partial<RegisteredChat> = {}): RegisteredChat => ({
+  chatId,
+  channel: "telegram",
+  name: folder,
+  folder,
+  trigger: "@Andy",
+  requiresTrigger: true,
+  isMain: false,
+  allowedSenders: null,
+  limits: null,
+  extraMounts: [],
+  createdAt: 0,
+  ...over,
+});
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+function setup(agent: InProcessAgent, chats: RegisteredChat[] = [chat("mem:group", "group")]) {
+  const dir = mkdtempSync(path.join(tmpdir(), "nestbox-host-"));
+  const store = Store.open(dir);
+  for (const c of chats) store.chats.insert(c);
+  const channel = new MemoryChannel();
+  const runtime = new InProcessRuntime(agent);
+  const make = () =>
+    new Host({
+      store,
+      registry: new ChannelRegistry([channel], silentLogger()),
+      runtime,
+      log: silentLogger(),
+      maxConcurrentAgents: 2,
+      limits: { maxMessages: 50, maxChars: 20_000, timezone: "UTC" },
+      delivery: { retryDelayMs: 10, maxRetryDelayMs: 20 },
+    });
+  cleanups.push(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, store, channel, runtime, make };
+}
+
+describe("Host pipeline", () => {
+  it("answers a triggered message and keeps untriggered ones as context for the next turn", async () => {
+    const t = setup(async (req) => `seen ${req.prompt.match(/<message /g)?.length} messages`);
+    const host = t.make();
+    await host.start();
+    await t.channel.receive("mem:group", "we need milk");
+    await t.channel.receive("mem:group", "and eggs");
+    await host.drain();
+    expect(t.channel.sent).toEqual([]);
+    await t.channel.receive("mem:group", "@Andy what do we need?");
+    await host.drain();
+    expect(t.channel.sent).toEqual([{ chatId: "mem:group", text: "seen 3 messages" }]);
+    expect(t.runtime.requests[0]?.prompt).toContain("we need milk");
+    await t.channel.receive("mem:group", "@Andy and now?");
+    await host.drain();
+    expect(t.channel.sent[1]?.text).toBe("seen 1 messages");
+    expect(t.store.sessions.get("mem:group")).toBe("session-group");
+    expect(t.channel.typing).toContainEqual({ chatId: "mem:group", active: true });
+    await host.stop();
+  });
+
+  it("stores messages of unregistered chats but never dispatches them", async () => {
+    const t = setup(async () => "never");
+    const host = t.make();
+    await host.start();
+    await t.channel.receive("mem:stranger", "@Andy hello?");
+    await host.drain();
+    expect(t.store.messages.count("mem:stranger")).toBe(1);
+    expect(t.runtime.requests).toEqual([]);
+    expect(t.channel.sent).toEqual([]);
+    await host.stop();
+  });
+
+  it("processes a redelivered message once", async () => {
+    const t = setup(async () => "once");
+    const host = t.make();
+    await host.start();
+    await t.channel.receive("mem:group", "@Andy hi", { messageId: "same" });
+    await t.channel.receive("mem:group", "@Andy hi", { messageId: "same" });
+    await host.drain();
+    expect(t.channel.sent.map((s) => s.text)).toEqual(["once"]);
+    await host.stop();
+  });
+
+  it("batches messages that arrive during a turn into the next turn", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const t = setup(async (req) => {
+      if (t.runtime.requests.length === 1) await gate;
+      return req.prompt.includes("second") ? "batched: second+third" : "first done";
+    });
+    const host = t.make();
+    await host.start();
+    await t.channel.receive("mem:group", "@Andy first");
+    await t.channel.receive("mem:group", "@Andy second");
+    await t.channel.receive("mem:group", "@Andy third");
+    release();
+    await host.drain();
+    expect(t.runtime.requests).toHaveLength(2);
+    expect(t.runtime.requests[1]?.prompt).toContain("second");
+    expect(t.runtime.requests[1]?.prompt).toContain("third");
+    expect(t.runtime.requests[1]?.prompt).not.toContain("first");
+    expect(t.channel.sent.map((s) => s.text)).toEqual(["first done", "batched: second+third"]);
+    await host.stop();
+  });
+
+  it("keeps replies while the platform is unreachable and sends them after it reconnects", async () => {
+    const t = setup(async () => "kept safe");
+    const host = t.make();
+    await host.start();
+    t.channel.online = false;
+    await t.channel.receive("mem:group", "@Andy hi");
+    await host.drain();
+    expect(t.channel.sent).toEqual([]);
+    expect(t.store.outbox.pending()).toHaveLength(1);
+    t.channel.reconnect();
+    await host.drain();
+    await new Promise((r) => setTimeout(r, 30));
+    await host.delivery.idle();
+    expect(t.channel.sent.map((s) => s.text)).toEqual(["kept safe"]);
+    expect(t.store.outbox.pending()).toEqual([]);
+    await host.stop();
+  });
+
+  it("sends the chat a short error reply when the turn fails", async () => {
+    const t = setup(async () => {
+      throw new AgentError("MODEL_DOWN", "the model endpoint refused the request");
+    });
+    const host = t.make();
+    await host.start();
+    await t.channel.receive("mem:group", "@Andy hi");
+    await host.drain();
+    expect(t.channel.sent.map((s) => s.text)).toEqual([
+      "Sorry, I couldn't answer that: the model endpoint refused the request",
+    ]);
+    expect(t.store.turns.list("mem:group")[0]?.status).toBe("failed");
+    await host.stop();
+  });
+
+  it("recovers at startup: resends undelivered replies and re-runs unanswered triggers", async () => {
+    const t = setup(async () => "recovered answer", [chat("mem:a", "a"), chat("mem:b", "b")]);
+    const now = Date.now();
+    const mA = t.store.messages.insert(
+      "memory",
+      {
+        chatId: "mem:a",
+        messageId: "1",
+        senderId: "u",
+        senderName: "A",
+        text: "@Andy q",
+        timestamp: now,
+        fromMe: false,
+        mentionsAssistant: false,
+      },
+      true,
+      now,
+    );
+    t.store.commitReply("mem:a", null, "stored before the crash", mA?.seq ?? 0, now);
+    t.store.messages.insert(
+      "memory",
+      {
+        chatId: "mem:b",
+        messageId: "1",
+        senderId: "u",
+        senderName: "B",
+        text: "@Andy q",
+        timestamp: now,
+        fromMe: false,
+        mentionsAssistant: false,
+      },
+      true,
+      now,
+    );
+    t.store.turns.start("mem:b", 1, 2, now);
+    const host = t.make();
+    await host.start();
+    await host.drain();
+    expect(t.channel.sent).toEqual([
+      { chatId: "mem:a", text: "stored before the crash" },
+      { chatId: "mem:b", text: "recovered answer" },
+    ]);
+    expect(t.runtime.requests.map((r) => r.chat.chatId)).toEqual(["mem:b"]);
+    expect(t.store.turns.list("mem:b")[0]?.status).toBe("interrupted");
+    await host.stop();
+  });
+
+  it("leaves a reply for a chat no channel owns pending, and says why", async () => {
+    const t = setup(async () => "x", [chat("other:1", "o", { isMain: true })]);
+    const host = t.make();
+    await host.start();
+    const now = Date.now();
+    t.store.commitReply("other:1", null, "nowhere to go", 0, now);
+    host.delivery.kick();
+    await host.drain();
+    expect(t.store.outbox.pending()).toHaveLength(1);
+    const registry = new ChannelRegistry([t.channel], silentLogger());
+    await expect(registry.send("other:1", "x")).rejects.toThrow(/No channel owns chat id "other:1"/);
+    await host.stop();
+  });
+});
