@@ -32,6 +32,8 @@ export interface Config {
   catchupMaxChars: number;
   timezone: string;
   agentImage: string;
+  /** Base image for building the agent image; null uses the Dockerfile's default. */
+  agentBaseImage: string | null;
   agentLimits: { memoryMb: number; cpus: number; pids: number };
   /** null when no model is configured: commands that need one say which variables to set. */
   model: ModelConfig | null;
@@ -103,6 +105,7 @@ const schema = z.object({
   CATCHUP_MAX_CHARS: intIn(24_000, 200, 1_000_000),
   TZ: z.string().optional(),
   AGENT_IMAGE: z.string().min(1).default("nestbox-agent:latest"),
+  AGENT_BASE_IMAGE: z.string().optional(),
   AGENT_MEMORY_MB: intIn(1024, 64, 1_048_576),
   AGENT_CPUS: z
     .string()
@@ -154,6 +157,7 @@ export function loadConfig(
     catchupMaxChars: e.CATCHUP_MAX_CHARS,
     timezone: e.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
     agentImage: e.AGENT_IMAGE,
+    agentBaseImage: e.AGENT_BASE_IMAGE ?? null,
     agentLimits: { memoryMb: e.AGENT_MEMORY_MB, cpus: e.AGENT_CPUS, pids: e.AGENT_PIDS },
     model,
     telegram: e.TELEGRAM_BOT_TOKEN

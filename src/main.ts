@@ -1,13 +1,23 @@
 import type { Readable, Writable } from "node:stream";
-import type { AgentRuntime } from "./agents/runtime.js";
-import { UnconfiguredRuntime } from "./agents/unconfigured-runtime.js";
+import { AgentSupervisor } from "./agents/supervisor.js";
+import {
+  agentUser,
+  ensureAgentImage,
+  requireModel,
+  startAgentPlumbing,
+  syncSkills,
+} from "./agents/wiring.js";
 import type { Channel } from "./channels/channel.js";
 import { ChannelRegistry } from "./channels/registry.js";
+import { createTelegramAdapter } from "./channels/telegram/index.js";
 import { createTerminalAdapter, type TerminalAdapter } from "./channels/terminal/index.js";
 import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
+import { DockerRuntime } from "./containers/docker-runtime.js";
+import { Reaper } from "./containers/reaper.js";
+import { agentFor, detectSandbox } from "./containers/sandbox/index.js";
 import { Host } from "./host.js";
-import { createLogger, type Logger } from "./log.js";
+import { createLogger } from "./log.js";
 import { registerChat } from "./registration.js";
 import { Store } from "./store/index.js";
 
@@ -16,6 +26,8 @@ export interface StartOptions {
   io: CommandIO & { stdin: Readable; stdout: Writable & { isTTY?: boolean } };
   /** Open the terminal channel even when other channels are configured. */
   terminal?: boolean;
+  /** The project folder (Dockerfile, skills). */
+  projectDir: string;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM); the caller installs the handlers. */
   stopSignal: Promise<"SIGINT" | "SIGTERM">;
 }
@@ -44,13 +56,6 @@ export function ensureTerminalChat(config: Config, store: Store): void {
   });
 }
 
-function createRuntime(_config: Config, log: Logger): AgentRuntime {
-  const reason =
-    "no agent runtime is configured yet: agents in containers are not part of this build, so nothing can answer";
-  log.warn(reason);
-  return new UnconfiguredRuntime(reason);
-}
-
 /**
  * `nestbox start`: config -> store -> runtime -> channels -> host. Resolves with the exit code:
  * 0 after the terminal's input ends and its turns are answered, 130 after Ctrl-C.
@@ -58,17 +63,71 @@ function createRuntime(_config: Config, log: Logger): AgentRuntime {
 export async function start(options: StartOptions): Promise<number> {
   const { io } = options;
   const config = loadConfig(readEnvironment(io.env, io.cwd), io.cwd);
+  const model = requireModel(config);
   const log = createLogger({ level: config.logLevel });
+  const sandbox = detectSandbox({ env: io.env });
+  const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
+  await docker.version();
+  await ensureAgentImage(docker, config, sandbox, options.projectDir, (line) => io.stderr.write(`${line}\n`));
   {
     const store = Store.open(config.dataDir);
     ensureTerminalChat(config, store);
     store.close();
   }
+  syncSkills(options.projectDir, config.dataDir);
   const store = Store.open(config.dataDir);
-  const runtime = createRuntime(config, log);
+  const installId = store.meta.installId();
+  const plumbing = await startAgentPlumbing(docker, config, model, sandbox, log);
+  let host: Host | null = null;
+  const supervisor = new AgentSupervisor({
+    runtime: docker,
+    spec: {
+      installId,
+      image: config.agentImage,
+      dataDir: config.dataDir,
+      hostDataDir: sandbox.hostDataDir,
+      assistantName: config.assistantName,
+      timezone: config.timezone,
+      model,
+      modelBaseUrl: plumbing.modelBaseUrl,
+      gateway: plumbing.gateway,
+      proxy: sandbox.proxy,
+      ca: plumbing.ca,
+      defaults: config.agentLimits,
+      user: agentUser(),
+    },
+    tokens: plumbing.proxy,
+    log,
+    idleTimeoutMs: config.agentIdleTimeoutMs,
+    turnTimeoutMs: config.agentTurnTimeoutMs,
+    isRegistered: (chatId) => store.chats.get(chatId) !== null,
+    sendMessage: async (_from, chatId, text) => {
+      store.outbox.add(chatId, null, text, Date.now());
+      host?.delivery.kick();
+    },
+  });
+  const runtime = supervisor;
+  const reaper = new Reaper({
+    runtime: docker,
+    installId,
+    owned: () => supervisor.ownedContainers(),
+    ownContainerId: sandbox.ownContainerId,
+    log,
+  });
+  await reaper.start();
 
   const channels: Channel[] = [];
-  if (!config.telegram) log.info("Telegram skipped: TELEGRAM_BOT_TOKEN is not set");
+  if (config.telegram) {
+    channels.push(
+      createTelegramAdapter({
+        botToken: config.telegram.botToken,
+        apiRoot: config.telegram.apiRoot,
+        assistantName: config.assistantName,
+        log,
+        proxyAgent: agentFor(new URL(config.telegram.apiRoot), sandbox.proxy),
+      }),
+    );
+  } else log.info("Telegram skipped: TELEGRAM_BOT_TOKEN is not set");
   let terminal: TerminalAdapter | null = null;
   if (channels.length === 0 || options.terminal) {
     terminal = createTerminalAdapter({
@@ -80,7 +139,7 @@ export async function start(options: StartOptions): Promise<number> {
     channels.push(terminal);
   }
   const registry = new ChannelRegistry(channels, log);
-  const host = new Host({
+  host = new Host({
     store,
     registry,
     runtime,
@@ -101,14 +160,15 @@ export async function start(options: StartOptions): Promise<number> {
     );
   }
   const why = await Promise.race([inputEnded, options.stopSignal]);
+  reaper.stop();
   if (why === "eof") {
     await host.drain();
     await host.stop();
-    store.close();
-    return 0;
+  } else {
+    log.info({ signal: why }, "stopping");
+    await host.stop(why === "SIGTERM" ? 10_000 : 0);
   }
-  log.info({ signal: why }, "stopping");
-  await host.stop(why === "SIGTERM" ? 10_000 : 0);
+  await plumbing.proxy.close();
   store.close();
   return why === "SIGINT" ? 130 : 0;
 }

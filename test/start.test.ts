@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -28,23 +28,15 @@ function nestbox(args: string[], input: string, env: Record<string, string> = {}
   );
 }
 
-describe("nestbox start with the terminal channel", () => {
-  it("opens the terminal chat as the main chat, answers each piped line, and exits 0 at end of input", async () => {
+describe("nestbox start: configuration errors", () => {
+  it("without a model, says exactly which variables to set and exits non-zero", async () => {
     cwd = mkdtempSync(path.join(tmpdir(), "nestbox-start-"));
-    const r = await nestbox(["start"], "hello\nare you there?\n");
-    expect(r.code).toBe(0);
-    expect(r.stdout.trim().split("\n").length).toBeGreaterThanOrEqual(1);
-    expect(r.stdout).toMatch(/^Andy: /m);
-    const chats = await nestbox(["chats", "--json"], "");
-    expect(JSON.parse(chats.stdout)).toEqual([
-      expect.objectContaining({
-        chatId: "local:console",
-        isMain: true,
-        requiresTrigger: false,
-        folder: "main",
-      }),
-    ]);
-    expect(readFileSync(path.join(cwd, "data/groups/main/AGENTS.md"), "utf8")).toContain("Andy");
+    const r = await nestbox(["start"], "hello\n");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no model is configured/);
+    expect(r.stderr).toMatch(/OPENAI_BASE_URL=http:\/\/host:port\/v1 MODEL=<name>/);
+    expect(r.stderr).toMatch(/ANTHROPIC_API_KEY=/);
+    expect(r.stdout).toBe("");
   });
 
   it("exits 1 with every bad variable named", async () => {

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { listChats, printChats } from "../../setup/chats.js";
 import { loadConfig, readEnvironment } from "../config.js";
 import { start } from "../main.js";
@@ -10,6 +12,17 @@ Commands:
   start [--terminal]   run the host (opens the terminal chat when no other channel is configured)
   chats [--json]       list registered chats
 `;
+
+/** The folder holding `container/Dockerfile` and `skills/`: two or three levels up (sources or dist/). */
+function projectDir(): string {
+  const candidates = [
+    path.resolve(import.meta.dirname, "../.."),
+    path.resolve(import.meta.dirname, "../../.."),
+  ];
+  return (
+    candidates.find((d) => existsSync(path.join(d, "container", "Dockerfile"))) ?? (candidates[0] as string)
+  );
+}
 
 async function run(argv: string[]): Promise<number> {
   const io = processIO();
@@ -24,6 +37,7 @@ async function run(argv: string[]): Promise<number> {
       return await start({
         io: { ...io, stdin: process.stdin, stdout: process.stdout },
         terminal: rest.includes("--terminal"),
+        projectDir: projectDir(),
         stopSignal,
       });
     }

@@ -1,0 +1,202 @@
+import {
+  type AgentFrame,
+  encodeFrame,
+  FrameDecoder,
+  type HostFrame,
+  type ToolCallFrame,
+} from "../../container/agent-runner/src/protocol.js";
+import type { AttachedStdio, ContainerRuntime, ContainerSpec } from "../containers/runtime.js";
+import { AgentError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { AsyncQueue } from "./async-queue.js";
+import type { AgentEvent } from "./runtime.js";
+
+/** The container exited (or was killed) while it was needed. */
+export class AgentCrashedError extends AgentError {
+  override readonly name = "AgentCrashedError";
+  constructor(
+    readonly exitCode: number,
+    stderrTail: string,
+  ) {
+    super(
+      "AGENT_CRASHED",
+      `the agent container exited with code ${exitCode}${stderrTail ? `: ${stderrTail.trim().split("\n").at(-1)}` : ""}`,
+    );
+  }
+}
+
+/** Answers a host tool call; the result text goes back to the agent. */
+export type ToolHandler = (call: ToolCallFrame) => Promise<string>;
+
+interface ActiveTurn {
+  turnId: string;
+  queue: AsyncQueue<AgentEvent>;
+}
+
+/**
+ * One running agent container and the line protocol over its attached stdio. Frames that are
+ * not valid (or too large) are logged and ignored, never trusted.
+ */
+export class AgentContainer {
+  id = "";
+  readonly name: string;
+  exitCode: number | null = null;
+  readonly #runtime: ContainerRuntime;
+  readonly #spec: ContainerSpec;
+  readonly #log: Logger;
+  readonly #onTool: ToolHandler;
+  #stdio: AttachedStdio | null = null;
+  #turn: ActiveTurn | null = null;
+  #ready: { resolve: () => void; reject: (e: unknown) => void } | null = null;
+  #stderrTail = "";
+  #exited: Promise<number> | null = null;
+
+  constructor(runtime: ContainerRuntime, spec: ContainerSpec, log: Logger, onTool: ToolHandler) {
+    this.#runtime = runtime;
+    this.#spec = spec;
+    this.name = spec.name;
+    this.#log = log.child({ container: spec.name });
+    this.#onTool = onTool;
+  }
+
+  get alive(): boolean {
+    return this.id !== "" && this.exitCode === null;
+  }
+
+  /** Resolves when the container has exited. */
+  get exited(): Promise<number> {
+    return this.#exited ?? Promise.resolve(-1);
+  }
+
+  /** Creates, attaches and starts the container; resolves once the runner says `ready`. */
+  async start(readyTimeoutMs: number): Promise<void> {
+    this.id = await this.#runtime.create(this.#spec);
+    const stdio = await this.#runtime.attach(this.id);
+    this.#stdio = stdio;
+    const decoder = new FrameDecoder<AgentFrame>();
+    stdio.stdout.on("data", (chunk: Buffer) => {
+      for (const r of decoder.push(chunk)) {
+        if (r.ok) this.#dispatch(r.frame);
+        else this.#log.warn({ reason: r.reason }, "ignored invalid output from the agent");
+      }
+    });
+    stdio.stderr.on("data", (chunk: Buffer) => {
+      this.#stderrTail = (this.#stderrTail + chunk.toString()).slice(-2000);
+      this.#log.debug({ stderr: chunk.toString().trimEnd() }, "agent stderr");
+    });
+    stdio.stdin.on("error", () => {});
+    const ready = new Promise<void>((resolve, reject) => {
+      this.#ready = { resolve, reject };
+    });
+    await this.#runtime.start(this.id);
+    this.#exited = this.#runtime.wait(this.id).then((code) => {
+      this.#onExit(code);
+      return code;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        ready,
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new AgentError("AGENT_NOT_READY", `the agent did not start within ${readyTimeoutMs} ms`),
+              ),
+            readyTimeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs one turn; yields replies then `turn_end`. Throws AgentError on an error frame or a crash. */
+  async *turn(turnId: string, prompt: string, sessionId: string | null): AsyncIterable<AgentEvent> {
+    if (!this.alive) throw new AgentCrashedError(this.exitCode ?? -1, this.#stderrTail);
+    if (this.#turn) throw new AgentError("AGENT_BUSY", "the agent is already running a turn");
+    const queue = new AsyncQueue<AgentEvent>();
+    this.#turn = { turnId, queue };
+    try {
+      this.#send({ type: "turn", turnId, prompt, sessionId });
+      yield* queue;
+    } finally {
+      this.#turn = null;
+    }
+  }
+
+  /** Asks the runner to cancel the running turn. */
+  cancel(turnId: string): void {
+    this.#send({ type: "cancel", turnId });
+  }
+
+  /** Graceful stop: `shutdown` frame, then the engine's stop with a grace period, then removal. */
+  async stop(graceSeconds = 5): Promise<void> {
+    if (this.alive) {
+      this.#send({ type: "shutdown" });
+      await Promise.race([this.exited, new Promise((r) => setTimeout(r, 1000))]);
+      await this.#runtime.stop(this.id, graceSeconds);
+    }
+    await this.remove();
+  }
+
+  /** Kills and removes the container at once. */
+  async kill(): Promise<void> {
+    if (this.id) await this.#runtime.kill(this.id);
+    await this.remove();
+  }
+
+  async remove(): Promise<void> {
+    this.#stdio?.close();
+    if (this.id) await this.#runtime.remove(this.id);
+  }
+
+  #send(frame: HostFrame): void {
+    if (!this.#stdio || !this.alive) return;
+    this.#stdio.stdin.write(encodeFrame(frame));
+  }
+
+  #onExit(code: number): void {
+    this.exitCode = code;
+    const crash = new AgentCrashedError(code, this.#stderrTail);
+    this.#ready?.reject(crash);
+    this.#turn?.queue.fail(crash);
+    this.#log.info({ exitCode: code }, "agent container exited");
+  }
+
+  #dispatch(frame: AgentFrame): void {
+    switch (frame.type) {
+      case "ready":
+        this.#ready?.resolve();
+        return;
+      case "log":
+        this.#log[frame.level]({ agent: true }, frame.message);
+        return;
+      case "tool_call":
+        void this.#onTool(frame).then(
+          (result) => this.#send({ type: "tool_result", callId: frame.callId, ok: true, result }),
+          (err: unknown) =>
+            this.#send({
+              type: "tool_result",
+              callId: frame.callId,
+              ok: false,
+              error: (err as Error).message,
+            }),
+        );
+        return;
+    }
+    const turn = this.#turn;
+    if (!turn || frame.turnId !== turn.turnId) {
+      this.#log.warn({ frame: frame.type }, "ignored a frame for a turn that is not running");
+      return;
+    }
+    if (frame.type === "reply") turn.queue.push({ type: "reply", text: frame.text, final: frame.final });
+    else if (frame.type === "turn_end") {
+      turn.queue.push({ type: "turn_end", sessionId: frame.sessionId, usage: frame.usage });
+      turn.queue.end();
+    } else if (frame.type === "error") {
+      turn.queue.fail(new AgentError(frame.code, frame.message));
+    }
+  }
+}

@@ -1,0 +1,243 @@
+import { chownSync, mkdirSync, readdirSync } from "node:fs";
+import path from "node:path";
+import type { ToolCallFrame } from "../../container/agent-runner/src/protocol.js";
+import type { RegisteredChat } from "../chats.js";
+import { type AgentSpecContext, agentContainerSpec, chatDirs } from "../containers/agent-spec.js";
+import type { ContainerRuntime } from "../containers/runtime.js";
+import { AgentError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { AgentContainer, AgentCrashedError } from "./agent-container.js";
+import type { AgentEvent, AgentRuntime, TurnRequest } from "./runtime.js";
+
+/** Issues and revokes per-container credential-proxy tokens. */
+export interface TokenIssuer {
+  issueToken(chatId: string): string;
+  revokeToken(token: string): void;
+}
+
+/** Options for {@link AgentSupervisor}. */
+export interface SupervisorOptions {
+  runtime: ContainerRuntime;
+  spec: Omit<AgentSpecContext, "modelBaseUrl"> & { modelBaseUrl: string };
+  tokens: TokenIssuer;
+  log: Logger;
+  idleTimeoutMs: number;
+  turnTimeoutMs: number;
+  readyTimeoutMs?: number;
+  /** Tries per turn when the container crashes before replying. */
+  maxAttempts?: number;
+  backoffMs?: number;
+  /** The `send_message` host tool: validated target chat, text. */
+  sendMessage: (from: RegisteredChat, chatId: string, text: string) => Promise<void>;
+  /** Whether `chatId` is a registered chat (the main chat may message any of them). */
+  isRegistered: (chatId: string) => boolean;
+  now?: () => number;
+}
+
+interface Slot {
+  chat: RegisteredChat;
+  agent: AgentContainer;
+  token: string;
+  starting: Promise<void>;
+  busy: boolean;
+  idleTimer: NodeJS.Timeout | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function formatMs(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
+}
+
+/**
+ * Runs each registered chat's agent in its own container: started on demand (or pre-warmed),
+ * reused while warm, removed after `idleTimeoutMs`; a turn past `turnTimeoutMs` gets its
+ * container killed; a crash before any reply is retried with backoff, then reported.
+ */
+export class AgentSupervisor implements AgentRuntime {
+  readonly #o: Required<Omit<SupervisorOptions, "now">> & { now: () => number };
+  readonly #slots = new Map<string, Slot>();
+  #turnSeq = 0;
+  #closed = false;
+
+  constructor(options: SupervisorOptions) {
+    this.#o = { readyTimeoutMs: 60_000, maxAttempts: 3, backoffMs: 500, now: Date.now, ...options };
+  }
+
+  /** Ids and names of the containers this supervisor owns, including ones being created. */
+  ownedContainers(): Set<string> {
+    return new Set([...this.#slots.values()].flatMap((s) => [s.agent.id, s.agent.name]).filter(Boolean));
+  }
+
+  /** The container currently serving a chat, if any. */
+  containerOf(chatId: string): string | null {
+    return this.#slots.get(chatId)?.agent.id || null;
+  }
+
+  prewarm(chat: RegisteredChat): void {
+    if (this.#closed || this.#slots.has(chat.chatId)) return;
+    this.#ensure(chat).then(
+      (slot) => this.#armIdle(slot),
+      (err: unknown) => this.#o.log.warn({ err, chatId: chat.chatId }, "pre-warming the agent failed"),
+    );
+  }
+
+  async *runTurn(request: TurnRequest): AsyncIterable<AgentEvent> {
+    const { chat } = request;
+    const { maxAttempts, turnTimeoutMs, log } = this.#o;
+    let replied = false;
+    for (let attempt = 1; ; attempt++) {
+      if (this.#closed) throw new AgentError("SHUTTING_DOWN", "nestbox is shutting down");
+      let slot: Slot;
+      try {
+        slot = await this.#ensure(chat);
+      } catch (err) {
+        if (attempt >= maxAttempts || this.#closed) throw this.#giveUp(err, attempt);
+        log.warn({ err, chatId: chat.chatId, attempt }, "agent failed to start; retrying");
+        await sleep(this.#o.backoffMs * 2 ** (attempt - 1));
+        continue;
+      }
+      slot.busy = true;
+      if (slot.idleTimer) clearTimeout(slot.idleTimer);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        log.warn(
+          { chatId: chat.chatId, container: slot.agent.name },
+          "turn timed out; killing its container",
+        );
+        void this.#discard(slot, "kill");
+      }, turnTimeoutMs);
+      const onAbort = () => void this.#discard(slot, "kill");
+      request.signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        const turnId = `t${++this.#turnSeq}`;
+        for await (const event of slot.agent.turn(turnId, request.prompt, request.sessionId)) {
+          if (event.type === "reply") replied = true;
+          yield event;
+        }
+        return;
+      } catch (err) {
+        if (timedOut) {
+          throw new AgentError(
+            "TURN_TIMEOUT",
+            `it took longer than ${formatMs(turnTimeoutMs)} (AGENT_TURN_TIMEOUT), so the agent was stopped`,
+            { cause: err },
+          );
+        }
+        if (!(err instanceof AgentCrashedError) || request.signal.aborted) throw err;
+        await this.#discard(slot, "remove");
+        if (replied || attempt >= maxAttempts) throw this.#giveUp(err, attempt);
+        log.warn(
+          { chatId: chat.chatId, attempt, exitCode: err.exitCode },
+          "agent crashed mid-turn; retrying",
+        );
+        await sleep(this.#o.backoffMs * 2 ** (attempt - 1));
+      } finally {
+        clearTimeout(timer);
+        request.signal.removeEventListener("abort", onAbort);
+        slot.busy = false;
+        if (this.#slots.get(chat.chatId) === slot && slot.agent.alive) this.#armIdle(slot);
+      }
+    }
+  }
+
+  /** Stops every agent container gracefully (in parallel); new turns are refused. */
+  async shutdown(): Promise<void> {
+    this.#closed = true;
+    const slots = [...this.#slots.values()];
+    await Promise.allSettled(slots.map((s) => this.#discard(s, "stop")));
+  }
+
+  #giveUp(err: unknown, attempts: number): AgentError {
+    if (err instanceof AgentCrashedError) {
+      return new AgentError("AGENT_CRASHED", `the agent crashed ${attempts} time(s) (${err.message})`, {
+        cause: err,
+      });
+    }
+    return err instanceof AgentError
+      ? err
+      : new AgentError("AGENT_START_FAILED", (err as Error).message, { cause: err });
+  }
+
+  #armIdle(slot: Slot): void {
+    if (slot.idleTimer) clearTimeout(slot.idleTimer);
+    slot.idleTimer = setTimeout(() => {
+      if (!slot.busy) {
+        this.#o.log.info({ chatId: slot.chat.chatId }, "agent idle; stopping its container");
+        void this.#discard(slot, "stop");
+      }
+    }, this.#o.idleTimeoutMs);
+    slot.idleTimer.unref();
+  }
+
+  async #discard(slot: Slot, how: "stop" | "kill" | "remove"): Promise<void> {
+    if (this.#slots.get(slot.chat.chatId) === slot) this.#slots.delete(slot.chat.chatId);
+    if (slot.idleTimer) clearTimeout(slot.idleTimer);
+    this.#o.tokens.revokeToken(slot.token);
+    await slot.starting.catch(() => {});
+    try {
+      if (how === "stop") await slot.agent.stop();
+      else if (how === "kill") await slot.agent.kill();
+      else await slot.agent.remove();
+    } catch (err) {
+      this.#o.log.warn({ err, container: slot.agent.name }, "could not remove an agent container");
+    }
+  }
+
+  async #ensure(chat: RegisteredChat): Promise<Slot> {
+    const existing = this.#slots.get(chat.chatId);
+    if (existing) {
+      await existing.starting;
+      if (existing.agent.alive) return existing;
+      await this.#discard(existing, "remove");
+    }
+    this.#prepareDirs(chat);
+    const token = this.#o.tokens.issueToken(chat.chatId);
+    const spec = agentContainerSpec(chat, this.#o.spec, token, this.#o.now());
+    const agent = new AgentContainer(this.#o.runtime, spec, this.#o.log, (call) => this.#tool(chat, call));
+    const slot: Slot = { chat, agent, token, starting: Promise.resolve(), busy: false, idleTimer: null };
+    slot.starting = agent.start(this.#o.readyTimeoutMs);
+    this.#slots.set(chat.chatId, slot);
+    try {
+      await slot.starting;
+    } catch (err) {
+      await this.#discard(slot, "remove");
+      throw err;
+    }
+    void agent.exited.then(() => {
+      if (this.#slots.get(chat.chatId) === slot && !slot.busy) void this.#discard(slot, "remove");
+    });
+    this.#o.log.info({ chatId: chat.chatId, container: agent.name }, "agent container started");
+    return slot;
+  }
+
+  /** Creates the chat's folders, owned by the agent's user so a non-root container can write. */
+  #prepareDirs(chat: RegisteredChat): void {
+    const dirs = chatDirs(this.#o.spec.dataDir, chat.folder);
+    for (const d of [dirs.group, dirs.global, dirs.sessions, dirs.skills]) mkdirSync(d, { recursive: true });
+    if (process.getuid?.() !== 0) return;
+    const [uid, gid] = this.#o.spec.user.split(":").map(Number) as [number, number];
+    const own = (p: string) => {
+      chownSync(p, uid, gid);
+      for (const e of readdirSync(p, { withFileTypes: true })) {
+        if (e.isDirectory()) own(path.join(p, e.name));
+        else if (e.isFile()) chownSync(path.join(p, e.name), uid, gid);
+      }
+    };
+    own(dirs.group);
+    own(dirs.sessions);
+    if (chat.isMain) own(dirs.global);
+  }
+
+  async #tool(chat: RegisteredChat, call: ToolCallFrame): Promise<string> {
+    if (call.name !== "send_message") throw new Error(`unknown host tool ${call.name}`);
+    const target = call.args.chatId ?? chat.chatId;
+    if (target !== chat.chatId) {
+      if (!chat.isMain) throw new Error("only the main chat may send to other chats");
+      if (!this.#o.isRegistered(target)) throw new Error(`${target} is not a registered chat`);
+    }
+    await this.#o.sendMessage(chat, target, call.args.text);
+    return `sent to ${target}`;
+  }
+}

@@ -1,0 +1,118 @@
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import type { RegisteredChat } from "../chats.js";
+import type { ModelConfig } from "../config.js";
+import type { BindMount, ContainerSpec } from "./runtime.js";
+import {
+  agentProxyEnv,
+  type CaFiles,
+  daemonPath,
+  type HostGateway,
+  type ProxySettings,
+} from "./sandbox/index.js";
+
+/** Labels every agent container carries. */
+export const LABELS = {
+  install: "nestbox.install",
+  folder: "nestbox.folder",
+  chat: "nestbox.chat",
+  created: "nestbox.created",
+} as const;
+
+/** Installation-wide facts an agent container is built from. */
+export interface AgentSpecContext {
+  installId: string;
+  image: string;
+  dataDir: string;
+  hostDataDir: string | null;
+  assistantName: string;
+  timezone: string;
+  model: ModelConfig;
+  /** The credential proxy's base URL as containers reach it. */
+  modelBaseUrl: string;
+  gateway: HostGateway;
+  proxy: ProxySettings;
+  ca: CaFiles | null;
+  defaults: { memoryMb: number; cpus: number; pids: number };
+  /** `uid:gid` the agent runs as (never 0). */
+  user: string;
+}
+
+/** Host folders of a chat (as nestbox sees them). */
+export function chatDirs(dataDir: string, folder: string) {
+  return {
+    group: path.join(dataDir, "groups", folder),
+    global: path.join(dataDir, "groups", "global"),
+    sessions: path.join(dataDir, "sessions", folder),
+    skills: path.join(dataDir, "skills"),
+  };
+}
+
+/**
+ * The mounts of a chat's agent: its own folder rw; global memory (rw for main, ro otherwise);
+ * its sessions rw; skills and CA files ro; validated extra mounts. Never the Docker socket,
+ * never `data/auth`, never `/dev/null`.
+ */
+export function agentMounts(chat: RegisteredChat, ctx: AgentSpecContext): BindMount[] {
+  const dirs = chatDirs(ctx.dataDir, chat.folder);
+  const host = (p: string) => daemonPath(p, ctx.dataDir, ctx.hostDataDir);
+  const mounts: BindMount[] = [
+    { hostPath: host(dirs.group), containerPath: "/workspace/group", readOnly: false },
+    { hostPath: host(dirs.global), containerPath: "/workspace/global", readOnly: !chat.isMain },
+    { hostPath: host(dirs.sessions), containerPath: "/workspace/sessions", readOnly: false },
+    { hostPath: host(dirs.skills), containerPath: "/workspace/skills", readOnly: true },
+  ];
+  if (ctx.ca) mounts.push({ hostPath: host(ctx.ca.dir), containerPath: "/workspace/ca", readOnly: true });
+  for (const m of chat.extraMounts) {
+    mounts.push({ hostPath: m.hostPath, containerPath: `/workspace/extra/${m.name}`, readOnly: m.readOnly });
+  }
+  return mounts;
+}
+
+/** The full container spec for a chat's agent; `token` is the per-container credential-proxy token. */
+export function agentContainerSpec(
+  chat: RegisteredChat,
+  ctx: AgentSpecContext,
+  token: string,
+  now: number,
+): ContainerSpec {
+  const limits = { ...ctx.defaults, ...(chat.limits ?? {}) };
+  const env: Record<string, string> = {
+    NESTBOX_MODEL_PROVIDER: ctx.model.provider,
+    NESTBOX_MODEL: ctx.model.name,
+    NESTBOX_MODEL_BASE_URL: ctx.modelBaseUrl,
+    NESTBOX_MODEL_TOKEN: token,
+    ASSISTANT_NAME: ctx.assistantName,
+    TZ: ctx.timezone,
+    HOME: "/tmp/home",
+    ...agentProxyEnv(ctx.proxy, ctx.gateway),
+  };
+  if (ctx.ca) {
+    env.NODE_EXTRA_CA_CERTS = "/workspace/ca/extra.pem";
+    env.SSL_CERT_FILE = "/workspace/ca/bundle.pem";
+  }
+  return {
+    name: `nestbox-${ctx.installId}-${chat.folder}-${randomBytes(3).toString("hex")}`,
+    image: ctx.image,
+    labels: {
+      [LABELS.install]: ctx.installId,
+      [LABELS.folder]: chat.folder,
+      [LABELS.chat]: chat.chatId,
+      [LABELS.created]: new Date(now).toISOString(),
+    },
+    env,
+    user: ctx.user,
+    workingDir: "/workspace/group",
+    mounts: agentMounts(chat, ctx),
+    tmpfs: { "/tmp": "rw,nosuid,nodev,size=256m" },
+    readOnlyRootfs: true,
+    capDrop: ["ALL"],
+    securityOpt: ["no-new-privileges"],
+    init: true,
+    memoryBytes: limits.memoryMb * 1024 * 1024,
+    nanoCpus: Math.round(limits.cpus * 1e9),
+    pidsLimit: limits.pids,
+    extraHosts: [`${ctx.gateway.name}:${ctx.gateway.address}`],
+    openStdin: true,
+  };
+}

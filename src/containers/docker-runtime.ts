@@ -1,0 +1,286 @@
+import { type Duplex, PassThrough } from "node:stream";
+import Docker from "dockerode";
+import { ContainerError } from "../errors.js";
+import type { AttachedStdio, BuildSpec, ContainerInfo, ContainerRuntime, ContainerSpec } from "./runtime.js";
+import { packTar } from "./tar.js";
+
+/** Where the Docker engine is: a socket path or a `tcp://host:port` / `unix://` URL (DOCKER_HOST). */
+export interface DockerRuntimeConfig {
+  dockerHost?: string;
+}
+
+function connection(dockerHost: string | undefined): Docker.DockerOptions {
+  if (!dockerHost) return { socketPath: "/var/run/docker.sock" };
+  if (dockerHost.startsWith("unix://")) return { socketPath: dockerHost.slice("unix://".length) };
+  const url = new URL(dockerHost.replace(/^tcp:/, "http:"));
+  return { host: url.hostname, port: Number(url.port || 2375), protocol: "http" };
+}
+
+const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode;
+
+function wrap(what: string, err: unknown): ContainerError {
+  const message =
+    (err as { json?: { message?: string } }).json?.message ?? (err as Error).message ?? String(err);
+  const code = statusOf(err) === undefined ? "DOCKER_UNREACHABLE" : `DOCKER_${statusOf(err)}`;
+  return new ContainerError(code, `${what}: ${message}`, { cause: err });
+}
+
+/** The ContainerRuntime backed by the Docker Engine API (dockerode). */
+export class DockerRuntime implements ContainerRuntime {
+  readonly #docker: Docker;
+
+  constructor(config: DockerRuntimeConfig = {}) {
+    this.#docker = new Docker(connection(config.dockerHost));
+  }
+
+  async version(): Promise<string> {
+    try {
+      return (await this.#docker.version()).Version;
+    } catch (err) {
+      throw new ContainerError(
+        "DOCKER_UNREACHABLE",
+        `cannot reach the Docker engine (${(err as Error).message}): start Docker, or set DOCKER_HOST`,
+        { cause: err },
+      );
+    }
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    try {
+      const c = await this.#docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        Labels: spec.labels,
+        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+        Cmd: spec.cmd,
+        Entrypoint: spec.entrypoint,
+        User: spec.user,
+        WorkingDir: spec.workingDir,
+        OpenStdin: spec.openStdin ?? false,
+        StdinOnce: false,
+        AttachStdin: spec.openStdin ?? false,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        HostConfig: {
+          Binds: spec.mounts.map((m) => `${m.hostPath}:${m.containerPath}:${m.readOnly ? "ro" : "rw"}`),
+          Tmpfs: spec.tmpfs,
+          ReadonlyRootfs: spec.readOnlyRootfs ?? false,
+          CapDrop: spec.capDrop,
+          SecurityOpt: spec.securityOpt,
+          Init: spec.init ?? false,
+          Memory: spec.memoryBytes,
+          MemorySwap: spec.memoryBytes,
+          NanoCpus: spec.nanoCpus,
+          PidsLimit: spec.pidsLimit,
+          ExtraHosts: spec.extraHosts,
+        },
+      });
+      return c.id;
+    } catch (err) {
+      throw wrap(`cannot create container ${spec.name} from ${spec.image}`, err);
+    }
+  }
+
+  async attach(id: string): Promise<AttachedStdio> {
+    try {
+      // With hijack the engine hands back the raw duplex socket.
+      const stream = (await this.#docker
+        .getContainer(id)
+        .attach({
+          stream: true,
+          stdin: true,
+          stdout: true,
+          stderr: true,
+          hijack: true,
+        })) as unknown as Duplex;
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      this.#docker.modem.demuxStream(stream, stdout, stderr);
+      const end = () => {
+        stdout.end();
+        stderr.end();
+      };
+      stream.on("end", end);
+      stream.on("close", end);
+      stream.on("error", end);
+      return {
+        stdin: stream,
+        stdout,
+        stderr,
+        close: () => {
+          stream.destroy();
+          end();
+        },
+      };
+    } catch (err) {
+      throw wrap(`cannot attach to container ${id}`, err);
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    try {
+      await this.#docker.getContainer(id).start();
+    } catch (err) {
+      throw wrap(`cannot start container ${id}`, err);
+    }
+  }
+
+  async wait(id: string): Promise<number> {
+    try {
+      const r = (await this.#docker.getContainer(id).wait()) as { StatusCode: number };
+      return r.StatusCode;
+    } catch (err) {
+      if (statusOf(err) === 404) return -1;
+      throw wrap(`cannot wait for container ${id}`, err);
+    }
+  }
+
+  async stop(id: string, timeoutSeconds: number): Promise<void> {
+    try {
+      await this.#docker.getContainer(id).stop({ t: timeoutSeconds });
+    } catch (err) {
+      if (statusOf(err) === 304 || statusOf(err) === 404) return;
+      throw wrap(`cannot stop container ${id}`, err);
+    }
+  }
+
+  async kill(id: string, signal = "SIGKILL"): Promise<void> {
+    try {
+      await this.#docker.getContainer(id).kill({ signal });
+    } catch (err) {
+      if (statusOf(err) === 404 || statusOf(err) === 409) return;
+      throw wrap(`cannot kill container ${id}`, err);
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.#docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      if (statusOf(err) === 404) return;
+      if (statusOf(err) === 409 && /already in progress/.test((err as Error).message)) return;
+      throw wrap(`cannot remove container ${id}`, err);
+    }
+  }
+
+  async inspect(id: string): Promise<ContainerInfo | null> {
+    try {
+      const i = await this.#docker.getContainer(id).inspect();
+      return {
+        id: i.Id,
+        name: i.Name.replace(/^\//, ""),
+        image: i.Config.Image,
+        labels: i.Config.Labels ?? {},
+        running: i.State.Running,
+        status: i.State.Status,
+        exitCode: i.State.Running ? null : i.State.ExitCode,
+        env: i.Config.Env ?? [],
+        cmd: [
+          ...(i.Config.Entrypoint ? ([] as string[]).concat(i.Config.Entrypoint) : []),
+          ...(i.Config.Cmd ?? []),
+        ],
+        user: i.Config.User,
+        mounts: (i.Mounts ?? []).map((m) => ({
+          source: m.Source,
+          destination: m.Destination,
+          readOnly: !m.RW,
+        })),
+        oomKilled: i.State.OOMKilled,
+      };
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw wrap(`cannot inspect container ${id}`, err);
+    }
+  }
+
+  async list(labels: Record<string, string | undefined>): Promise<ContainerInfo[]> {
+    const filters = Object.entries(labels).map(([k, v]) => (v === undefined ? k : `${k}=${v}`));
+    try {
+      const list = await this.#docker.listContainers({ all: true, filters: { label: filters } });
+      return list.map((c) => ({
+        id: c.Id,
+        name: (c.Names[0] ?? "").replace(/^\//, ""),
+        image: c.Image,
+        labels: c.Labels ?? {},
+        running: c.State === "running",
+        status: c.State,
+        exitCode: null,
+        env: [],
+        cmd: [c.Command],
+        user: "",
+        mounts: (c.Mounts ?? []).map((m) => ({
+          source: m.Source,
+          destination: m.Destination,
+          readOnly: !m.RW,
+        })),
+        oomKilled: false,
+      }));
+    } catch (err) {
+      throw wrap("cannot list containers", err);
+    }
+  }
+
+  async imageExists(tag: string): Promise<boolean> {
+    try {
+      await this.#docker.getImage(tag).inspect();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw wrap(`cannot inspect image ${tag}`, err);
+    }
+  }
+
+  async bridgeGateway(): Promise<string | null> {
+    try {
+      const net = (await this.#docker.getNetwork("bridge").inspect()) as {
+        IPAM?: { Config?: { Gateway?: string; Subnet?: string }[] };
+      };
+      const configs = net.IPAM?.Config ?? [];
+      const gateway = configs.find((c) => c.Gateway)?.Gateway;
+      if (gateway) return gateway;
+      // Older engines leave Gateway out for the default bridge: it is the subnet's first address.
+      const v4 = configs.map((c) => /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/\d+$/.exec(c.Subnet ?? "")).find(Boolean);
+      return v4 ? `${v4[1]}.${v4[2]}.${v4[3]}.${Number(v4[4]) + 1}` : null;
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw wrap("cannot inspect the bridge network", err);
+    }
+  }
+
+  async buildImage(spec: BuildSpec): Promise<void> {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.#docker.buildImage(packTar(spec.files), {
+        t: spec.tag,
+        dockerfile: spec.dockerfile ?? "Dockerfile",
+        buildargs: spec.buildArgs,
+        rm: true,
+        forcerm: true,
+      });
+    } catch (err) {
+      throw wrap(`cannot build image ${spec.tag}`, err);
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#docker.modem.followProgress(
+        stream,
+        (err, output) => {
+          if (err) return reject(wrap(`image build ${spec.tag} failed`, err));
+          const failure = (output as { error?: string; errorDetail?: { message?: string } }[]).find(
+            (o) => o.error,
+          );
+          if (failure) {
+            return reject(
+              new ContainerError("IMAGE_BUILD_FAILED", `image build ${spec.tag} failed: ${failure.error}`),
+            );
+          }
+          resolve();
+        },
+        (event: { stream?: string; status?: string; error?: string }) => {
+          const line = (event.stream ?? event.status ?? event.error ?? "").replace(/\n$/, "");
+          if (line && spec.onProgress) spec.onProgress(line);
+        },
+      );
+    });
+  }
+}

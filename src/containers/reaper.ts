@@ -1,0 +1,68 @@
+import type { Logger } from "../log.js";
+import { LABELS } from "./agent-spec.js";
+import type { ContainerRuntime } from "./runtime.js";
+
+/** Options for {@link Reaper}. */
+export interface ReaperOptions {
+  runtime: ContainerRuntime;
+  installId: string;
+  /** Ids and names of the containers the supervisor owns right now. */
+  owned: () => Set<string>;
+  /** The container nestbox itself runs in (full id or 12-char prefix), never touched. */
+  ownContainerId: string | null;
+  log: Logger;
+  intervalMs?: number;
+}
+
+/**
+ * Removes orphaned agent containers: labelled with this install, not owned by the supervisor.
+ * Never touches other installs, unlabelled containers, or the container nestbox runs in.
+ */
+export class Reaper {
+  readonly #o: ReaperOptions;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(options: ReaperOptions) {
+    this.#o = options;
+  }
+
+  #isSelf(id: string): boolean {
+    const own = this.#o.ownContainerId;
+    return !!own && (id.startsWith(own) || own.startsWith(id));
+  }
+
+  /** One reconciliation pass; returns the names of the containers it removed. */
+  async reap(): Promise<string[]> {
+    const { runtime, installId, log } = this.#o;
+    const candidates = await runtime.list({ [LABELS.install]: installId });
+    const owned = this.#o.owned();
+    const removed: string[] = [];
+    for (const c of candidates) {
+      if (c.labels[LABELS.install] !== installId) continue;
+      if (owned.has(c.id) || owned.has(c.name) || this.#isSelf(c.id)) continue;
+      try {
+        await runtime.remove(c.id);
+        removed.push(c.name);
+      } catch (err) {
+        log.warn({ err, container: c.name }, "could not remove an orphaned agent container");
+      }
+    }
+    if (removed.length > 0) log.info({ removed }, "removed orphaned agent containers");
+    return removed;
+  }
+
+  /** Reaps now, then every `intervalMs` (default one minute). */
+  async start(): Promise<string[]> {
+    const removed = await this.reap();
+    this.#timer = setInterval(() => {
+      this.reap().catch((err: unknown) => this.#o.log.warn({ err }, "reaper pass failed"));
+    }, this.#o.intervalMs ?? 60_000);
+    this.#timer.unref();
+    return removed;
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+}

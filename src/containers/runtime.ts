@@ -1,0 +1,97 @@
+import type { Readable, Writable } from "node:stream";
+
+/** A bind mount from a host path (as the daemon sees it) into a container. */
+export interface BindMount {
+  hostPath: string;
+  containerPath: string;
+  readOnly: boolean;
+}
+
+/** Everything needed to create a container. */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  cmd?: string[];
+  entrypoint?: string[];
+  user?: string;
+  workingDir?: string;
+  mounts: BindMount[];
+  tmpfs?: Record<string, string>;
+  readOnlyRootfs?: boolean;
+  capDrop?: string[];
+  securityOpt?: string[];
+  init?: boolean;
+  memoryBytes?: number;
+  nanoCpus?: number;
+  pidsLimit?: number;
+  extraHosts?: string[];
+  /** Keep stdin open for the attached protocol. */
+  openStdin?: boolean;
+}
+
+/** What the engine reports about a container. */
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  running: boolean;
+  status: string;
+  exitCode: number | null;
+  /** `KEY=value` entries (inspect only; empty from `list`). */
+  env: string[];
+  cmd: string[];
+  user: string;
+  mounts: { source: string; destination: string; readOnly: boolean }[];
+  oomKilled: boolean;
+}
+
+/** A container's attached stdio: stdout and stderr already demultiplexed. */
+export interface AttachedStdio {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** Ends the attach stream (not the container). */
+  close(): void;
+}
+
+/** Progress of an image build, one line at a time. */
+export type BuildProgress = (line: string) => void;
+
+/** An image build request; `files` maps paths in the build context to their content. */
+export interface BuildSpec {
+  tag: string;
+  files: Record<string, Buffer | string>;
+  dockerfile?: string;
+  buildArgs?: Record<string, string>;
+  onProgress?: BuildProgress;
+}
+
+/**
+ * The container engine, as nestbox uses it. One implementation (`docker-runtime.ts`, the only file
+ * that imports dockerode); every implementation passes the runtime conformance suite.
+ */
+export interface ContainerRuntime {
+  /** The engine's version; throws ContainerError when it cannot be reached. */
+  version(): Promise<string>;
+  create(spec: ContainerSpec): Promise<string>;
+  /** Attaches stdin/stdout/stderr; call before `start` so no output is missed. */
+  attach(id: string): Promise<AttachedStdio>;
+  start(id: string): Promise<void>;
+  /** Resolves with the exit code once the container stops. */
+  wait(id: string): Promise<number>;
+  stop(id: string, timeoutSeconds: number): Promise<void>;
+  kill(id: string, signal?: string): Promise<void>;
+  /** Removes the container (forcefully); a container already gone is not an error. */
+  remove(id: string): Promise<void>;
+  /** null when the container does not exist. */
+  inspect(id: string): Promise<ContainerInfo | null>;
+  /** Containers (running or not) carrying every given label (`value` undefined: any value). */
+  list(labels: Record<string, string | undefined>): Promise<ContainerInfo[]>;
+  imageExists(tag: string): Promise<boolean>;
+  /** The gateway address of the default bridge network: the host as containers reach it. */
+  bridgeGateway(): Promise<string | null>;
+  buildImage(spec: BuildSpec): Promise<void>;
+}

@@ -1,0 +1,85 @@
+import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
+
+/** Proxy settings as the environment gives them (lowercase wins where both cases differ, as curl does). */
+export interface ProxySettings {
+  httpProxy: string | null;
+  httpsProxy: string | null;
+  noProxy: string[];
+}
+
+/** What nestbox learnt about the machine it runs on, once, at startup. */
+export interface SandboxEnvironment {
+  proxy: ProxySettings;
+  /** Files holding extra CA certificates to forward (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE). */
+  caFiles: string[];
+  /** DOCKER_HOST, or null for the default socket. */
+  dockerHost: string | null;
+  /** The id (full or the 12-char prefix) of the container nestbox itself runs in, or null. */
+  ownContainerId: string | null;
+  /** `data/` as the Docker daemon sees it, when it differs from nestbox's own path. */
+  hostDataDir: string | null;
+}
+
+/** What detection reads; injected so tests describe a machine without being on it. */
+export interface DetectionSources {
+  env: Record<string, string | undefined>;
+  readFile?: (path: string) => string | null;
+  hostname?: () => string;
+}
+
+const readIfExists = (p: string): string | null => {
+  try {
+    return existsSync(p) ? readFileSync(p, "utf8") : null;
+  } catch {
+    return null;
+  }
+};
+
+function pick(env: Record<string, string | undefined>, name: string): string | null {
+  const lower = env[name.toLowerCase()]?.trim();
+  const upper = env[name.toUpperCase()]?.trim();
+  return lower || upper || null;
+}
+
+/** The proxy variables, normalised; `NO_PROXY` split into entries. */
+export function readProxy(env: Record<string, string | undefined>): ProxySettings {
+  const noProxy = (pick(env, "no_proxy") ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return { httpProxy: pick(env, "http_proxy"), httpsProxy: pick(env, "https_proxy"), noProxy };
+}
+
+const ID64 = /[0-9a-f]{64}/;
+
+/** Finds the container this process runs in from cgroup, mountinfo and hostname; null on a plain host. */
+export function detectOwnContainer(read: (p: string) => string | null, host: string): string | null {
+  const cgroup = read("/proc/self/cgroup") ?? "";
+  for (const line of cgroup.split("\n")) {
+    const m = /(?:docker[-/]|libpod[-/]|containerd[-/]|\/kubepods[^\n]*\/)([0-9a-f]{64})/.exec(line);
+    if (m?.[1]) return m[1];
+  }
+  const mountinfo = read("/proc/self/mountinfo") ?? "";
+  const m = /\/(?:docker\/)?containers\/([0-9a-f]{64})\/(?:hostname|resolv\.conf|hosts)/.exec(mountinfo);
+  if (m?.[1]) return m[1];
+  if (read("/.dockerenv") !== null && /^[0-9a-f]{12}$/.test(host)) return host;
+  if (ID64.test(host)) return host;
+  return null;
+}
+
+/** Reads the environment and the filesystem once; every consumer takes this answer. */
+export function detectSandbox(sources: DetectionSources): SandboxEnvironment {
+  const { env } = sources;
+  const read = sources.readFile ?? readIfExists;
+  const caFiles = [env.NODE_EXTRA_CA_CERTS, env.SSL_CERT_FILE]
+    .map((f) => f?.trim())
+    .filter((f): f is string => !!f && read(f) !== null);
+  return {
+    proxy: readProxy(env),
+    caFiles: [...new Set(caFiles)],
+    dockerHost: env.DOCKER_HOST?.trim() || null,
+    ownContainerId: detectOwnContainer(read, (sources.hostname ?? hostname)()),
+    hostDataDir: env.NESTBOX_HOST_DATA_DIR?.trim() || null,
+  };
+}

@@ -1,0 +1,179 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, expect, it } from "vitest";
+import type { ContainerRuntime, ContainerSpec } from "../../src/containers/runtime.js";
+import { ContainerError } from "../../src/errors.js";
+
+const LABEL = "nestbox.conformance";
+
+/** Reads a stream until `predicate` holds for the text so far. */
+function readUntil(
+  stream: NodeJS.ReadableStream,
+  predicate: (s: string) => boolean,
+  ms = 15_000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const timer = setTimeout(() => reject(new Error(`timed out; got ${JSON.stringify(text)}`)), ms);
+    stream.on("data", (d: Buffer) => {
+      text += d.toString();
+      if (predicate(text)) {
+        clearTimeout(timer);
+        resolve(text);
+      }
+    });
+  });
+}
+
+/**
+ * The behaviour every ContainerRuntime must show against a real engine. `image` needs `sh`,
+ * `cat` and `sleep`. Call inside a describe that only runs when the engine is reachable.
+ */
+export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: string): void {
+  const rt = makeRuntime();
+  const run = `${process.pid}-${Date.now().toString(36)}`;
+  const dir = mkdtempSync(path.join(tmpdir(), "nestbox-conf-"));
+  const spec = (name: string, over: Partial<ContainerSpec> = {}): ContainerSpec => ({
+    name: `conformance-${run}-${name}`,
+    image,
+    labels: { [LABEL]: run },
+    env: {},
+    mounts: [],
+    ...over,
+  });
+
+  afterAll(async () => {
+    for (const c of await rt.list({ [LABEL]: run })) await rt.remove(c.id);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reports the engine version", async () => {
+    expect(await rt.version()).toMatch(/^\d+\.\d+/);
+  });
+
+  it("round-trips JSON lines over attached stdin/stdout, with stderr kept apart", async () => {
+    const id = await rt.create(spec("echo", { cmd: ["sh", "-c", "echo started >&2; cat"], openStdin: true }));
+    const io = await rt.attach(id);
+    const out = readUntil(io.stdout, (s) => s.includes("\n"));
+    const err = readUntil(io.stderr, (s) => s.includes("started"));
+    await rt.start(id);
+    io.stdin.write('{"type":"ping","n":1}\n');
+    expect((await out).trim()).toBe('{"type":"ping","n":1}');
+    expect((await err).trim()).toBe("started");
+    io.close();
+    await rt.remove(id);
+  });
+
+  it("waits for the exit code", async () => {
+    const id = await rt.create(spec("exit", { cmd: ["sh", "-c", "exit 3"] }));
+    await rt.start(id);
+    expect(await rt.wait(id)).toBe(3);
+    expect((await rt.inspect(id))?.exitCode).toBe(3);
+    await rt.remove(id);
+  });
+
+  it("inspects labels, env, user and mounts; lists by label; null once removed", async () => {
+    writeFileSync(path.join(dir, "hello.txt"), "from the host");
+    const id = await rt.create(
+      spec("inspect", {
+        cmd: ["sleep", "300"],
+        env: { GREETING: "hi" },
+        user: "1000:1000",
+        labels: { [LABEL]: run, "nestbox.extra": "yes" },
+        mounts: [{ hostPath: dir, containerPath: "/data", readOnly: true }],
+      }),
+    );
+    await rt.start(id);
+    const info = await rt.inspect(id);
+    expect(info).toMatchObject({ id, running: true, user: "1000:1000", labels: { "nestbox.extra": "yes" } });
+    expect(info?.env).toContain("GREETING=hi");
+    expect(info?.mounts).toContainEqual({ source: dir, destination: "/data", readOnly: true });
+    expect((await rt.list({ [LABEL]: run, "nestbox.extra": "yes" })).map((c) => c.id)).toEqual([id]);
+    expect(await rt.list({ [LABEL]: run, "nestbox.extra": "no" })).toEqual([]);
+    await rt.kill(id);
+    expect(await rt.wait(id)).not.toBe(0);
+    await rt.remove(id);
+    expect(await rt.inspect(id)).toBeNull();
+    await expect(rt.remove(id)).resolves.toBeUndefined();
+  });
+
+  it("applies the hardening: read-only root, tmpfs /tmp, no capabilities, bind mounts rw and ro", async () => {
+    const rw = mkdtempSync(path.join(dir, "rw-"));
+    const id = await rt.create(
+      spec("hardened", {
+        cmd: [
+          "sh",
+          "-c",
+          "touch /root-test 2>/dev/null && echo root-writable; echo tmp > /tmp/x && echo tmp-ok; " +
+            "echo hi > /rw/out.txt && echo rw-ok; echo no > /ro/hello.txt 2>/dev/null || echo ro-refused; " +
+            "grep CapEff /proc/self/status",
+        ],
+        readOnlyRootfs: true,
+        tmpfs: { "/tmp": "rw,size=16m" },
+        capDrop: ["ALL"],
+        securityOpt: ["no-new-privileges"],
+        init: true,
+        memoryBytes: 128 * 1024 * 1024,
+        pidsLimit: 64,
+        mounts: [
+          { hostPath: rw, containerPath: "/rw", readOnly: false },
+          { hostPath: dir, containerPath: "/ro", readOnly: true },
+        ],
+      }),
+    );
+    const io = await rt.attach(id);
+    const out = readUntil(io.stdout, (s) => s.includes("CapEff"));
+    await rt.start(id);
+    const text = await out;
+    expect(text).not.toContain("root-writable");
+    expect(text).toContain("tmp-ok");
+    expect(text).toContain("rw-ok");
+    expect(text).toContain("ro-refused");
+    expect(text).toMatch(/CapEff:\s+0+\n/);
+    expect(readFileSync(path.join(rw, "out.txt"), "utf8")).toBe("hi\n");
+    await rt.wait(id);
+    await rt.remove(id);
+  });
+
+  it("stops a running container within the grace period", async () => {
+    const id = await rt.create(spec("stop", { cmd: ["sleep", "300"], init: true }));
+    await rt.start(id);
+    await rt.stop(id, 1);
+    expect((await rt.inspect(id))?.running).toBe(false);
+    await rt.remove(id);
+  });
+
+  it("knows which images exist and names the bridge gateway", async () => {
+    expect(await rt.imageExists(image)).toBe(true);
+    expect(await rt.imageExists(`nestbox-missing-${run}:none`)).toBe(false);
+    expect(await rt.bridgeGateway()).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  });
+
+  it("builds an image from in-memory files, and reports a failing build as a ContainerError", async () => {
+    const tag = `nestbox-conformance:${run}`;
+    const lines: string[] = [];
+    await rt.buildImage({
+      tag,
+      files: {
+        Dockerfile: `FROM ${image}\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt\n`,
+        "hello.txt": "built",
+      },
+      onProgress: (l) => lines.push(l),
+    });
+    expect(await rt.imageExists(tag)).toBe(true);
+    expect(lines.join("\n")).toContain("built");
+    const failing = rt.buildImage({
+      tag: `${tag}-bad`,
+      files: { Dockerfile: `FROM ${image}\nRUN exit 7\n` },
+    });
+    await expect(failing).rejects.toBeInstanceOf(ContainerError);
+    await expect(failing).rejects.toThrow(/image build .* failed/);
+  });
+
+  it("fails with a ContainerError naming the image when it does not exist", async () => {
+    await expect(rt.create(spec("noimage", { image: `nestbox-missing-${run}:none` }))).rejects.toThrow(
+      /cannot create container .* from nestbox-missing/,
+    );
+  });
+}

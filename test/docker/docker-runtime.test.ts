@@ -1,0 +1,7 @@
+import { DockerRuntime } from "../../src/containers/docker-runtime.js";
+import { runtimeConformance } from "../contracts/runtime-conformance.js";
+import { BASE_IMAGE, describeDocker } from "./support.js";
+
+describeDocker("ContainerRuntime conformance: DockerRuntime", () => {
+  runtimeConformance(() => new DockerRuntime(), BASE_IMAGE);
+});
