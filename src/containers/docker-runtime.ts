@@ -85,15 +85,13 @@ export class DockerRuntime implements ContainerRuntime {
   async attach(id: string): Promise<AttachedStdio> {
     try {
       // With hijack the engine hands back the raw duplex socket.
-      const stream = (await this.#docker
-        .getContainer(id)
-        .attach({
-          stream: true,
-          stdin: true,
-          stdout: true,
-          stderr: true,
-          hijack: true,
-        })) as unknown as Duplex;
+      const stream = (await this.#docker.getContainer(id).attach({
+        stream: true,
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        hijack: true,
+      })) as unknown as Duplex;
       const stdout = new PassThrough();
       const stderr = new PassThrough();
       this.#docker.modem.demuxStream(stream, stdout, stderr);
