@@ -1,0 +1,49 @@
+const FOLDER = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** A folder name for a chat, derived from its name: lowercase ASCII, dashes, at most 64 characters. */
+export function suggestFolder(name: string, chatId: number): string {
+  const slug = name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^[-_]+/, "")
+    .slice(0, 64)
+    .replace(/[-_]+$/, "");
+  return FOLDER.test(slug) ? slug : `tg-${String(Math.abs(chatId))}`.slice(0, 64);
+}
+
+/** Quotes a value for a POSIX shell so the user can paste the command as it is. */
+export function shellQuote(value: string): string {
+  return `"${value.replace(/(["\\$`])/g, "\\$1")}"`;
+}
+
+/** What the `/chatid` answer is built from. */
+export interface ChatIdReplyInput {
+  chatId: number;
+  chatName: string;
+  isPrivate: boolean;
+  assistantName: string;
+  botUsername: string;
+}
+
+/** The answer to `/chatid`: the chat's nestbox id and the exact command that registers it. */
+export function chatIdReply(input: ChatIdReplyInput): string {
+  const jid = `tg:${input.chatId}`;
+  const command = [
+    "npm run setup -- register --channel telegram",
+    `--jid ${jid}`,
+    `--name ${shellQuote(input.chatName)}`,
+    `--folder ${suggestFolder(input.chatName, input.chatId)}`,
+  ].join(" ");
+  const lines = [`This chat's id is ${jid}`, "", "To register it, run this on the nestbox host:", command];
+  if (input.isPrivate) {
+    lines.push("", "If this is your own chat with the bot, add --is-main to make it the main chat.");
+  } else {
+    lines.push(
+      "",
+      `Once registered, start a message with @${input.assistantName}, mention @${input.botUsername} or reply to me.`,
+    );
+  }
+  return lines.join("\n");
+}

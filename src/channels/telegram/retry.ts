@@ -1,0 +1,77 @@
+import { setTimeout as delay } from "node:timers/promises";
+import type { Api } from "grammy";
+import type { Logger } from "../../log.js";
+import { classify, describeFailure, toChannelError } from "./errors.js";
+
+/** How often and how patiently a Bot API call is retried. */
+export interface RetryPolicy {
+  /** Attempts per call, the first included. */
+  maxAttempts: number;
+  /** First backoff delay; it doubles per failed attempt. */
+  baseDelayMs: number;
+  /** Ceiling for one backoff delay (polling keeps retrying at this pace). */
+  maxDelayMs: number;
+}
+
+/** Waits `ms`, rejecting early when `signal` aborts; injectable so tests can watch or skip delays. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+/** Sleeps with node timers. */
+export const realSleep: Sleep = async (ms, signal) => {
+  await delay(ms, undefined, signal ? { signal } : undefined);
+};
+
+/** The delay before retry number `failures` (1-based): base * 2^(failures-1), capped. */
+export function backoffDelay(failures: number, policy: RetryPolicy): number {
+  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, failures - 1));
+}
+
+/** What callWithRetry needs besides the call. */
+export interface RetryContext {
+  retry: RetryPolicy;
+  sleep: Sleep;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one Bot API call: 429 waits `retry_after` then retries, network failures and 5xx back off
+ * exponentially; after `maxAttempts`, or at once for a refusal, it throws the matching ChannelError.
+ */
+export async function callWithRetry<T>(
+  method: string,
+  call: () => Promise<T>,
+  ctx: RetryContext,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (ctx.signal?.aborted) throw err;
+      const failure = classify(err);
+      const retryable = failure.kind === "rate_limited" || failure.kind === "transient";
+      if (!retryable || attempt >= ctx.retry.maxAttempts) {
+        const error = toChannelError(err, method);
+        ctx.log.warn({ method, code: error.code, attempt, reason: describeFailure(err) }, error.message);
+        throw error;
+      }
+      const wait = failure.kind === "rate_limited" ? failure.retryAfterMs : backoffDelay(attempt, ctx.retry);
+      ctx.log.debug(
+        { method, attempt, waitMs: wait, reason: describeFailure(err) },
+        "Telegram call failed, retrying",
+      );
+      await ctx.sleep(wait, ctx.signal);
+    }
+  }
+}
+
+/** The AbortSignal type grammy's Node build declares (from the abort-controller polyfill). */
+export type GrammySignal = NonNullable<Parameters<Api["getMe"]>[0]>;
+
+/**
+ * A native AbortSignal typed for grammy: its client only uses `aborted` and the abort event, which
+ * native signals have, but its declarations name the polyfill's class.
+ */
+export function grammySignal(signal: AbortSignal): GrammySignal {
+  return signal as unknown as GrammySignal;
+}
