@@ -3,7 +3,9 @@ import { loadConfig, readEnvironment } from "../src/config.js";
 import { UsageError } from "../src/errors.js";
 import { registerChat } from "../src/registration.js";
 import { listChats, printChats } from "./chats.js";
+import { container } from "./container.js";
 import { parseRegister } from "./register.js";
+import { verify } from "./verify.js";
 
 const USAGE = `Usage: npm run setup -- <step> [flags]      (or --step <step>)
 
@@ -12,6 +14,8 @@ Steps:
              --folder <folder> [--trigger @Andy] [--assistant-name Andy] [--is-main]
              [--no-trigger-required] [--allow-sender <sender id>]...
   chats      list registered chats
+  container  build the agent image: [--base <image>] [--tag <image:tag>]
+  verify     check the configuration: model, Docker, agent image, Telegram token and privacy mode
 Every step takes --json for machine-readable output.
 `;
 
@@ -53,8 +57,8 @@ const chats: SetupStep = async (argv, io, json) => {
   return 0;
 };
 
-/** The steps by name; later issues add container, environment, verify, service. */
-export const steps: Record<string, SetupStep> = { register, chats };
+/** The steps by name. */
+export const steps: Record<string, SetupStep> = { register, chats, container, verify };
 
 /** Runs `npm run setup -- ...`; returns the exit code. */
 export async function runSetup(

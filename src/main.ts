@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { AgentSupervisor } from "./agents/supervisor.js";
 import {
@@ -11,6 +12,7 @@ import type { Channel } from "./channels/channel.js";
 import { ChannelRegistry } from "./channels/registry.js";
 import { createTelegramAdapter } from "./channels/telegram/index.js";
 import { createTerminalAdapter, type TerminalAdapter } from "./channels/terminal/index.js";
+import { createWhatsAppAdapter, hasRegisteredCredentials } from "./channels/whatsapp/index.js";
 import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
@@ -128,6 +130,18 @@ export async function start(options: StartOptions): Promise<number> {
       }),
     );
   } else log.info("Telegram skipped: TELEGRAM_BOT_TOKEN is not set");
+  const whatsappAuth = path.join(config.dataDir, "auth", "whatsapp");
+  if (await hasRegisteredCredentials(whatsappAuth)) {
+    channels.push(
+      createWhatsAppAdapter({
+        authDir: whatsappAuth,
+        assistantName: config.assistantName,
+        log,
+        proxyAgent: agentFor(new URL("https://web.whatsapp.com"), sandbox.proxy),
+        selfChatIsMain: (jid) => store.chats.get(jid)?.isMain === true,
+      }),
+    );
+  } else log.info("WhatsApp skipped: not linked (run npm run auth -- whatsapp)");
   let terminal: TerminalAdapter | null = null;
   if (channels.length === 0 || options.terminal) {
     terminal = createTerminalAdapter({
