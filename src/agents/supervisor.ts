@@ -99,14 +99,13 @@ export class AgentSupervisor implements AgentRuntime {
       }
       slot.busy = true;
       if (slot.idleTimer) clearTimeout(slot.idleTimer);
-      let timedOut = false;
+      let timedOut: Promise<void> | null = null;
       const timer = setTimeout(() => {
-        timedOut = true;
         log.warn(
           { chatId: chat.chatId, container: slot.agent.name },
           "turn timed out; killing its container",
         );
-        void this.#discard(slot, "kill");
+        timedOut = this.#discard(slot, "kill");
       }, turnTimeoutMs);
       const onAbort = () => void this.#discard(slot, "kill");
       request.signal.addEventListener("abort", onAbort, { once: true });
@@ -119,6 +118,7 @@ export class AgentSupervisor implements AgentRuntime {
         return;
       } catch (err) {
         if (timedOut) {
+          await timedOut;
           throw new AgentError(
             "TURN_TIMEOUT",
             `it took longer than ${formatMs(turnTimeoutMs)} (AGENT_TURN_TIMEOUT), so the agent was stopped`,

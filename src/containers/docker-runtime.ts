@@ -153,13 +153,26 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async remove(id: string): Promise<void> {
+    const container = this.#docker.getContainer(id);
     try {
-      await this.#docker.getContainer(id).remove({ force: true, v: true });
+      await container.remove({ force: true, v: true });
     } catch (err) {
       if (statusOf(err) === 404) return;
-      if (statusOf(err) === 409 && /already in progress/.test((err as Error).message)) return;
-      throw wrap(`cannot remove container ${id}`, err);
+      if (!(statusOf(err) === 409 && /in progress/.test((err as Error).message))) {
+        throw wrap(`cannot remove container ${id}`, err);
+      }
     }
+    // Removal can still be finishing (another caller's, or the engine's own): wait until it is gone.
+    for (let i = 0; i < 150; i++) {
+      try {
+        await container.inspect();
+      } catch (err) {
+        if (statusOf(err) === 404) return;
+        throw wrap(`cannot inspect container ${id}`, err);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new ContainerError("DOCKER_REMOVE_TIMEOUT", `container ${id} was still there 15 s after removal`);
   }
 
   async inspect(id: string): Promise<ContainerInfo | null> {

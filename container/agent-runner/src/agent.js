@@ -1,0 +1,284 @@
+// The pi side of the runner: one pi AgentSession per conversation, persisted under the sessions
+// mount, driven one turn at a time. Everything pi-specific lives here; main.js only speaks frames.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildSystemPrompt } from "./system-prompt.js";
+
+/** Provider id under which the credential proxy's model is registered in pi. */
+const PROVIDER_ID = "nestbox";
+/** Longest reply text sent in one frame; far above any chat platform's limit, far below the frame cap. */
+const MAX_REPLY_CHARS = 100_000;
+const SESSION_ID_PATTERN = /^[A-Za-z0-9._-]{1,200}$/;
+
+/**
+ * @typedef {import("./config.js").RunnerConfig} RunnerConfig
+ * @typedef {{ ok: boolean, result?: string, error?: string }} HostToolResult
+ * @typedef {object} TurnSink  where a turn's output goes
+ * @property {(text: string, final: boolean) => void} reply
+ * @property {(code: string, message: string) => void} error
+ * @property {(level: "debug" | "info" | "warn" | "error", message: string) => void} log
+ * @property {(args: { text: string, chatId?: string }, signal: AbortSignal) => Promise<HostToolResult>} sendMessage
+ * @typedef {{ sessionId: string | null, usage: { inputTokens: number, outputTokens: number } | null }} TurnOutcome
+ */
+
+/**
+ * Drives pi for the runner. `pi` is the imported `@mariozechner/pi-coding-agent` module, passed in so
+ * main.js can import it in the background while it already serves stdin.
+ */
+export class PiAgent {
+  #pi;
+  #config;
+  #authStorage;
+  #modelRegistry;
+  #model;
+  #skills;
+  /** @type {any} the live AgentSession, kept warm between turns */
+  #session = null;
+  /** @type {TurnSink | null} */
+  #sink = null;
+
+  /** @param {any} pi @param {RunnerConfig} config */
+  constructor(pi, config) {
+    this.#pi = pi;
+    this.#config = config;
+    this.#authStorage = pi.AuthStorage.inMemory();
+    this.#authStorage.setRuntimeApiKey(PROVIDER_ID, config.token);
+    this.#modelRegistry = pi.ModelRegistry.inMemory(this.#authStorage);
+    this.#model = this.#registerModel();
+    this.#skills = this.#loadSkills();
+  }
+
+  /** Names of the skills found under the skills mount (for the startup log). */
+  get skillNames() {
+    return this.#skills.skills.map((skill) => skill.name);
+  }
+
+  /**
+   * Run one turn. Resolves when the turn is over (also after a model error or an abort);
+   * rejects only when no session could be opened or pi refused the prompt.
+   * @param {{ prompt: string, sessionId: string | null }} turn
+   * @param {TurnSink} sink
+   * @param {AbortSignal} signal
+   * @returns {Promise<TurnOutcome>}
+   */
+  async runTurn(turn, sink, signal) {
+    this.#sink = sink;
+    const session = await this.#sessionFor(turn.sessionId, sink);
+    // Re-read AGENTS.md memory: the agent may have edited it during the previous turn.
+    session.setActiveToolsByName(session.getActiveToolNames());
+
+    const usage = { inputTokens: 0, outputTokens: 0 };
+    let assistantMessages = 0;
+    /** @type {string | null} */
+    let held = null;
+    let last = null;
+    const unsubscribe = session.subscribe((event) => {
+      if (event.type !== "message_end" || event.message?.role !== "assistant") return;
+      const message = event.message;
+      assistantMessages += 1;
+      last = message;
+      const u = message.usage ?? {};
+      usage.inputTokens += (u.input ?? 0) + (u.cacheRead ?? 0) + (u.cacheWrite ?? 0);
+      usage.outputTokens += u.output ?? 0;
+      const text = clip(textOf(message));
+      if (!text) return;
+      if (held !== null) sink.reply(held, false);
+      held = null;
+      // A message that calls tools is never the last one; any other may be, so hold it until the end.
+      if (message.content.some((block) => block.type === "toolCall")) sink.reply(text, false);
+      else held = text;
+    });
+    const onAbort = () => {
+      session.abort().catch((err) => sink.log("warn", `abort failed: ${errorText(err)}`));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (signal.aborted) throw new Error("turn cancelled before it started");
+      await session.prompt(turn.prompt, { expandPromptTemplates: false });
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      unsubscribe();
+      this.#sink = null;
+    }
+    if (held !== null) sink.reply(held, true);
+    if (signal.aborted || last?.stopReason === "aborted") {
+      sink.error("cancelled", "the turn was cancelled");
+    } else if (last?.stopReason === "error") {
+      sink.error("model_error", last.errorMessage || "the model call failed");
+    } else if (last?.stopReason === "length") {
+      sink.log("warn", "the model stopped at its output token limit");
+    }
+    return { sessionId: session.sessionId ?? null, usage: assistantMessages > 0 ? usage : null };
+  }
+
+  /** Abort whatever runs and release the session. */
+  async close() {
+    const session = this.#session;
+    this.#session = null;
+    if (!session) return;
+    await session.abort().catch(() => {});
+    session.dispose();
+  }
+
+  /** The session for a turn: the warm one when ids match, else reopened from disk, else a new one. */
+  async #sessionFor(sessionId, sink) {
+    const current = this.#session;
+    if (current && sessionId !== null && current.sessionId === sessionId) return current;
+    const { SessionManager } = this.#pi;
+    const { group, sessions } = this.#config.paths;
+    let manager = null;
+    if (sessionId !== null) {
+      const file = findSessionFile(sessions, sessionId);
+      if (file) {
+        manager = SessionManager.open(file, sessions, group);
+      } else {
+        sink.log("warn", `session ${sessionId} not found under ${sessions}; starting a new one`);
+      }
+    }
+    manager ??= SessionManager.create(group, sessions);
+    if (current) {
+      this.#session = null;
+      current.dispose();
+    }
+    const { session } = await this.#pi.createAgentSession({
+      cwd: group,
+      agentDir: join(process.env.TMPDIR || "/tmp", "nestbox-pi"),
+      model: this.#model,
+      thinkingLevel: this.#config.thinkingLevel,
+      modelRegistry: this.#modelRegistry,
+      authStorage: this.#authStorage,
+      resourceLoader: this.#resourceLoader(),
+      settingsManager: this.#pi.SettingsManager.inMemory({ retry: { enabled: true, maxRetries: 2 } }),
+      sessionManager: manager,
+      tools: ["read", "bash", "edit", "write", "send_message"],
+      customTools: [this.#sendMessageTool()],
+    });
+    this.#session = session;
+    return session;
+  }
+
+  /** Register the credential proxy as a pi provider; reuse pi's metadata when it knows the model. */
+  #registerModel() {
+    const { provider, model: modelId, baseUrl, maxTokens, contextWindow } = this.#config;
+    const known = this.#modelRegistry.find(provider, modelId);
+    this.#modelRegistry.registerProvider(PROVIDER_ID, {
+      name: "nestbox credential proxy",
+      baseUrl,
+      // Resolved per request; the runtime key set on the auth storage wins anyway.
+      apiKey: "NESTBOX_MODEL_TOKEN",
+      api: provider === "anthropic" ? "anthropic-messages" : "openai-completions",
+      models: [
+        {
+          id: modelId,
+          name: known?.name ?? modelId,
+          reasoning: known?.reasoning ?? false,
+          thinkingLevelMap: known?.thinkingLevelMap,
+          input: known?.input ?? ["text", "image"],
+          cost: known?.cost ?? { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+          contextWindow: contextWindow ?? known?.contextWindow ?? 128_000,
+          maxTokens: maxTokens ?? known?.maxTokens ?? 8_192,
+        },
+      ],
+    });
+    const model = this.#modelRegistry.find(PROVIDER_ID, modelId);
+    if (!model) throw new Error(`pi did not register model ${modelId}`);
+    return model;
+  }
+
+  #loadSkills() {
+    const dir = this.#config.paths.skills;
+    if (!existsSync(dir)) return { skills: [], diagnostics: [] };
+    return this.#pi.loadSkillsFromDir({ dir, source: "nestbox" });
+  }
+
+  /** A ResourceLoader with no discovery: our prompt, our skills, the two AGENTS.md files, no extensions. */
+  #resourceLoader() {
+    const { pi, config, skills } = { pi: this.#pi, config: this.#config, skills: this.#skills };
+    const systemPrompt = buildSystemPrompt(config);
+    return {
+      getExtensions: () => ({ extensions: [], errors: [], runtime: pi.createExtensionRuntime() }),
+      getSkills: () => skills,
+      getPrompts: () => ({ prompts: [], diagnostics: [] }),
+      getThemes: () => ({ themes: [], diagnostics: [] }),
+      getAgentsFiles: () => ({ agentsFiles: readMemoryFiles(config) }),
+      getSystemPrompt: () => systemPrompt,
+      getAppendSystemPrompt: () => [],
+      extendResources: () => {},
+      reload: async () => {},
+    };
+  }
+
+  #sendMessageTool() {
+    return {
+      name: "send_message",
+      label: "Send message",
+      description:
+        "Send a chat message right away, while you keep working: progress updates on long tasks, or " +
+        "several separate messages. Your final answer is delivered automatically; do not repeat it here.",
+      parameters: {
+        type: "object",
+        properties: {
+          text: { type: "string", description: "The message text." },
+          chatId: {
+            type: "string",
+            description:
+              "Target chat id. Omit to send to the current chat (other chats only from the main chat).",
+          },
+        },
+        required: ["text"],
+        additionalProperties: false,
+      },
+      execute: async (_toolCallId, params, signal) => {
+        const sink = this.#sink;
+        if (!sink) throw new Error("send_message is only available during a turn");
+        const args = { text: String(params.text ?? "") };
+        if (typeof params.chatId === "string" && params.chatId !== "") args.chatId = params.chatId;
+        if (args.text.trim() === "") throw new Error("text must not be empty");
+        const result = await sink.sendMessage(args, signal ?? new AbortController().signal);
+        if (!result.ok) throw new Error(result.error || "the host refused the message");
+        return { content: [{ type: "text", text: result.result || "sent" }], details: {} };
+      },
+    };
+  }
+}
+
+/** Global memory first, then the chat's own (more specific last). Missing files are skipped. */
+function readMemoryFiles(config) {
+  const files = [];
+  for (const dir of [config.paths.global, config.paths.group]) {
+    const path = join(dir, "AGENTS.md");
+    try {
+      files.push({ path, content: readFileSync(path, "utf8") });
+    } catch {
+      // no memory yet
+    }
+  }
+  return files;
+}
+
+function findSessionFile(dir, sessionId) {
+  if (!SESSION_ID_PATTERN.test(sessionId) || !existsSync(dir)) return null;
+  const suffix = `_${sessionId}.jsonl`;
+  const name = readdirSync(dir)
+    .filter((entry) => entry.endsWith(suffix))
+    .sort()
+    .at(-1);
+  return name ? join(dir, name) : null;
+}
+
+function textOf(message) {
+  return message.content
+    .filter((block) => block.type === "text")
+    .map((block) => block.text)
+    .join("\n")
+    .trim();
+}
+
+function clip(text) {
+  return text.length > MAX_REPLY_CHARS ? `${text.slice(0, MAX_REPLY_CHARS)}\n[truncated]` : text;
+}
+
+/** @param {unknown} err */
+export function errorText(err) {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,153 @@
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { CredentialProxy } from "../../src/agents/credential-proxy.js";
+import { AgentSupervisor } from "../../src/agents/supervisor.js";
+import { agentUser, GATEWAY_NAME, syncSkills } from "../../src/agents/wiring.js";
+import { ChannelRegistry } from "../../src/channels/registry.js";
+import type { RegisteredChat } from "../../src/chats.js";
+import { DockerRuntime } from "../../src/containers/docker-runtime.js";
+import { detectSandbox, writeCaFiles } from "../../src/containers/sandbox/index.js";
+import { Host } from "../../src/host.js";
+import { createLogger, silentLogger } from "../../src/log.js";
+import { registerChat } from "../../src/registration.js";
+import { Store } from "../../src/store/index.js";
+import { MemoryChannel } from "../doubles/memory-channel.js";
+import { type ScriptedLlm, type ScriptedLlmOptions, startScriptedLlm } from "../doubles/scripted-llm.js";
+import { AGENT_IMAGE } from "./support.js";
+
+export const SECRET = "sk-harness-secret-9f8e7d6c";
+const root = path.join(import.meta.dirname, "..", "..");
+
+/** Options for {@link startAgentHarness}. */
+export interface HarnessOptions {
+  respond: ScriptedLlmOptions["respond"];
+  chats: { chatId: string; folder: string; isMain?: boolean }[];
+  idleTimeoutMs?: number;
+  turnTimeoutMs?: number;
+  installId?: string;
+}
+
+/**
+ * The real agent stack in this process: Store, Host, AgentSupervisor on the real Docker daemon,
+ * the real credential proxy, a scripted LLM; a MemoryChannel stands in for the platform.
+ */
+export async function startAgentHarness(options: HarnessOptions) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "nestbox-agents-"));
+  const llm: ScriptedLlm = await startScriptedLlm({
+    format: "openai",
+    host: "127.0.0.1",
+    respond: options.respond,
+  });
+  const docker = new DockerRuntime();
+  const log = process.env.NESTBOX_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger();
+  for (const c of options.chats) {
+    registerChat(dataDir, {
+      assistantName: "Andy",
+      chat: {
+        chatId: c.chatId,
+        channel: "terminal",
+        name: c.folder,
+        folder: c.folder,
+        trigger: "@Andy",
+        requiresTrigger: false,
+        isMain: c.isMain ?? false,
+        allowedSenders: null,
+        limits: null,
+        extraMounts: [],
+        createdAt: Date.now(),
+      },
+    });
+  }
+  syncSkills(root, dataDir);
+  mkdirSync(path.join(dataDir, "sessions"), { recursive: true });
+  const store = Store.open(dataDir);
+  const installId = options.installId ?? `t${Date.now().toString(36)}`;
+  store.meta.set("install_id", installId);
+  const sandbox = detectSandbox({ env: process.env });
+  const gateway = (await docker.bridgeGateway()) ?? "127.0.0.1";
+  const proxy = new CredentialProxy({
+    model: { provider: "openai", name: "scripted", baseUrl: llm.url, apiKey: SECRET },
+    proxy: sandbox.proxy,
+    log,
+    host: gateway,
+  });
+  await proxy.listen();
+  let host: Host | null = null;
+  const supervisor = new AgentSupervisor({
+    runtime: docker,
+    spec: {
+      installId,
+      image: AGENT_IMAGE,
+      dataDir,
+      hostDataDir: null,
+      assistantName: "Andy",
+      timezone: "UTC",
+      model: { provider: "openai", name: "scripted", baseUrl: llm.url, apiKey: SECRET },
+      modelBaseUrl: `http://${GATEWAY_NAME}:${proxy.port}${CredentialProxy.pathPrefix}`,
+      gateway: { name: GATEWAY_NAME, address: gateway },
+      proxy: sandbox.proxy,
+      ca: writeCaFiles(sandbox, dataDir),
+      defaults: { memoryMb: 512, cpus: 1, pids: 256 },
+      user: agentUser(),
+    },
+    tokens: proxy,
+    log,
+    idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
+    turnTimeoutMs: options.turnTimeoutMs ?? 600_000,
+    backoffMs: 200,
+    isRegistered: (id) => store.chats.get(id) !== null,
+    sendMessage: async (_from, chatId, text) => {
+      store.outbox.add(chatId, null, text, Date.now());
+      host?.delivery.kick();
+    },
+  });
+  const channel = new MemoryChannel("memory", "local:");
+  host = new Host({
+    store,
+    registry: new ChannelRegistry([channel], log),
+    runtime: supervisor,
+    log,
+    maxConcurrentAgents: 4,
+    limits: { maxMessages: 50, maxChars: 20_000, timezone: "UTC" },
+  });
+  await host.start();
+  const h = host;
+  return {
+    dataDir,
+    llm,
+    docker,
+    store,
+    supervisor,
+    proxy,
+    channel,
+    host: h,
+    installId,
+    gateway,
+    /** Sends a message and waits until its turn is answered. */
+    async ask(chatId: string, text: string): Promise<string[]> {
+      const before = channel.sent.length;
+      await channel.receive(chatId, text);
+      await h.drain();
+      return channel.sent
+        .slice(before)
+        .filter((s) => s.chatId === chatId)
+        .map((s) => s.text);
+    },
+    async containersOf(folder: string) {
+      return (await docker.list({ "nestbox.install": installId, "nestbox.folder": folder })).filter(
+        (c) => c.running,
+      );
+    },
+    async close() {
+      await h.stop();
+      await proxy.close();
+      await llm.close();
+      for (const c of await docker.list({ "nestbox.install": installId })) await docker.remove(c.id);
+      store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type AgentHarness = Awaited<ReturnType<typeof startAgentHarness>>;
