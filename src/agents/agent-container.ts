@@ -113,13 +113,19 @@ export class AgentContainer {
   }
 
   /** Runs one turn; yields replies then `turn_end`. Throws AgentError on an error frame or a crash. */
-  async *turn(turnId: string, prompt: string, sessionId: string | null): AsyncIterable<AgentEvent> {
+  async *turn(
+    turnId: string,
+    prompt: string,
+    sessionId: string | null,
+    onSent: () => void = () => {},
+  ): AsyncIterable<AgentEvent> {
     if (!this.alive) throw new AgentCrashedError(this.exitCode ?? -1, this.#stderrTail);
     if (this.#turn) throw new AgentError("AGENT_BUSY", "the agent is already running a turn");
     const queue = new AsyncQueue<AgentEvent>();
     this.#turn = { turnId, queue };
     try {
       this.#send({ type: "turn", turnId, prompt, sessionId });
+      onSent();
       yield* queue;
     } finally {
       this.#turn = null;

@@ -24,6 +24,8 @@ export interface SupervisorOptions {
   idleTimeoutMs: number;
   turnTimeoutMs: number;
   readyTimeoutMs?: number;
+  /** Observability hook: a turn frame was written to a chat's agent (used by the benchmark). */
+  onTurnSent?: (chatId: string) => void;
   /** Tries per turn when the container crashes before replying. */
   maxAttempts?: number;
   backoffMs?: number;
@@ -61,7 +63,14 @@ export class AgentSupervisor implements AgentRuntime {
   #closed = false;
 
   constructor(options: SupervisorOptions) {
-    this.#o = { readyTimeoutMs: 60_000, maxAttempts: 3, backoffMs: 500, now: Date.now, ...options };
+    this.#o = {
+      readyTimeoutMs: 60_000,
+      maxAttempts: 3,
+      backoffMs: 500,
+      now: Date.now,
+      ...options,
+      onTurnSent: options.onTurnSent ?? (() => {}),
+    };
   }
 
   /** Ids and names of the containers this supervisor owns, including ones being created. */
@@ -111,7 +120,10 @@ export class AgentSupervisor implements AgentRuntime {
       request.signal.addEventListener("abort", onAbort, { once: true });
       try {
         const turnId = `t${++this.#turnSeq}`;
-        for await (const event of slot.agent.turn(turnId, request.prompt, request.sessionId)) {
+        const events = slot.agent.turn(turnId, request.prompt, request.sessionId, () =>
+          this.#o.onTurnSent(chat.chatId),
+        );
+        for await (const event of events) {
           if (event.type === "reply") replied = true;
           yield event;
         }

@@ -5,7 +5,6 @@ import { CredentialProxy } from "../../src/agents/credential-proxy.js";
 import { AgentSupervisor } from "../../src/agents/supervisor.js";
 import { agentUser, GATEWAY_NAME, syncSkills } from "../../src/agents/wiring.js";
 import { ChannelRegistry } from "../../src/channels/registry.js";
-import type { RegisteredChat } from "../../src/chats.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { detectSandbox, writeCaFiles } from "../../src/containers/sandbox/index.js";
 import { Host } from "../../src/host.js";
@@ -26,6 +25,7 @@ export interface HarnessOptions {
   idleTimeoutMs?: number;
   turnTimeoutMs?: number;
   installId?: string;
+  onTurnSent?: (chatId: string) => void;
 }
 
 /**
@@ -96,6 +96,7 @@ export async function startAgentHarness(options: HarnessOptions) {
     idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
     turnTimeoutMs: options.turnTimeoutMs ?? 600_000,
     backoffMs: 200,
+    onTurnSent: options.onTurnSent,
     isRegistered: (id) => store.chats.get(id) !== null,
     sendMessage: async (_from, chatId, text) => {
       store.outbox.add(chatId, null, text, Date.now());

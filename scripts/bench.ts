@@ -1,0 +1,228 @@
+/**
+ * nestbox benchmark (DESIGN section 10): the real host pipeline, supervisor and agent containers on
+ * the real Docker daemon, against a scripted LLM with zero model latency. Prints JSON on stdout.
+ *
+ *   npm run bench                       (needs Docker and the agent image; see .ci/run)
+ *   BENCH_RUNS=5 BENCH_TURNS=30 npm run bench
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { DockerRuntime } from "../src/containers/docker-runtime.js";
+import { startAgentHarness } from "../test/docker/agent-harness.js";
+import { startScriptedLlm } from "../test/doubles/scripted-llm.js";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const TURNS = Number(process.env.BENCH_TURNS ?? 20);
+const COLD = Number(process.env.BENCH_COLD ?? 3);
+const INBOUND = Number(process.env.BENCH_INBOUND ?? 5000);
+const AGENT_IMAGE = process.env.NESTBOX_TEST_AGENT_IMAGE ?? "nestbox-agent:test";
+const BASE_IMAGE = process.env.NESTBOX_TEST_BASE_IMAGE ?? "nestbox-base:local";
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+};
+const median = (xs: number[]) => quantile(xs, 0.5);
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+
+/** Baselines in the same run: a bare container's JSON line round trip and start, a bare LLM request. */
+async function baselines() {
+  const rt = new DockerRuntime();
+  const starts: number[] = [];
+  const trips: number[] = [];
+  for (let i = 0; i < COLD; i++) {
+    const t0 = performance.now();
+    const id = await rt.create({
+      name: `nestbox-bench-baseline-${process.pid}-${i}`,
+      image: BASE_IMAGE,
+      labels: { "nestbox.bench": "1" },
+      env: {},
+      mounts: [],
+      cmd: ["cat"],
+      openStdin: true,
+      init: true,
+    });
+    const io = await rt.attach(id);
+    const echo = () => new Promise<void>((resolve) => io.stdout.once("data", () => resolve()));
+    await rt.start(id);
+    let first = echo();
+    io.stdin.write('{"type":"ping"}\n');
+    await first;
+    starts.push(performance.now() - t0);
+    for (let j = 0; j < TURNS; j++) {
+      first = echo();
+      const t = performance.now();
+      io.stdin.write('{"type":"ping"}\n');
+      await first;
+      trips.push(performance.now() - t);
+    }
+    io.close();
+    await rt.remove(id);
+  }
+  const llm = await startScriptedLlm({
+    format: "openai",
+    host: "127.0.0.1",
+    respond: () => ({ text: "ok" }),
+  });
+  const calls: number[] = [];
+  for (let i = 0; i < TURNS; i++) {
+    const t = performance.now();
+    const res = await fetch(`${llm.url}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "hi" }] }),
+    });
+    await res.text();
+    calls.push(performance.now() - t);
+  }
+  await llm.close();
+  return { containerStartMs: median(starts), attachRoundTripMs: median(trips), llmRequestMs: median(calls) };
+}
+
+/** One run: warm routing overhead and round trips, cold starts, inbound throughput. */
+async function oneRun(run: number) {
+  let sentAt = 0;
+  let measuring = false;
+  const routing: number[] = [];
+  const h = await startAgentHarness({
+    chats: [
+      { chatId: "local:bench", folder: "bench", isMain: true },
+      { chatId: "local:cold", folder: "cold" },
+    ],
+    installId: `bench${process.pid}r${run}`,
+    respond: () => ({ text: "pong" }),
+    onTurnSent: (chatId) => {
+      if (measuring && chatId === "local:bench") routing.push(performance.now() - sentAt);
+    },
+  });
+  try {
+    await h.ask("local:bench", "warm up");
+    measuring = true;
+    const roundTrips: number[] = [];
+    for (let i = 0; i < TURNS; i++) {
+      sentAt = performance.now();
+      const replies = await h.ask("local:bench", `ping ${i}`);
+      roundTrips.push(performance.now() - sentAt);
+      if (replies[0] !== "pong") throw new Error(`unexpected reply ${replies[0]}`);
+    }
+    measuring = false;
+    const cold: number[] = [];
+    for (let i = 0; i < COLD; i++) {
+      const id = h.supervisor.containerOf("local:cold");
+      if (id) await h.docker.remove(id);
+      await sleep(300);
+      const t = performance.now();
+      const replies = await h.ask("local:cold", `cold ${i}`);
+      cold.push(performance.now() - t);
+      if (replies[0] !== "pong") throw new Error(`unexpected cold reply ${replies[0]}`);
+    }
+    const t = performance.now();
+    for (let i = 0; i < INBOUND; i++) {
+      await h.channel.receive(i % 2 ? "local:stranger" : "local:cold", `chatter ${i}`, {
+        mentionsAssistant: false,
+      });
+    }
+    const throughput = INBOUND / ((performance.now() - t) / 1000);
+    return { routing, roundTrips, cold, throughput };
+  } finally {
+    await h.close();
+  }
+}
+
+/** RSS of a real, idle `nestbox start` process (terminal channel, agent image present). */
+async function idleRss(): Promise<number> {
+  const cwd = mkdtempSync(path.join(tmpdir(), "nestbox-bench-rss-"));
+  const llm = await startScriptedLlm({
+    format: "openai",
+    host: "127.0.0.1",
+    respond: () => ({ text: "ok" }),
+  });
+  const root = path.join(import.meta.dirname, "..");
+  const child = spawn(
+    path.join(root, "node_modules/.bin/tsx"),
+    [path.join(root, "src/cli/nestbox.ts"), "start"],
+    {
+      cwd,
+      env: {
+        PATH: process.env.PATH,
+        HOME: cwd,
+        MODEL: "m",
+        OPENAI_BASE_URL: llm.url,
+        AGENT_IMAGE,
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
+  await sleep(8000);
+  // tsx runs the host in a child node process: measure the process tree's node with the host in it.
+  const pids = [child.pid as number];
+  try {
+    const kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
+    pids.push(...kids.map(Number));
+  } catch {}
+  const rss = Math.max(
+    ...pids.map((pid) => {
+      try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+        return m ? Number(m[1]) / 1024 : 0;
+      } catch {
+        return 0;
+      }
+    }),
+  );
+  child.stdin?.end();
+  await new Promise((r) => child.on("exit", r));
+  await llm.close();
+  rmSync(cwd, { recursive: true, force: true });
+  return rss;
+}
+
+log(`baselines (${COLD} containers, ${TURNS} round trips each)`);
+const base = await baselines();
+const runs: Awaited<ReturnType<typeof oneRun>>[] = [];
+for (let r = 0; r < RUNS; r++) {
+  log(`run ${r + 1}/${RUNS}: ${TURNS} warm turns, ${COLD} cold starts, ${INBOUND} inbound messages`);
+  runs.push(await oneRun(r));
+}
+log("idle RSS of a real nestbox start");
+const rssMb = await idleRss();
+
+const perRun = (f: (r: Awaited<ReturnType<typeof oneRun>>) => number) => runs.map(f);
+const routingP50 = median(perRun((r) => median(r.routing)));
+const routingP99 = median(perRun((r) => quantile(r.routing, 0.99)));
+const warmP50 = median(perRun((r) => median(r.roundTrips)));
+const warmP99 = median(perRun((r) => quantile(r.roundTrips, 0.99)));
+const coldP50 = median(perRun((r) => median(r.cold)));
+const throughput = median(perRun((r) => r.throughput));
+const result = {
+  machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+  runs: RUNS,
+  turnsPerRun: TURNS,
+  routingOverheadMs: { p50: round(routingP50, 3), p99: round(routingP99, 3), target: "p50 <= 5" },
+  warmRoundTripMs: { p50: round(warmP50), p99: round(warmP99), target: "p50 <= 100" },
+  coldStartMs: { p50: round(coldP50), target: "p50 <= 2500" },
+  inboundThroughputPerSec: Math.round(throughput),
+  hostRssIdleMb: round(rssMb, 1),
+  baseline: {
+    containerStartAndFirstEchoMs: round(base.containerStartMs),
+    attachJsonRoundTripMs: round(base.attachRoundTripMs, 3),
+    llmRequestMs: round(base.llmRequestMs, 3),
+  },
+  ratios: {
+    coldStartVsBareContainerStart: round(coldP50 / base.containerStartMs),
+    warmRoundTripVsBareAttachPlusTwoLlmCalls: round(
+      warmP50 / (base.attachRoundTripMs + 2 * base.llmRequestMs),
+    ),
+  },
+  meetsTargets: routingP50 <= 5 && warmP50 <= 100 && coldP50 <= 2500,
+};
+process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
