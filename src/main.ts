@@ -16,6 +16,7 @@ import { createWhatsAppAdapter, hasRegisteredCredentials } from "./channels/what
 import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
+import { probeDataVisibility } from "./containers/probe.js";
 import { Reaper } from "./containers/reaper.js";
 import { agentFor, detectSandbox } from "./containers/sandbox/index.js";
 import { Host } from "./host.js";
@@ -77,6 +78,11 @@ export async function start(options: StartOptions): Promise<number> {
     store.close();
   }
   syncSkills(options.projectDir, config.dataDir);
+  await probeDataVisibility(docker, {
+    image: config.agentImage,
+    dataDir: config.dataDir,
+    hostDataDir: sandbox.hostDataDir,
+  });
   const store = Store.open(config.dataDir);
   const installId = store.meta.installId();
   const plumbing = await startAgentPlumbing(docker, config, model, sandbox, log);

@@ -123,16 +123,33 @@ export class CredentialProxy {
       },
     );
     outbound.on("error", (err) => {
-      log.error({ err, chatId, upstream: upstream.origin }, "model upstream unreachable");
+      const message = upstreamFailure(err, upstream);
+      log.error({ err, chatId, upstream: upstream.origin }, message);
       if (!res.headersSent) {
         res.writeHead(502, { "content-type": "application/json" });
-        res.end(
-          JSON.stringify({
-            error: { type: "upstream_error", message: `model endpoint unreachable: ${err.message}` },
-          }),
-        );
+        res.end(JSON.stringify({ error: { type: "upstream_error", message } }));
       } else res.destroy(err);
     });
     req.pipe(outbound);
   }
+}
+
+const TLS_TRUST_CODES = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "CERT_UNTRUSTED",
+]);
+
+/** What went wrong reaching the model, said so that the fix is clear. */
+export function upstreamFailure(err: Error & { code?: string }, upstream: URL): string {
+  if (err.code && TLS_TRUST_CODES.has(err.code)) {
+    return (
+      `TLS to the model endpoint ${upstream.host} failed (${err.code}): a TLS-intercepting proxy's CA is not ` +
+      "trusted; set NODE_EXTRA_CA_CERTS to its CA file (see docs/sandboxes.md)"
+    );
+  }
+  return `model endpoint ${upstream.origin} unreachable (${err.code ?? err.message}): check the base URL and the proxy settings`;
 }

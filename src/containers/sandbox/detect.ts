@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import path from "node:path";
 
 /** Proxy settings as the environment gives them (lowercase wins where both cases differ, as curl does). */
 export interface ProxySettings {
@@ -11,7 +12,7 @@ export interface ProxySettings {
 /** What nestbox learnt about the machine it runs on, once, at startup. */
 export interface SandboxEnvironment {
   proxy: ProxySettings;
-  /** Files holding extra CA certificates to forward (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE). */
+  /** Files holding extra CA certificates to forward (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, SSL_CERT_DIR). */
   caFiles: string[];
   /** DOCKER_HOST, or null for the default socket. */
   dockerHost: string | null;
@@ -25,6 +26,8 @@ export interface SandboxEnvironment {
 export interface DetectionSources {
   env: Record<string, string | undefined>;
   readFile?: (path: string) => string | null;
+  /** Lists the certificate bundles in a directory (SSL_CERT_DIR). */
+  listDir?: (path: string) => string[];
   hostname?: () => string;
 }
 
@@ -35,6 +38,17 @@ const readIfExists = (p: string): string | null => {
     return null;
   }
 };
+
+/** `*.pem` and `*.crt` files of a directory (hashed symlink names are skipped: they repeat the files). */
+function listBundles(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((f) => /\.(pem|crt)$/.test(f))
+      .map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
+}
 
 function pick(env: Record<string, string | undefined>, name: string): string | null {
   const lower = env[name.toLowerCase()]?.trim();
@@ -72,7 +86,12 @@ export function detectOwnContainer(read: (p: string) => string | null, host: str
 export function detectSandbox(sources: DetectionSources): SandboxEnvironment {
   const { env } = sources;
   const read = sources.readFile ?? readIfExists;
-  const caFiles = [env.NODE_EXTRA_CA_CERTS, env.SSL_CERT_FILE]
+  const list = sources.listDir ?? listBundles;
+  const dirs = (env.SSL_CERT_DIR ?? "")
+    .split(":")
+    .map((d) => d.trim())
+    .filter(Boolean);
+  const caFiles = [env.NODE_EXTRA_CA_CERTS, env.SSL_CERT_FILE, ...dirs.flatMap((d) => list(d))]
     .map((f) => f?.trim())
     .filter((f): f is string => !!f && read(f) !== null);
   return {

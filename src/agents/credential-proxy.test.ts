@@ -1,0 +1,142 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { connectProxy } from "../../test/doubles/connect-proxy.js";
+import type { ModelConfig } from "../config.js";
+import { silentLogger } from "../log.js";
+import { CredentialProxy, upstreamFailure } from "./credential-proxy.js";
+
+const SECRET = "sk-real-key";
+const noProxy = { httpProxy: null, httpsProxy: null, noProxy: [] };
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+/** An upstream that records requests and streams two SSE events 150 ms apart. */
+async function upstream() {
+  const seen: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d: Buffer) => (body += d.toString()));
+    req.on("end", () => {
+      seen.push({ path: req.url ?? "", headers: req.headers, body });
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write("data: one\n\n");
+      setTimeout(() => res.end("data: two\n\n"), 150);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  cleanup.push(() => new Promise((r) => server.close(() => r())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+async function proxyFor(model: ModelConfig, proxy = noProxy) {
+  const p = new CredentialProxy({ model, proxy, log: silentLogger(), host: "127.0.0.1" });
+  const url = await p.listen();
+  cleanup.push(() => p.close());
+  return { p, url };
+}
+
+describe("CredentialProxy", () => {
+  it("swaps a live token for the real OpenAI key and streams without buffering", async () => {
+    const up = await upstream();
+    const { p, url } = await proxyFor({
+      provider: "openai",
+      name: "m",
+      baseUrl: `${up.url}/v1`,
+      apiKey: SECRET,
+    });
+    const token = p.issueToken("tg:1");
+    expect(token).not.toContain(SECRET);
+    const started = Date.now();
+    const res = await fetch(`${url}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: '{"model":"m"}',
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    const firstAt = Date.now() - started;
+    expect(new TextDecoder().decode(first.value)).toBe("data: one\n\n");
+    expect(firstAt).toBeLessThan(140);
+    let rest = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      rest += new TextDecoder().decode(r.value);
+    expect(rest).toBe("data: two\n\n");
+    expect(up.seen[0]).toMatchObject({ path: "/v1/chat/completions", body: '{"model":"m"}' });
+    expect(up.seen[0]?.headers.authorization).toBe(`Bearer ${SECRET}`);
+  });
+
+  it("puts the real key in x-api-key for Anthropic", async () => {
+    const up = await upstream();
+    const { p, url } = await proxyFor({ provider: "anthropic", name: "m", baseUrl: up.url, apiKey: SECRET });
+    const res = await fetch(`${url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": p.issueToken("c") },
+      body: "{}",
+    });
+    await res.text();
+    expect(up.seen[0]?.path).toBe("/v1/messages");
+    expect(up.seen[0]?.headers["x-api-key"]).toBe(SECRET);
+    expect(up.seen[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it("answers 401 to unknown, missing and revoked tokens, forwarding nothing", async () => {
+    const up = await upstream();
+    const { p, url } = await proxyFor({ provider: "openai", name: "m", baseUrl: up.url, apiKey: SECRET });
+    const revoked = p.issueToken("c");
+    p.revokeToken(revoked);
+    for (const headers of [
+      { authorization: "Bearer nbx-guess" },
+      {},
+      { authorization: `Bearer ${revoked}` },
+    ]) {
+      const res = await fetch(`${url}/chat/completions`, { method: "POST", headers, body: "{}" });
+      expect(res.status).toBe(401);
+      expect(await res.text()).not.toContain(SECRET);
+    }
+    expect(up.seen).toEqual([]);
+  });
+
+  it("reaches the upstream through the configured HTTP(S) proxy", async () => {
+    const up = await upstream();
+    const via = await connectProxy();
+    cleanup.push(via.close);
+    const { p, url } = await proxyFor(
+      { provider: "openai", name: "m", baseUrl: up.url, apiKey: SECRET },
+      { httpProxy: via.url, httpsProxy: via.url, noProxy: [] },
+    );
+    const res = await fetch(`${url}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${p.issueToken("c")}` },
+      body: "{}",
+    });
+    await res.text();
+    expect(via.targets).toEqual([new URL(up.url).host]);
+    expect(up.seen).toHaveLength(1);
+  });
+
+  it("says what to fix when the upstream cannot be reached", async () => {
+    const { p, url } = await proxyFor({
+      provider: "openai",
+      name: "m",
+      baseUrl: "http://127.0.0.1:9",
+      apiKey: SECRET,
+    });
+    const res = await fetch(`${url}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${p.issueToken("c")}` },
+      body: "{}",
+    });
+    expect(res.status).toBe(502);
+    expect(await res.text()).toMatch(/model endpoint http:\/\/127.0.0.1:9 unreachable \(ECONNREFUSED\)/);
+    const tls = Object.assign(new Error("self-signed certificate in certificate chain"), {
+      code: "SELF_SIGNED_CERT_IN_CHAIN",
+    });
+    expect(upstreamFailure(tls, new URL("https://llm.example/v1"))).toMatch(
+      /TLS to the model endpoint llm.example failed \(SELF_SIGNED_CERT_IN_CHAIN\).*set NODE_EXTRA_CA_CERTS/,
+    );
+  });
+});
