@@ -92,7 +92,7 @@ describe("CredentialProxy", () => {
       { authorization: "Bearer nbx-guess" },
       {},
       { authorization: `Bearer ${revoked}` },
-    ]) {
+    ] as Record<string, string>[]) {
       const res = await fetch(`${url}/chat/completions`, { method: "POST", headers, body: "{}" });
       expect(res.status).toBe(401);
       expect(await res.text()).not.toContain(SECRET);
