@@ -3,11 +3,12 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectProxy } from "../../test/doubles/connect-proxy.js";
 import type { ModelConfig } from "../config.js";
+import type { ProxySettings } from "../containers/sandbox/index.js";
 import { silentLogger } from "../log.js";
 import { CredentialProxy, upstreamFailure } from "./credential-proxy.js";
 
 const SECRET = "sk-real-key";
-const noProxy = { httpProxy: null, httpsProxy: null, noProxy: [] };
+const noProxy: ProxySettings = { httpProxy: null, httpsProxy: null, noProxy: [] };
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.reverse()) await c();
