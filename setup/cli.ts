@@ -4,6 +4,7 @@ import { UsageError } from "../src/errors.js";
 import { registerChat } from "../src/registration.js";
 import { listChats, printChats } from "./chats.js";
 import { container } from "./container.js";
+import { environment } from "./environment.js";
 import { parseRegister } from "./register.js";
 import { verify } from "./verify.js";
 
@@ -15,6 +16,8 @@ Steps:
              [--no-trigger-required] [--allow-sender <sender id>]...
   chats      list registered chats
   container  build the agent image: [--base <image>] [--tag <image:tag>]
+  environment  show the detected proxy, CA files, Docker endpoint, own container and path mapping, and
+             test each egress path once (host and agent container)
   verify     check the configuration: model, Docker, agent image, Telegram token and privacy mode
 Every step takes --json for machine-readable output.
 `;
@@ -58,7 +61,7 @@ const chats: SetupStep = async (argv, io, json) => {
 };
 
 /** The steps by name. */
-export const steps: Record<string, SetupStep> = { register, chats, container, verify };
+export const steps: Record<string, SetupStep> = { register, chats, container, environment, verify };
 
 /** Runs `npm run setup -- ...`; returns the exit code. */
 export async function runSetup(

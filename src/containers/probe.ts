@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ContainerError } from "../errors.js";
 import type { ContainerRuntime } from "./runtime.js";
@@ -29,6 +29,7 @@ function notVisible(o: ProbeOptions, detail: string): ContainerError {
  */
 export async function probeDataVisibility(runtime: ContainerRuntime, o: ProbeOptions): Promise<void> {
   const token = randomBytes(12).toString("hex");
+  mkdirSync(o.dataDir, { recursive: true });
   const file = path.join(o.dataDir, ".nestbox-probe");
   writeFileSync(file, token, { mode: 0o644 });
   let id = "";

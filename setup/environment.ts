@@ -1,0 +1,236 @@
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import https from "node:https";
+import { CredentialProxy } from "../src/agents/credential-proxy.js";
+import { GATEWAY_NAME } from "../src/agents/wiring.js";
+import { loadConfig, readEnvironment } from "../src/config.js";
+import { DockerRuntime } from "../src/containers/docker-runtime.js";
+import { probeDataVisibility } from "../src/containers/probe.js";
+import type { ContainerRuntime } from "../src/containers/runtime.js";
+import {
+  agentFor,
+  agentProxyEnv,
+  detectSandbox,
+  extraCaPem,
+  type HostGateway,
+  type SandboxEnvironment,
+  writeCaFiles,
+} from "../src/containers/sandbox/index.js";
+import { silentLogger } from "../src/log.js";
+import type { SetupStep } from "./cli.js";
+
+interface Probe {
+  path: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** One HTTP GET from this process (through the configured proxy); any HTTP answer proves the path. */
+function hostGet(
+  url: string,
+  sandbox: SandboxEnvironment,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const u = new URL(url);
+  const client = u.protocol === "https:" ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.get(u, { agent: agentFor(u, sandbox.proxy), headers, timeout: 15_000 }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () =>
+        res.statusCode === 502 ? reject(new Error(body.slice(0, 300))) : resolve(`HTTP ${res.statusCode}`),
+      );
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out after 15 s")));
+    req.on("error", reject);
+  });
+}
+
+const FETCH_SCRIPT = `
+const u = await import("/opt/nestbox/agent-runner/node_modules/undici/index.js");
+if (process.env.HTTPS_PROXY || process.env.HTTP_PROXY) u.setGlobalDispatcher(new u.EnvHttpProxyAgent());
+const [url, token] = process.argv.slice(1);
+try {
+  const r = await u.fetch(url, { headers: token ? { authorization: "Bearer " + token, "x-api-key": token } : {} });
+  const body = await r.text();
+  if (r.status === 502) { console.log("FAIL " + body.slice(0, 300)); process.exit(1); }
+  console.log("HTTP " + r.status);
+} catch (e) { console.log("FAIL " + (e.cause?.code ?? "") + " " + e.message); process.exit(1); }
+`;
+
+/** The same GET from inside a throwaway agent container, with the env and CA an agent gets. */
+async function containerGet(
+  docker: ContainerRuntime,
+  image: string,
+  env: Record<string, string>,
+  gateway: HostGateway,
+  caDir: string | null,
+  url: string,
+  token = "",
+): Promise<string> {
+  const id = await docker.create({
+    name: `nestbox-egress-${randomBytes(4).toString("hex")}`,
+    image,
+    labels: { "nestbox.probe": "1" },
+    env,
+    entrypoint: ["node", "--input-type=module", "-e", FETCH_SCRIPT, url, token],
+    mounts: caDir ? [{ hostPath: caDir, containerPath: "/workspace/ca", readOnly: true }] : [],
+    extraHosts: [`${gateway.name}:${gateway.address}`],
+    capDrop: ["ALL"],
+    securityOpt: ["no-new-privileges"],
+  });
+  try {
+    const io = await docker.attach(id);
+    let out = "";
+    io.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    await docker.start(id);
+    await docker.wait(id);
+    await new Promise((r) => setImmediate(r));
+    io.close();
+    if (!out.startsWith("HTTP ")) throw new Error(out.replace(/^FAIL /, "").trim() || "no answer");
+    return out.trim();
+  } finally {
+    await docker.remove(id);
+  }
+}
+
+async function attempt(path: string, fn: () => Promise<string>): Promise<Probe> {
+  const started = Date.now();
+  try {
+    return { path, ok: true, detail: `${await fn()} in ${Date.now() - started} ms` };
+  } catch (err) {
+    return { path, ok: false, detail: (err as Error).message };
+  }
+}
+
+function caSummary(sandbox: SandboxEnvironment, env: Record<string, string | undefined>): string {
+  if (sandbox.caFiles.length === 0) return "none";
+  const sources = ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"]
+    .filter((k) => env[k])
+    .map((k) => `${k}=${env[k]}`);
+  const count = (extraCaPem(sandbox).match(/BEGIN CERTIFICATE/g) ?? []).length;
+  return `${sources.join(" ")}: ${count} certificates in ${sandbox.caFiles.length} file(s), forwarded via data/ca/`;
+}
+
+/** `setup environment`: what was detected, and each egress path tested once (host and container). */
+export const environment: SetupStep = async (_argv, io, json) => {
+  const env = readEnvironment(io.env, io.cwd);
+  const config = loadConfig(env, io.cwd);
+  const sandbox = detectSandbox({ env });
+  const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
+  const detected = {
+    proxy: sandbox.proxy,
+    caFiles: sandbox.caFiles,
+    extraCertificates: (extraCaPem(sandbox).match(/BEGIN CERTIFICATE/g) ?? []).length,
+    dockerEndpoint: sandbox.dockerHost ?? "unix:///var/run/docker.sock",
+    dockerVersion: null as string | null,
+    ownContainer: sandbox.ownContainerId,
+    dataDir: config.dataDir,
+    hostDataDir: sandbox.hostDataDir,
+  };
+  const probes: Probe[] = [];
+  try {
+    detected.dockerVersion = await docker.version();
+  } catch (err) {
+    probes.push({ path: "docker", ok: false, detail: (err as Error).message });
+  }
+  const imageReady = detected.dockerVersion !== null && (await docker.imageExists(config.agentImage));
+  if (detected.dockerVersion && !imageReady) {
+    probes.push({
+      path: "agent image",
+      ok: false,
+      detail: `${config.agentImage} is missing: run npm run setup -- container`,
+    });
+  }
+  if (imageReady) {
+    probes.push(
+      await attempt("data/ visible to the daemon", async () => {
+        await probeDataVisibility(docker, {
+          image: config.agentImage,
+          dataDir: config.dataDir,
+          hostDataDir: sandbox.hostDataDir,
+        });
+        return "ok";
+      }),
+    );
+  }
+  const address = detected.dockerVersion ? ((await docker.bridgeGateway()) ?? "127.0.0.1") : "127.0.0.1";
+  const gateway = { name: GATEWAY_NAME, address };
+  const ca = writeCaFiles(sandbox, config.dataDir);
+  const agentEnv: Record<string, string> = { ...agentProxyEnv(sandbox.proxy, gateway) };
+  if (ca)
+    Object.assign(agentEnv, {
+      NODE_EXTRA_CA_CERTS: "/workspace/ca/extra.pem",
+      SSL_CERT_FILE: "/workspace/ca/bundle.pem",
+    });
+  if (config.model) {
+    const proxy = new CredentialProxy({
+      model: config.model,
+      proxy: sandbox.proxy,
+      log: silentLogger(),
+      host: address,
+    });
+    await proxy.listen().catch(async () => {
+      await proxy.close().catch(() => {});
+    });
+    const token = proxy.issueToken("setup:environment");
+    const modelsPath = config.model.provider === "openai" ? "/models" : "/v1/models";
+    probes.push(
+      await attempt(`model ${config.model.baseUrl} (host -> credential proxy)`, () =>
+        hostGet(`http://${address}:${proxy.port}${CredentialProxy.pathPrefix}${modelsPath}`, sandbox, {
+          authorization: `Bearer ${token}`,
+          "x-api-key": token,
+        }),
+      ),
+    );
+    if (imageReady) {
+      probes.push(
+        await attempt(`model ${config.model.baseUrl} (agent container -> credential proxy)`, () =>
+          containerGet(
+            docker,
+            config.agentImage,
+            agentEnv,
+            gateway,
+            ca?.dir ?? null,
+            `http://${GATEWAY_NAME}:${proxy.port}${CredentialProxy.pathPrefix}${modelsPath}`,
+            token,
+          ),
+        ),
+      );
+    }
+    await proxy.close();
+  } else
+    probes.push({
+      path: "model",
+      ok: false,
+      detail: "no model configured: set MODEL and a provider (see .env.example)",
+    });
+  const telegramRoot = config.telegram?.apiRoot ?? "";
+  if (telegramRoot)
+    probes.push(await attempt(`Telegram API ${telegramRoot} (host)`, () => hostGet(telegramRoot, sandbox)));
+  if (telegramRoot && imageReady) {
+    probes.push(
+      await attempt(`Telegram API ${telegramRoot} (agent container)`, () =>
+        containerGet(docker, config.agentImage, agentEnv, gateway, ca?.dir ?? null, telegramRoot),
+      ),
+    );
+  }
+  const ok = probes.every((p) => p.ok);
+  if (json) {
+    io.stdout.write(`${JSON.stringify({ ok, detected, probes })}\n`);
+    return ok ? 0 : 1;
+  }
+  const p = sandbox.proxy;
+  const lines = [
+    `Proxy:          ${p.httpsProxy || p.httpProxy ? `HTTPS_PROXY=${p.httpsProxy ?? "-"} HTTP_PROXY=${p.httpProxy ?? "-"}` : "none"}`,
+    `NO_PROXY:       ${p.noProxy.join(",") || "-"} (agents also get ${GATEWAY_NAME},${address})`,
+    `CA files:       ${caSummary(sandbox, env)}`,
+    `Docker:         ${detected.dockerEndpoint}${detected.dockerVersion ? `, engine ${detected.dockerVersion}` : " (unreachable)"}`,
+    `Own container:  ${sandbox.ownContainerId ?? "none (not running in a container)"}`,
+    `Data folder:    ${config.dataDir}${sandbox.hostDataDir ? ` (the daemon sees ${sandbox.hostDataDir})` : " (same path for the daemon)"}`,
+    "Checks:",
+    ...probes.map((x) => `  ${x.ok ? "ok  " : "FAIL"} ${x.path}: ${x.detail}`),
+  ];
+  io.stdout.write(`${lines.join("\n")}\n`);
+  return ok ? 0 : 1;
+};
