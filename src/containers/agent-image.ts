@@ -35,6 +35,7 @@ export function agentBuildContext(
   for (const f of ["package.json", "package-lock.json"])
     files[`agent-runner/${f}`] = readFileSync(path.join(runner, f));
   collect(path.join(runner, "src"), "agent-runner/src", files);
+  collect(path.join(runner, "build"), "agent-runner/build", files);
   const ca = extraCaPem(sandbox);
   return { ...files, ...(ca ? { "build-ca/extra.pem": ca } : { "build-ca/.keep": "" }) };
 }

@@ -88,7 +88,7 @@ export async function startAgentHarness(options: HarnessOptions) {
       gateway: { name: GATEWAY_NAME, address: gateway },
       proxy: sandbox.proxy,
       ca: writeCaFiles(sandbox, dataDir),
-      defaults: { memoryMb: 512, cpus: 1, pids: 256 },
+      defaults: { memoryMb: 512, cpus: Number(process.env.NESTBOX_TEST_CPUS ?? 1), pids: 256 },
       user: agentUser(),
     },
     tokens: proxy,

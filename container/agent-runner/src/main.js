@@ -4,7 +4,8 @@
 // Startup is kept lean: `ready` goes out before zod, undici or pi are loaded; they load in parallel
 // while stdin is already buffered by the pipe.
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { hasProxy, loadRunnerConfig } from "./config.js";
 
 const writeFrameLine = process.stdout.write.bind(process.stdout);
@@ -55,6 +56,20 @@ if (config) {
   await serve(config);
 }
 
+/**
+ * pi, from the bundle the image build makes (dist/pi.js: one file instead of hundreds of modules,
+ * about half the import time) or, outside the image, from node_modules.
+ */
+function loadPi() {
+  const bundle = new URL("../dist/pi.js", import.meta.url);
+  if (!existsSync(fileURLToPath(bundle))) return import("@mariozechner/pi-coding-agent");
+  // The bundle no longer sits in pi's package folder: tell pi where its package.json and assets are.
+  process.env.PI_PACKAGE_DIR ??= fileURLToPath(
+    new URL("../node_modules/@mariozechner/pi-coding-agent", import.meta.url),
+  );
+  return import(bundle.href);
+}
+
 async function serve(config) {
   // Both start now and overlap with loading protocol.js; turns wait for them.
   const proxyInstalled = hasProxy(process.env)
@@ -66,7 +81,7 @@ async function serve(config) {
         return false;
       })
     : Promise.resolve(false);
-  const piModule = import("@mariozechner/pi-coding-agent");
+  const piModule = loadPi();
   piModule.catch(() => {}); // reported through agentPromise
   const agentPromise = (async () => {
     const proxied = await proxyInstalled;
