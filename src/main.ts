@@ -12,7 +12,11 @@ import type { Channel } from "./channels/channel.js";
 import { ChannelRegistry } from "./channels/registry.js";
 import { createTelegramAdapter } from "./channels/telegram/index.js";
 import { createTerminalAdapter, type TerminalAdapter } from "./channels/terminal/index.js";
-import { createWhatsAppAdapter, hasRegisteredCredentials } from "./channels/whatsapp/index.js";
+import {
+  createWhatsAppAdapter,
+  hasRegisteredCredentials,
+  whatsappProxyAgent,
+} from "./channels/whatsapp/index.js";
 import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
@@ -143,7 +147,7 @@ export async function start(options: StartOptions): Promise<number> {
         authDir: whatsappAuth,
         assistantName: config.assistantName,
         log,
-        proxyAgent: agentFor(new URL("https://web.whatsapp.com"), sandbox.proxy),
+        proxyAgent: whatsappProxyAgent(sandbox.proxy),
         selfChatIsMain: (jid) => store.chats.get(jid)?.isMain === true,
       }),
     );

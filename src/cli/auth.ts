@@ -10,6 +10,7 @@ import { type LinkEvent, linkWhatsApp } from "../channels/whatsapp/link.js";
 import { whatsappProxyAgent } from "../channels/whatsapp/proxy.js";
 import type { SocketFactory } from "../channels/whatsapp/socket.js";
 import { loadConfig, parseDuration, readEnvironment } from "../config.js";
+import { detectSandbox } from "../containers/sandbox/index.js";
 import { describeError, UsageError } from "../errors.js";
 import { createLogger, type Logger, silentLogger } from "../log.js";
 
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => controller.abort());
   const env = readEnvironment(process.env, process.cwd());
   const verbose = env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace";
-  const proxyAgent = whatsappProxyAgent(env);
+  const proxyAgent = whatsappProxyAgent(detectSandbox({ env }).proxy);
   const code = await runAuth(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
