@@ -13,7 +13,8 @@ const USAGE = `Usage: npm run setup -- <step> [flags]      (or --step <step>)
 Steps:
   register   register a chat: --channel telegram|whatsapp|terminal --jid <chat id> --name <name>
              --folder <folder> [--trigger @Andy] [--assistant-name Andy] [--is-main]
-             [--no-trigger-required] [--allow-sender <sender id>]...
+             [--no-trigger-required] [--allow-sender <sender id>]... [--memory-mb N] [--cpus N]
+             [--pids N] [--mount name=/host/folder[:ro|:rw]]...
   chats      list registered chats
   container  build the agent image: [--base <image>] [--tag <image:tag>]
   environment  show the detected proxy, CA files, Docker endpoint, own container and path mapping, and
@@ -36,7 +37,11 @@ export function splitStep(argv: string[]): { step: string | undefined; rest: str
 
 const register: SetupStep = async (argv, io, json) => {
   const config = loadConfig(readEnvironment(io.env, io.cwd), io.cwd);
-  const request = parseRegister(argv, { assistantName: config.assistantName, now: Date.now() });
+  const request = parseRegister(argv, {
+    assistantName: config.assistantName,
+    now: Date.now(),
+    dataDir: config.dataDir,
+  });
   const chat = registerChat(config.dataDir, request);
   if (json) io.stdout.write(`${JSON.stringify({ ok: true, chat })}\n`);
   else {

@@ -1,3 +1,5 @@
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { chatIdPatterns } from "../src/channels/channel.js";
 import { FOLDER_PATTERN, type RegisteredChat } from "../src/chats.js";
@@ -22,7 +24,7 @@ const JID_HELP: Record<RegisteredChat["channel"], string> = {
 /** Parses and validates `setup register` flags; throws a UsageError naming the bad flag and the fix. */
 export function parseRegister(
   argv: string[],
-  defaults: { assistantName: string; now: number },
+  defaults: { assistantName: string; now: number; dataDir: string },
 ): RegisterRequest {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -38,6 +40,10 @@ export function parseRegister(
         "is-main": { type: "boolean" },
         "no-trigger-required": { type: "boolean" },
         "allow-sender": { type: "string", multiple: true } as never,
+        mount: { type: "string", multiple: true } as never,
+        "memory-mb": { type: "string" },
+        cpus: { type: "string" },
+        pids: { type: "string" },
         json: { type: "boolean" },
       },
       strict: true,
@@ -91,9 +97,68 @@ export function parseRegister(
       requiresTrigger: values["no-trigger-required"] !== true,
       isMain: values["is-main"] === true,
       allowedSenders: allowed && allowed.length > 0 ? allowed : null,
-      limits: null,
-      extraMounts: [],
+      limits: parseLimits(str),
+      extraMounts: ((values.mount as unknown as string[] | undefined) ?? []).map((m) =>
+        parseMount(m, defaults.dataDir),
+      ),
       createdAt: defaults.now,
     },
   };
+}
+
+function numberFlag(
+  flag: string,
+  raw: string | undefined,
+  min: number,
+  max: number,
+  integer: boolean,
+): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(
+      `--${flag} "${raw}" is out of range: use ${integer ? "a whole number" : "a number"} from ${min} to ${max}`,
+    );
+  }
+  return n;
+}
+
+function parseLimits(str: (k: string) => string | undefined): RegisteredChat["limits"] {
+  const limits = {
+    memoryMb: numberFlag("memory-mb", str("memory-mb"), 64, 1_048_576, true),
+    cpus: numberFlag("cpus", str("cpus"), 0.1, 256, false),
+    pids: numberFlag("pids", str("pids"), 16, 65_536, true),
+  };
+  const set = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
+  return Object.keys(set).length > 0 ? set : null;
+}
+
+/** `--mount name=/abs/host/path[:ro|:rw]`: an existing folder, never the Docker socket or nestbox's auth data. */
+function parseMount(spec: string, dataDir: string): RegisteredChat["extraMounts"][number] {
+  const m = /^([a-z0-9][a-z0-9_-]{0,63})=(\/[^:]*)(?::(ro|rw))?$/.exec(spec);
+  if (!m) {
+    throw new UsageError(
+      `--mount "${spec}" is not valid: use name=/absolute/host/path with an optional :ro or :rw, e.g. --mount notes=/home/me/notes:ro`,
+    );
+  }
+  const [, name, raw, mode] = m as unknown as [string, string, string, string | undefined];
+  const hostPath = path.resolve(raw);
+  if (!existsSync(hostPath) || !statSync(hostPath).isDirectory()) {
+    throw new UsageError(`--mount "${spec}": ${hostPath} is not an existing folder`);
+  }
+  const auth = path.join(path.resolve(dataDir), "auth");
+  const overlaps = (a: string, b: string) =>
+    a === b || a.startsWith(`${b}${path.sep}`) || b.startsWith(`${a}${path.sep}`);
+  if (
+    hostPath === "/" ||
+    overlaps(hostPath, auth) ||
+    /docker\.sock/.test(hostPath) ||
+    overlaps(hostPath, "/var/run") ||
+    overlaps(hostPath, "/run")
+  ) {
+    throw new UsageError(
+      `--mount "${spec}": ${hostPath} may not be mounted into an agent (it is, or contains, credentials or the Docker socket)`,
+    );
+  }
+  return { name, hostPath, readOnly: mode !== "rw" };
 }
