@@ -71,7 +71,9 @@ export async function start(options: StartOptions): Promise<number> {
   const { io } = options;
   const config = loadConfig(readEnvironment(io.env, io.cwd), io.cwd);
   const model = requireModel(config);
-  const log = createLogger({ level: config.logLevel });
+  const interactive = io.stdout.isTTY === true && (io.stdin as { isTTY?: boolean }).isTTY === true;
+  // At an interactive terminal, info logs would interleave with the chat: show warnings unless asked.
+  const log = createLogger({ level: interactive && !io.env.LOG_LEVEL ? "warn" : config.logLevel });
   const sandbox = detectSandbox({ env: io.env });
   const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
   await docker.version();
@@ -158,7 +160,7 @@ export async function start(options: StartOptions): Promise<number> {
       input: io.stdin,
       output: io.stdout,
       assistantName: config.assistantName,
-      interactive: io.stdout.isTTY === true && (io.stdin as { isTTY?: boolean }).isTTY === true,
+      interactive,
     });
     channels.push(terminal);
   }

@@ -3,13 +3,17 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { listChats, printChats } from "../../setup/chats.js";
 import { loadConfig, readEnvironment } from "../config.js";
+import { DockerRuntime } from "../containers/docker-runtime.js";
+import { detectSandbox } from "../containers/sandbox/index.js";
 import { start } from "../main.js";
 import { fail, processIO } from "./io.js";
+import { printStatus, status } from "./status.js";
 
 const USAGE = `Usage: nestbox <command>
 
 Commands:
   start [--terminal]   run the host (opens the terminal chat when no other channel is configured)
+  status [--json]      chats, their last turn and running agent, undelivered replies
   chats [--json]       list registered chats
 `;
 
@@ -40,6 +44,13 @@ async function run(argv: string[]): Promise<number> {
         projectDir: projectDir(),
         stopSignal,
       });
+    }
+    if (command === "status") {
+      const env = readEnvironment(io.env, io.cwd);
+      const config = loadConfig(env, io.cwd);
+      const docker = new DockerRuntime({ dockerHost: detectSandbox({ env }).dockerHost ?? undefined });
+      printStatus(io, await status(config, docker), json);
+      return 0;
     }
     if (command === "chats") {
       printChats(io, listChats(loadConfig(readEnvironment(io.env, io.cwd), io.cwd).dataDir), json);

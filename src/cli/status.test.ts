@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { expect, it } from "vitest";
+import { loadConfig } from "../config.js";
+import type { ContainerInfo, ContainerRuntime } from "../containers/runtime.js";
+import { Store } from "../store/index.js";
+import { printStatus, status } from "./status.js";
+
+it("reports chats with their last turn and running agent, and undelivered replies", async () => {
+  const cwd = mkdtempSync(path.join(tmpdir(), "nestbox-status-"));
+  const config = loadConfig({}, cwd);
+  const store = Store.open(config.dataDir);
+  store.meta.set("install_id", "abcd1234");
+  store.chats.insert({
+    chatId: "tg:-1",
+    channel: "telegram",
+    name: "Family",
+    folder: "family",
+    trigger: "@Andy",
+    requiresTrigger: true,
+    isMain: false,
+    allowedSenders: null,
+    limits: null,
+    extraMounts: [],
+    createdAt: 0,
+  });
+  const turn = store.turns.start("tg:-1", 1, 1, Date.UTC(2026, 10, 25, 9));
+  store.turns.finish(turn, "done", Date.UTC(2026, 10, 25, 9, 1));
+  store.outbox.add("tg:-1", turn, "waiting", 0);
+  store.close();
+  // A runtime double behind the interface: the engine is not what this test is about.
+  const engine = {
+    version: async () => "28.0",
+    list: async (labels: Record<string, string | undefined>) =>
+      labels["nestbox.install"] === "abcd1234"
+        ? [
+            {
+              name: "nestbox-abcd1234-family-aaaaaa",
+              running: true,
+              labels: { "nestbox.chat": "tg:-1" },
+            } as unknown as ContainerInfo,
+          ]
+        : [],
+  } as unknown as ContainerRuntime;
+  const report = await status(config, engine);
+  expect(report).toEqual({
+    installId: "abcd1234",
+    docker: "engine 28.0",
+    outbox: { pending: 1, failed: 0 },
+    chats: [
+      {
+        chatId: "tg:-1",
+        name: "Family",
+        folder: "family",
+        lastTurn: "done at 2026-11-25T09:00:00.000Z",
+        container: "nestbox-abcd1234-family-aaaaaa",
+      },
+    ],
+  });
+  let out = "";
+  printStatus(
+    { stdout: { write: (t: string) => (out += t) }, stderr: { write: () => true }, env: {}, cwd },
+    report,
+    false,
+  );
+  expect(out).toContain(
+    'tg:-1 "Family" (family): last turn done at 2026-11-25T09:00:00.000Z; agent nestbox-abcd1234-family-aaaaaa',
+  );
+  expect(out).toContain("Outbox:   1 pending, 0 failed");
+  rmSync(cwd, { recursive: true, force: true });
+});

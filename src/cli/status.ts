@@ -1,0 +1,79 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import type { Config } from "../config.js";
+import { LABELS } from "../containers/agent-spec.js";
+import type { ContainerRuntime } from "../containers/runtime.js";
+import { Store } from "../store/index.js";
+import type { CommandIO } from "./io.js";
+
+/** What `nestbox status` reports. */
+export interface StatusReport {
+  installId: string | null;
+  chats: {
+    chatId: string;
+    name: string;
+    folder: string;
+    lastTurn: string | null;
+    container: string | null;
+  }[];
+  outbox: { pending: number; failed: number };
+  docker: string;
+}
+
+/** Reads the store and the engine: chats, their last turn and running container, undelivered replies. */
+export async function status(config: Config, docker: ContainerRuntime): Promise<StatusReport> {
+  const report: StatusReport = { installId: null, chats: [], outbox: { pending: 0, failed: 0 }, docker: "" };
+  let running = new Map<string, string>();
+  if (existsSync(path.join(config.dataDir, "nestbox.db"))) {
+    const store = Store.open(config.dataDir);
+    try {
+      report.installId = store.meta.get("install_id");
+      const rows = store.outbox.list();
+      report.outbox = {
+        pending: rows.filter((r) => r.status === "pending").length,
+        failed: rows.filter((r) => r.status === "failed").length,
+      };
+      try {
+        report.docker = `engine ${await docker.version()}`;
+        if (report.installId) {
+          const list = await docker.list({ [LABELS.install]: report.installId });
+          running = new Map(list.filter((c) => c.running).map((c) => [c.labels[LABELS.chat] ?? "", c.name]));
+        }
+      } catch (err) {
+        report.docker = (err as Error).message;
+      }
+      report.chats = store.chats.list().map((c) => {
+        const last = store.turns.list(c.chatId).at(-1);
+        return {
+          chatId: c.chatId,
+          name: c.name,
+          folder: c.folder,
+          lastTurn: last ? `${last.status} at ${new Date(last.startedAt).toISOString()}` : null,
+          container: running.get(c.chatId) ?? null,
+        };
+      });
+    } finally {
+      store.close();
+    }
+  }
+  return report;
+}
+
+/** Prints a status report for people, or as JSON. */
+export function printStatus(io: CommandIO, r: StatusReport, json: boolean): void {
+  if (json) {
+    io.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  const lines = [
+    `Install:  ${r.installId ?? "(not started yet)"}`,
+    `Docker:   ${r.docker || "(not checked)"}`,
+    `Outbox:   ${r.outbox.pending} pending, ${r.outbox.failed} failed`,
+    `Chats:    ${r.chats.length}`,
+    ...r.chats.map(
+      (c) =>
+        `  ${c.chatId} "${c.name}" (${c.folder}): last turn ${c.lastTurn ?? "none"}; agent ${c.container ?? "not running"}`,
+    ),
+  ];
+  io.stdout.write(`${lines.join("\n")}\n`);
+}
