@@ -29,6 +29,7 @@ const PREFIX = "/model";
 export class CredentialProxy {
   readonly #o: CredentialProxyOptions;
   readonly #tokens = new Map<string, string>();
+  readonly #inflight = new Set<http.ClientRequest>();
   readonly #server: http.Server;
   #url = "";
 
@@ -67,6 +68,7 @@ export class CredentialProxy {
   }
 
   async close(): Promise<void> {
+    for (const r of this.#inflight) r.destroy();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -122,6 +124,8 @@ export class CredentialProxy {
         );
       },
     );
+    this.#inflight.add(outbound);
+    outbound.on("close", () => this.#inflight.delete(outbound));
     outbound.on("error", (err) => {
       const message = upstreamFailure(err, upstream);
       log.error({ err, chatId, upstream: upstream.origin }, message);

@@ -63,4 +63,5 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await run(process.argv.slice(2));
+// A finished command exits now: a model request still in flight must not keep the process alive.
+process.exit(await run(process.argv.slice(2)));
