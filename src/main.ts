@@ -75,6 +75,17 @@ export async function start(options: StartOptions): Promise<number> {
   // At an interactive terminal, info logs would interleave with the chat: show warnings unless asked.
   const log = createLogger({ level: interactive && !io.env.LOG_LEVEL ? "warn" : config.logLevel });
   const sandbox = detectSandbox({ env: io.env });
+  log.info(
+    {
+      ownContainer: sandbox.ownContainerId,
+      proxy: sandbox.proxy.httpsProxy ?? sandbox.proxy.httpProxy,
+      noProxy: sandbox.proxy.noProxy,
+      caFiles: sandbox.caFiles.length,
+      docker: sandbox.dockerHost ?? "default socket",
+      hostDataDir: sandbox.hostDataDir,
+    },
+    "environment detected",
+  );
   const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
   await docker.version();
   await ensureAgentImage(docker, config, sandbox, options.projectDir, (line) => io.stderr.write(`${line}\n`));
