@@ -8,23 +8,12 @@ import { AgentError } from "../src/errors.js";
 import { Host } from "../src/host.js";
 import { silentLogger } from "../src/log.js";
 import { Store } from "../src/store/index.js";
+import { makeChat } from "./doubles/chat.js";
 import { type InProcessAgent, InProcessRuntime } from "./doubles/in-process-runtime.js";
 import { MemoryChannel } from "./doubles/memory-channel.js";
 
-const chat = (chatId: string, folder: string, over: Partial<RegisteredChat> = {}): RegisteredChat => ({
-  chatId,
-  channel: "telegram",
-  name: folder,
-  folder,
-  trigger: "@Andy",
-  requiresTrigger: true,
-  isMain: false,
-  allowedSenders: null,
-  limits: null,
-  extraMounts: [],
-  createdAt: 0,
-  ...over,
-});
+const chat = (chatId: string, folder: string, over: Partial<RegisteredChat> = {}) =>
+  makeChat({ chatId, name: folder, folder, ...over });
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

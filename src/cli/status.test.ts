@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect, it } from "vitest";
+import { makeChat } from "../../test/doubles/chat.js";
 import { loadConfig } from "../config.js";
 import type { ContainerInfo, ContainerRuntime } from "../containers/runtime.js";
 import { Store } from "../store/index.js";
@@ -12,19 +13,7 @@ it("reports chats with their last turn and running agent, and undelivered replie
   const config = loadConfig({}, cwd);
   const store = Store.open(config.dataDir);
   store.meta.set("install_id", "abcd1234");
-  store.chats.insert({
-    chatId: "tg:-1",
-    channel: "telegram",
-    name: "Family",
-    folder: "family",
-    trigger: "@Andy",
-    requiresTrigger: true,
-    isMain: false,
-    allowedSenders: null,
-    limits: null,
-    extraMounts: [],
-    createdAt: 0,
-  });
+  store.chats.insert(makeChat({ chatId: "tg:-1" }));
   const turn = store.turns.start("tg:-1", 1, 1, Date.UTC(2026, 10, 25, 9));
   store.turns.finish(turn, "done", Date.UTC(2026, 10, 25, 9, 1));
   store.outbox.add("tg:-1", turn, "waiting", 0);

@@ -1,21 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { RegisteredChat } from "../chats.js";
+import { makeChat } from "../../test/doubles/chat.js";
 import { type AgentSpecContext, agentContainerSpec } from "./agent-spec.js";
 
-const chat = (over: Partial<RegisteredChat> = {}): RegisteredChat => ({
-  chatId: "tg:-100",
-  channel: "telegram",
-  name: "Family",
-  folder: "family",
-  trigger: "@Andy",
-  requiresTrigger: true,
-  isMain: false,
-  allowedSenders: null,
-  limits: null,
-  extraMounts: [],
-  createdAt: 0,
-  ...over,
-});
+const chat = makeChat;
 
 const ctx: AgentSpecContext = {
   installId: "abcd1234",

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { makeChat } from "../../test/doubles/chat.js";
 import type { InboundMessage } from "../channels/channel.js";
 import type { RegisteredChat } from "../chats.js";
 import { decide, startsWithTrigger } from "./trigger.js";
@@ -34,20 +35,8 @@ describe("startsWithTrigger", () => {
   });
 });
 
-const chat = (over: Partial<RegisteredChat> = {}): RegisteredChat => ({
-  chatId: "tg:-1",
-  channel: "telegram",
-  name: "Group",
-  folder: "group",
-  trigger: "@Andy",
-  requiresTrigger: true,
-  isMain: false,
-  allowedSenders: null,
-  limits: null,
-  extraMounts: [],
-  createdAt: 0,
-  ...over,
-});
+const chat = (over: Partial<RegisteredChat> = {}) =>
+  makeChat({ chatId: "tg:-1", name: "Group", folder: "group", ...over });
 
 const msg = (text: string, over: Partial<InboundMessage> = {}): InboundMessage => ({
   chatId: "tg:-1",

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { makeChat } from "../../test/doubles/chat.js";
 import type { InboundMessage } from "../channels/channel.js";
-import type { RegisteredChat } from "../chats.js";
 import { Store } from "./index.js";
 import { migrations } from "./migrations.js";
 
@@ -19,19 +19,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const chat: RegisteredChat = {
-  chatId: "tg:-100",
-  channel: "telegram",
-  name: "Family",
-  folder: "family",
-  trigger: "@Andy",
-  requiresTrigger: true,
-  isMain: false,
-  allowedSenders: ["1", "2"],
-  limits: { memoryMb: 512 },
-  extraMounts: [],
-  createdAt: 1000,
-};
+const chat = makeChat({ allowedSenders: ["1", "2"], limits: { memoryMb: 512 }, createdAt: 1000 });
 const msg = (id: string, text = "hi"): InboundMessage => ({
   chatId: "tg:-100",
   messageId: id,
