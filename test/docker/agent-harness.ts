@@ -21,7 +21,7 @@ const root = path.join(import.meta.dirname, "..", "..");
 /** Options for {@link startAgentHarness}. */
 export interface HarnessOptions {
   respond: ScriptedLlmOptions["respond"];
-  chats: { chatId: string; folder: string; isMain?: boolean }[];
+  chats: { chatId: string; folder: string; isMain?: boolean; requiresTrigger?: boolean }[];
   idleTimeoutMs?: number;
   turnTimeoutMs?: number;
   installId?: string;
@@ -50,7 +50,7 @@ export async function startAgentHarness(options: HarnessOptions) {
         name: c.folder,
         folder: c.folder,
         trigger: "@Andy",
-        requiresTrigger: false,
+        requiresTrigger: c.requiresTrigger ?? false,
         isMain: c.isMain ?? false,
         allowedSenders: null,
         limits: null,

@@ -80,6 +80,40 @@ describeDocker("agent lifecycle on the real daemon", () => {
     expect(now).not.toBe(killed);
   });
 
+  it("reports a container that keeps crashing to the chat after 3 tries", async () => {
+    const harness = await startAgentHarness({
+      chats: [{ chatId: "local:doomed", folder: "doomed" }],
+      respond: async () => {
+        await harness.docker.kill(harness.supervisor.containerOf("local:doomed") as string);
+        await sleep(500);
+        return { text: "never" };
+      },
+    });
+    h = harness;
+    const replies = await h.ask("local:doomed", "hello");
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatch(/^Sorry, I couldn't answer that: the agent crashed 3 time\(s\)/);
+    expect(h.llm.requests).toHaveLength(3);
+    expect(await h.containersOf("doomed")).toEqual([]);
+  });
+
+  it("pre-warms the agent when a registered chat shows activity, without a turn", async () => {
+    h = await startAgentHarness({
+      chats: [{ chatId: "local:quiet", folder: "quiet", requiresTrigger: true }],
+      respond: () => ({ text: "hi" }),
+    });
+    await h.channel.receive("local:quiet", "just talking among ourselves");
+    let id: string | null = null;
+    for (let i = 0; i < 100 && !id; i++) {
+      await sleep(100);
+      id = (await h.containersOf("quiet"))[0]?.id ?? null;
+    }
+    expect(id).toBeTruthy();
+    expect(h.llm.requests).toEqual([]);
+    expect(await h.ask("local:quiet", "@Andy now answer")).toEqual(["hi"]);
+    expect(h.supervisor.containerOf("local:quiet")).toBe(id);
+  });
+
   it("resumes the session in a new container: the model sees the earlier messages", async () => {
     h = await startAgentHarness({
       chats: [{ chatId: "local:memo", folder: "memo" }],
