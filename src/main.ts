@@ -40,11 +40,13 @@ export interface StartOptions {
 }
 
 /** Makes sure `local:console` is registered: as the main chat when there is none yet. */
-export function ensureTerminalChat(config: Config, store: Store): void {
-  if (store.chats.get("local:console")) return;
+export function ensureTerminalChat(config: Config): void {
+  const store = Store.open(config.dataDir);
+  const existing = store.chats.get("local:console");
   const hasMain = store.chats.main() !== null;
   const folder = store.chats.byFolder("main") ? "terminal" : "main";
   store.close();
+  if (existing) return;
   registerChat(config.dataDir, {
     assistantName: config.assistantName,
     chat: {
@@ -89,11 +91,10 @@ export async function start(options: StartOptions): Promise<number> {
   const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
   await docker.version();
   await ensureAgentImage(docker, config, sandbox, options.projectDir, (line) => io.stderr.write(`${line}\n`));
-  {
-    const store = Store.open(config.dataDir);
-    ensureTerminalChat(config, store);
-    store.close();
-  }
+  const whatsappAuth = path.join(config.dataDir, "auth", "whatsapp");
+  const whatsappLinked = await hasRegisteredCredentials(whatsappAuth);
+  const openTerminal = options.terminal === true || (!config.telegram && !whatsappLinked);
+  if (openTerminal) ensureTerminalChat(config);
   syncSkills(options.projectDir, config.dataDir);
   await probeDataVisibility(docker, {
     image: config.agentImage,
@@ -131,7 +132,6 @@ export async function start(options: StartOptions): Promise<number> {
       host?.delivery.kick();
     },
   });
-  const runtime = supervisor;
   const reaper = new Reaper({
     runtime: docker,
     installId,
@@ -153,8 +153,7 @@ export async function start(options: StartOptions): Promise<number> {
       }),
     );
   } else log.info("Telegram skipped: TELEGRAM_BOT_TOKEN is not set");
-  const whatsappAuth = path.join(config.dataDir, "auth", "whatsapp");
-  if (await hasRegisteredCredentials(whatsappAuth)) {
+  if (whatsappLinked) {
     channels.push(
       createWhatsAppAdapter({
         authDir: whatsappAuth,
@@ -166,7 +165,7 @@ export async function start(options: StartOptions): Promise<number> {
     );
   } else log.info("WhatsApp skipped: not linked (run npm run auth -- whatsapp)");
   let terminal: TerminalAdapter | null = null;
-  if (channels.length === 0 || options.terminal) {
+  if (openTerminal) {
     terminal = createTerminalAdapter({
       input: io.stdin,
       output: io.stdout,
@@ -179,7 +178,7 @@ export async function start(options: StartOptions): Promise<number> {
   host = new Host({
     store,
     registry,
-    runtime,
+    runtime: supervisor,
     log,
     maxConcurrentAgents: config.maxConcurrentAgents,
     limits: {

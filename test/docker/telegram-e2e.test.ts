@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { runSetup } from "../../setup/cli.js";
 import type { CommandIO } from "../../src/cli/io.js";
+import { Store } from "../../src/store/index.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
 import { TelegramBotApiDouble } from "../doubles/telegram-bot-api.js";
 import { startHost } from "./host-process.js";
@@ -65,5 +66,9 @@ describeDocker("Telegram end to end: the real host process, a registered group, 
     host.child.kill("SIGTERM");
     expect(await host.exited()).toBe(0);
     expect(host.stdout()).toBe("");
+    // With Telegram configured the terminal chat is neither opened nor registered.
+    const store = Store.open(path.join(cwd, "data"));
+    expect(store.chats.list().map((c) => c.chatId)).toEqual([`tg:${GROUP}`]);
+    store.close();
   });
 });
