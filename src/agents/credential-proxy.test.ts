@@ -15,8 +15,16 @@ afterEach(async () => {
   cleanup = [];
 });
 
-/** An upstream that records requests and streams two SSE events 150 ms apart. */
-async function upstream() {
+/**
+ * An upstream that records requests and streams two SSE events; the second only after `release()`,
+ * so a client can see the first one only if nothing buffers in between.
+ */
+async function upstream(hold = false) {
+  let release: () => void = () => {};
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  if (!hold) release();
   const seen: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
   const server: Server = createServer((req, res) => {
     let body = "";
@@ -25,12 +33,13 @@ async function upstream() {
       seen.push({ path: req.url ?? "", headers: req.headers, body });
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.write("data: one\n\n");
-      setTimeout(() => res.end("data: two\n\n"), 150);
+      void released.then(() => res.end("data: two\n\n"));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   cleanup.push(() => new Promise((r) => server.close(() => r())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  cleanup.push(async () => release());
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release };
 }
 
 async function proxyFor(model: ModelConfig, proxy = noProxy) {
@@ -42,7 +51,7 @@ async function proxyFor(model: ModelConfig, proxy = noProxy) {
 
 describe("CredentialProxy", () => {
   it("swaps a live token for the real OpenAI key and streams without buffering", async () => {
-    const up = await upstream();
+    const up = await upstream(true);
     const { p, url } = await proxyFor({
       provider: "openai",
       name: "m",
@@ -51,7 +60,6 @@ describe("CredentialProxy", () => {
     });
     const token = p.issueToken("tg:1");
     expect(token).not.toContain(SECRET);
-    const started = Date.now();
     const res = await fetch(`${url}/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -59,9 +67,8 @@ describe("CredentialProxy", () => {
     });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const first = await reader.read();
-    const firstAt = Date.now() - started;
     expect(new TextDecoder().decode(first.value)).toBe("data: one\n\n");
-    expect(firstAt).toBeLessThan(140);
+    up.release();
     let rest = "";
     for (let r = await reader.read(); !r.done; r = await reader.read())
       rest += new TextDecoder().decode(r.value);
