@@ -53,7 +53,10 @@ export async function probeDataVisibility(runtime: ContainerRuntime, o: ProbeOpt
         securityOpt: ["no-new-privileges"],
       });
     } catch (err) {
-      throw notVisible(o, (err as Error).message);
+      // The engine refuses a bind source it cannot see; anything else (a missing image...) is not ours to explain.
+      if (/bind|mount|no such file or directory/i.test((err as Error).message))
+        throw notVisible(o, (err as Error).message);
+      throw err;
     }
     const io = await runtime.attach(id);
     let out = "";

@@ -36,4 +36,10 @@ describeDocker("startup probe: the daemon must see data/", () => {
     expect(readdirSync(dataDir)).toEqual([]);
     expect(await rt.list({ "nestbox.probe": "1" })).toEqual([]);
   });
+
+  it("does not blame the data folder for a missing image", async () => {
+    const probe = probeDataVisibility(rt, { image: "nestbox-missing:none", dataDir, hostDataDir: null });
+    await expect(probe).rejects.toThrow(/No such image: nestbox-missing:none/);
+    await expect(probe).rejects.not.toMatchObject({ code: "DATA_NOT_VISIBLE" });
+  });
 });
