@@ -57,14 +57,6 @@ export const chatIdPatterns = {
   terminal: /^local:[a-z0-9][a-z0-9_-]{0,63}$/,
 } as const;
 
-/** Which channel a chat id belongs to by its shape, or null. */
-export function channelOfChatId(chatId: string): keyof typeof chatIdPatterns | null {
-  for (const [name, re] of Object.entries(chatIdPatterns)) {
-    if (re.test(chatId)) return name as keyof typeof chatIdPatterns;
-  }
-  return null;
-}
-
 /**
  * Splits text into chunks of at most `limit` characters, preferring paragraph, then line, then
  * word boundaries; never loses a character other than the whitespace it splits on.
