@@ -31,7 +31,12 @@ export type ToolHandler = (call: ToolCallFrame) => Promise<string>;
 interface ActiveTurn {
   turnId: string;
   queue: AsyncQueue<AgentEvent>;
+  /** An `error` frame of an accepted turn; raised once its `turn_end` arrives (the runner is then free). */
+  error: AgentError | null;
 }
+
+/** Error codes with which the runner refuses a turn outright: no `turn_end` follows them. */
+const REFUSALS = new Set(["busy", "shutting_down"]);
 
 /**
  * One running agent container and the line protocol over its attached stdio. Frames that are
@@ -122,7 +127,7 @@ export class AgentContainer {
     if (!this.alive) throw new AgentCrashedError(this.exitCode ?? -1, this.#stderrTail);
     if (this.#turn) throw new AgentError("AGENT_BUSY", "the agent is already running a turn");
     const queue = new AsyncQueue<AgentEvent>();
-    this.#turn = { turnId, queue };
+    this.#turn = { turnId, queue, error: null };
     try {
       this.#send({ type: "turn", turnId, prompt, sessionId });
       onSent();
@@ -199,10 +204,16 @@ export class AgentContainer {
     }
     if (frame.type === "reply") turn.queue.push({ type: "reply", text: frame.text, final: frame.final });
     else if (frame.type === "turn_end") {
+      if (turn.error) {
+        turn.queue.fail(turn.error);
+        return;
+      }
       turn.queue.push({ type: "turn_end", sessionId: frame.sessionId, usage: frame.usage });
       turn.queue.end();
     } else if (frame.type === "error") {
-      turn.queue.fail(new AgentError(frame.code, frame.message));
+      const error = new AgentError(frame.code, frame.message);
+      if (REFUSALS.has(frame.code)) turn.queue.fail(error);
+      else turn.error ??= error;
     }
   }
 }

@@ -13,12 +13,21 @@ out("Welcome to my shell!");
 out(JSON.stringify({ type: "ready", version: "rogue" }));
 process.stdin.setEncoding("utf8");
 let buf = "";
+let busy = false;
 process.stdin.on("data", (d) => {
   buf += d;
   for (let i; (i = buf.indexOf("\\n")) >= 0; ) {
     const line = buf.slice(0, i); buf = buf.slice(i + 1);
     const f = JSON.parse(line);
     if (f.type !== "turn") continue;
+    if (busy) { out(JSON.stringify({ type: "error", turnId: f.turnId, code: "busy", message: "a turn is running" })); continue; }
+    if (f.prompt === "fail") {
+      // Like the real runner: the error first, the turn_end a little later; busy until then.
+      busy = true;
+      out(JSON.stringify({ type: "error", turnId: f.turnId, code: "model_error", message: "the model said no" }));
+      setTimeout(() => { busy = false; out(JSON.stringify({ type: "turn_end", turnId: f.turnId, sessionId: null, usage: null })); }, 300);
+      continue;
+    }
     out("{not json");
     out(JSON.stringify({ type: "reply", turnId: f.turnId, text: "x".repeat(2 * 1024 * 1024), final: false }));
     out(JSON.stringify({ type: "reply", turnId: "someone-else", text: "forged", final: true }));
@@ -59,5 +68,17 @@ describeDocker("untrusted agent output is logged and ignored, never trusted", ()
       { type: "reply", text: "the real answer", final: true },
       { type: "turn_end", sessionId: "s1", usage: null },
     ]);
+  });
+
+  it("raises a turn's error only once the runner has ended that turn, so the next turn is accepted", async () => {
+    const failing = (async () => {
+      for await (const _ of (agent as AgentContainer).turn("t2", "fail", null)) {
+        // no events expected
+      }
+    })();
+    await expect(failing).rejects.toMatchObject({ code: "model_error", message: "the model said no" });
+    const events: AgentEvent[] = [];
+    for await (const e of (agent as AgentContainer).turn("t3", "hello again", null)) events.push(e);
+    expect(events.at(-1)).toEqual({ type: "turn_end", sessionId: "s1", usage: null });
   });
 });
