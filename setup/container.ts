@@ -38,7 +38,9 @@ export const container: SetupStep = async (argv, io, json) => {
       caForwarded: sandbox.caFiles.length > 0,
     },
     `Building ${tag} from ${base ?? "the Dockerfile's default base"} (Docker ${version})` +
-      (sandbox.caFiles.length > 0 ? `, trusting the extra CA from ${sandbox.caFiles.join(", ")}` : ""),
+      (sandbox.caFiles.length > 0
+        ? `, trusting ${sandbox.caCertificates.length} CA certificate(s) from ${sandbox.caFiles.length} file(s)`
+        : ""),
   );
   const started = Date.now();
   await buildAgentImage(docker, {

@@ -11,7 +11,6 @@ import {
   agentFor,
   agentProxyEnv,
   detectSandbox,
-  extraCaPem,
   type HostGateway,
   type SandboxEnvironment,
   writeCaFiles,
@@ -108,7 +107,7 @@ function caSummary(sandbox: SandboxEnvironment, env: Record<string, string | und
   const sources = ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"]
     .filter((k) => env[k])
     .map((k) => `${k}=${env[k]}`);
-  const count = (extraCaPem(sandbox).match(/BEGIN CERTIFICATE/g) ?? []).length;
+  const count = sandbox.caCertificates.length;
   return `${sources.join(" ")}: ${count} certificates in ${sandbox.caFiles.length} file(s), forwarded via data/ca/`;
 }
 
@@ -121,7 +120,7 @@ export const environment: SetupStep = async (_argv, io, json) => {
   const detected = {
     proxy: sandbox.proxy,
     caFiles: sandbox.caFiles,
-    extraCertificates: (extraCaPem(sandbox).match(/BEGIN CERTIFICATE/g) ?? []).length,
+    extraCertificates: sandbox.caCertificates.length,
     dockerEndpoint: sandbox.dockerHost ?? "unix:///var/run/docker.sock",
     dockerVersion: null as string | null,
     ownContainer: sandbox.ownContainerId,

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Channel, InboundMessage } from "../../src/channels/channel.js";
+import { waitFor } from "../wait.js";
 
 /** What a channel implementation provides so the shared contract can drive it through its platform. */
 export interface ChannelHarness {
@@ -15,20 +16,6 @@ export interface ChannelHarness {
   sentTexts(): Promise<string[]>;
   /** Tears down the channel and its platform double. */
   close(): Promise<void>;
-}
-
-async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  ms = 5000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** The behaviour every Channel implementation must show; call once per implementation. */

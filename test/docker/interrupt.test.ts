@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { Store } from "../../src/store/index.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
+import { waitFor } from "../wait.js";
 import { startHost } from "./host-process.js";
 import { AGENT_IMAGE, describeDocker } from "./support.js";
 
@@ -32,8 +33,7 @@ describeDocker("Ctrl-C during a turn: stops at once, loses nothing, answers afte
     const env = { MODEL: "scripted", OPENAI_BASE_URL: llm.url, AGENT_IMAGE };
     const first = startHost(cwd, env);
     first.send("are you there?");
-    const deadline = Date.now() + 60_000;
-    while (llm.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => llm.requests.length > 0, "the model request", 60_000);
     expect(llm.requests).toHaveLength(1);
     const stoppedAt = Date.now();
     first.child.kill("SIGINT");

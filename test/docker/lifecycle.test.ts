@@ -1,5 +1,6 @@
 import { afterEach, expect, it } from "vitest";
 import type { ScriptedRequest } from "../doubles/scripted-llm.js";
+import { waitFor } from "../wait.js";
 import { type AgentHarness, startAgentHarness } from "./agent-harness.js";
 import { describeDocker } from "./support.js";
 
@@ -43,19 +44,18 @@ describeDocker("agent lifecycle on the real daemon", () => {
       },
     });
     const started = h.channel.receive("local:slow", "take your time");
-    let id: string | null = null;
-    for (let i = 0; i < 100 && !id; i++) {
-      await sleep(100);
-      id = h.supervisor.containerOf("local:slow");
-    }
-    expect(id).toBeTruthy();
+    const id = await waitFor(
+      () => h?.supervisor.containerOf("local:slow") ?? undefined,
+      "the slow chat's container",
+      10_000,
+    );
     await started;
     await h.host.drain();
     const replies = h.channel.sent.map((s) => s.text);
     expect(replies).toEqual([
       "Sorry, I couldn't answer that: it took longer than 4 s (AGENT_TURN_TIMEOUT), so the agent was stopped",
     ]);
-    const info = await h.docker.inspect(id as string);
+    const info = await h.docker.inspect(id);
     expect(info ? `${info.status} ${info.running}` : null).toBeNull();
   });
 
@@ -103,12 +103,11 @@ describeDocker("agent lifecycle on the real daemon", () => {
       respond: () => ({ text: "hi" }),
     });
     await h.channel.receive("local:quiet", "just talking among ourselves");
-    let id: string | null = null;
-    for (let i = 0; i < 100 && !id; i++) {
-      await sleep(100);
-      id = (await h.containersOf("quiet"))[0]?.id ?? null;
-    }
-    expect(id).toBeTruthy();
+    const id = await waitFor(
+      async () => (await h?.containersOf("quiet"))?.[0]?.id,
+      "the pre-warmed container",
+      10_000,
+    );
     expect(h.llm.requests).toEqual([]);
     expect(await h.ask("local:quiet", "@Andy now answer")).toEqual(["hi"]);
     expect(h.supervisor.containerOf("local:quiet")).toBe(id);

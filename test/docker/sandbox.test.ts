@@ -4,7 +4,7 @@
 // file (NODE_EXTRA_CA_CERTS). The model (the scripted LLM) is reachable only as
 // https://llm.nestbox.test through that proxy. Inside, the terminal channel's message goes to a nested
 // agent container, whose model call crosses the credential proxy, then the MITM proxy, to the LLM.
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { type MitmProxy, startMitmProxy } from "../doubles/mitm-proxy.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
+import { type LiveProcess, watchProcess } from "./host-process.js";
 import { AGENT_IMAGE, BASE_IMAGE, describeDocker } from "./support.js";
 
 const ROOT = path.join(import.meta.dirname, "..", "..");
@@ -162,70 +163,6 @@ function pipe(a: [string, string[]], b: [string, string[]], timeoutMs: number): 
   });
 }
 
-/** A long-running process whose output the test waits on (nestbox started through `docker exec -i`). */
-interface Live {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  send(line: string): void;
-  endInput(): void;
-  exited: Promise<number | null>;
-  waitFor(pattern: RegExp, timeoutMs: number): Promise<string>;
-}
-
-function live(cmd: string, args: string[]): Live {
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  const listeners = new Set<() => void>();
-  const notify = () => {
-    for (const l of listeners) l();
-  };
-  child.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-    notify();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-    notify();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  const describe = () => `\n--- stdout\n${out}\n--- stderr (tail)\n${err.slice(-6000)}`;
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    send: (line) => child.stdin?.write(`${line}\n`),
-    endInput: () => child.stdin?.end(),
-    exited,
-    waitFor: (pattern, timeoutMs) =>
-      new Promise((resolve, reject) => {
-        let finished = false;
-        const finish = (fn: () => void) => {
-          if (finished) return;
-          finished = true;
-          clearTimeout(timer);
-          listeners.delete(check);
-          fn();
-        };
-        const check = () => {
-          const m = pattern.exec(out);
-          if (m) finish(() => resolve(m[0]));
-        };
-        const timer = setTimeout(
-          () => finish(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms${describe()}`))),
-          timeoutMs,
-        );
-        listeners.add(check);
-        void exited.then((code) => {
-          check();
-          finish(() => reject(new Error(`exited (${code}) before ${pattern}${describe()}`)));
-        });
-        check();
-      }),
-  };
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The sandbox image
 
@@ -343,10 +280,10 @@ describeDocker("sandbox VM: nested Docker behind a TLS-intercepting proxy (issue
   let proxyUrl = "";
   let sandboxId = "";
   let sandboxStartedAt = "";
-  const processes: Live[] = [];
+  const processes: LiveProcess[] = [];
 
   /** `nestbox start` inside the sandbox, the terminal channel on its stdin/stdout. */
-  const startNestbox = (dataDir: string, { trustCa }: { trustCa: boolean }): Live => {
+  const startNestbox = (dataDir: string, { trustCa }: { trustCa: boolean }): LiveProcess => {
     const env = {
       OPENAI_BASE_URL: `https://${LLM_HOST}/v1`,
       OPENAI_API_KEY: SECRET,
@@ -357,15 +294,21 @@ describeDocker("sandbox VM: nested Docker behind a TLS-intercepting proxy (issue
       LOG_LEVEL: "info",
     };
     const script = `${trustCa ? "" : "unset NODE_EXTRA_CA_CERTS; "}cd /opt/nestbox && exec node_modules/.bin/tsx src/cli/nestbox.ts start`;
-    const p = live("docker", [
-      "exec",
-      "-i",
-      ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
-      SANDBOX,
-      "sh",
-      "-c",
-      script,
-    ]);
+    const p = watchProcess(
+      spawn(
+        "docker",
+        [
+          "exec",
+          "-i",
+          ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
+          SANDBOX,
+          "sh",
+          "-c",
+          script,
+        ],
+        { stdio: ["pipe", "pipe", "pipe"] },
+      ),
+    );
     processes.push(p);
     return p;
   };
@@ -508,7 +451,7 @@ describeDocker("sandbox VM: nested Docker behind a TLS-intercepting proxy (issue
 
     const host = startNestbox(dataDir, { trustCa: true });
     host.send("hello from inside the sandbox");
-    const line = await host.waitFor(/^Andy: .*$/m, 150_000);
+    const line = await host.waitFor(/^Andy: .*$/m, { timeoutMs: 150_000 });
     expect(line).toBe(`Andy: ${REPLY}`);
 
     // The model request crossed the MITM proxy as HTTPS to the fake host, carrying the real key.
@@ -574,7 +517,7 @@ describeDocker("sandbox VM: nested Docker behind a TLS-intercepting proxy (issue
     expect(mitm.requests.slice(seen)).toMatchObject([{ method: "GET", host: LLM_HOST, path: "/v1/models" }]);
 
     host.endInput();
-    expect(await host.exited).toBe(0);
+    expect(await host.exited()).toBe(0);
     expect(host.stdout().match(/^Andy: /gm)).toHaveLength(1);
 
     // The other install's container survived the whole run, and so did the sandbox itself.
@@ -593,13 +536,13 @@ describeDocker("sandbox VM: nested Docker behind a TLS-intercepting proxy (issue
     const started = Date.now();
     const host = startNestbox("/var/lib/nestbox-without-ca", { trustCa: false });
     host.send("hello without the CA");
-    const line = await host.waitFor(/^Andy: .*$/m, 150_000);
+    const line = await host.waitFor(/^Andy: .*$/m, { timeoutMs: 150_000 });
     const elapsed = Date.now() - started;
     step(`error reply after ${Math.round(elapsed / 1000)} s: ${line}`);
     expect(line).toMatch(/certificate|NODE_EXTRA_CA_CERTS/i);
     expect(elapsed).toBeLessThan(120_000);
     host.endInput();
-    expect(await host.exited).toBe(0);
+    expect(await host.exited()).toBe(0);
     // The request never reached the model: nestbox refused the proxy's certificate.
     expect(llm.requests.length).toBe(llmBefore);
     expect(mitm.tlsFailures.some((f) => f.host === LLM_HOST)).toBe(true);

@@ -7,6 +7,7 @@ import type { CommandIO } from "../../src/cli/io.js";
 import { Store } from "../../src/store/index.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
 import { TelegramBotApiDouble } from "../doubles/telegram-bot-api.js";
+import { waitFor } from "../wait.js";
 import { startHost } from "./host-process.js";
 import { AGENT_IMAGE, describeDocker } from "./support.js";
 
@@ -57,8 +58,7 @@ describeDocker("Telegram end to end: the real host process, a registered group, 
       text: "just chatting, no trigger",
     });
     tg.pushMessage({ chatId: GROUP, chatType: "supergroup", title: "Family", text: "@Andy what's up?" });
-    const deadline = Date.now() + 60_000;
-    while (tg.sent(GROUP).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => tg.sent(GROUP).length > 0, "the agent's reply in the group", 60_000);
     expect(tg.sent(GROUP)).toEqual(["Hello from the agent; you said what's up?"]);
     expect(llm.requests).toHaveLength(1);
     expect(JSON.stringify(llm.requests[0]?.messages)).toContain("just chatting, no trigger");

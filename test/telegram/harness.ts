@@ -33,19 +33,7 @@ export function captureLog(): { log: Logger; lines: LogLine[]; text: () => strin
   };
 }
 
-export async function waitFor<T>(
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  ms = 5000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { waitFor } from "../wait.js";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

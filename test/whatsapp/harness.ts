@@ -8,6 +8,7 @@ import {
   type WhatsAppAdapterConfig,
 } from "../../src/channels/whatsapp/index.js";
 import { silentLogger } from "../../src/log.js";
+import { waitFor } from "../wait.js";
 import { type FakeSocket, FakeWhatsApp, ManualTimers, writeLinkedCreds } from "./fake-socket.js";
 
 /** A WhatsApp adapter on a fake WhatsApp, with linked credentials in a temporary auth dir. */
@@ -71,11 +72,7 @@ export async function adapterRig(overrides: Partial<WhatsAppAdapterConfig> = {})
 
 /** Polls until `probe` is true (real time; the adapter's work is file I/O and promise chains). */
 export async function until(probe: () => boolean | Promise<boolean>, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
+  await waitFor(probe, what, ms);
 }
 
 /** Lets queued promise callbacks and I/O run. */

@@ -111,16 +111,8 @@ export const AgentFrameSchema = z.discriminatedUnion("type", [
 
 /** Every frame of either direction. */
 export const FrameSchema = z.discriminatedUnion("type", [
-  TurnFrameSchema,
-  ToolResultFrameSchema,
-  CancelFrameSchema,
-  ShutdownFrameSchema,
-  ReadyFrameSchema,
-  ReplyFrameSchema,
-  ToolCallFrameSchema,
-  TurnEndFrameSchema,
-  ErrorFrameSchema,
-  LogFrameSchema,
+  ...HostFrameSchema.options,
+  ...AgentFrameSchema.options,
 ]);
 
 const utf8 = new TextEncoder();

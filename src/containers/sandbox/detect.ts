@@ -14,6 +14,8 @@ export interface SandboxEnvironment {
   proxy: ProxySettings;
   /** Files holding extra CA certificates to forward (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, SSL_CERT_DIR). */
   caFiles: string[];
+  /** The PEM certificates in those files, deduplicated, read once at detection. */
+  caCertificates: string[];
   /** DOCKER_HOST, or null for the default socket. */
   dockerHost: string | null;
   /** The id (full or the 12-char prefix) of the container nestbox itself runs in, or null. */
@@ -38,6 +40,8 @@ const readIfExists = (p: string): string | null => {
     return null;
   }
 };
+
+const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /** `*.pem` and `*.crt` files of a directory (hashed symlink names are skipped: they repeat the files). */
 function listBundles(dir: string): string[] {
@@ -91,12 +95,20 @@ export function detectSandbox(sources: DetectionSources): SandboxEnvironment {
     .split(":")
     .map((d) => d.trim())
     .filter(Boolean);
-  const caFiles = [env.NODE_EXTRA_CA_CERTS, env.SSL_CERT_FILE, ...dirs.flatMap((d) => list(d))]
-    .map((f) => f?.trim())
-    .filter((f): f is string => !!f && read(f) !== null);
+  const caFiles: string[] = [];
+  const certificates = new Set<string>();
+  for (const file of [env.NODE_EXTRA_CA_CERTS, env.SSL_CERT_FILE, ...dirs.flatMap((d) => list(d))]) {
+    const f = file?.trim();
+    if (!f || caFiles.includes(f)) continue;
+    const text = read(f);
+    if (text === null) continue;
+    caFiles.push(f);
+    for (const pem of text.match(PEM) ?? []) certificates.add(pem.trim());
+  }
   return {
     proxy: readProxy(env),
-    caFiles: [...new Set(caFiles)],
+    caFiles,
+    caCertificates: [...certificates],
     dockerHost: env.DOCKER_HOST?.trim() || null,
     ownContainerId: detectOwnContainer(read, (sources.hostname ?? hostname)()),
     hostDataDir: env.NESTBOX_HOST_DATA_DIR?.trim() || null,

@@ -39,11 +39,7 @@ const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /** Every PEM certificate in the sandbox's CA files, deduplicated, as one bundle (empty when none). */
 export function extraCaPem(sandbox: SandboxEnvironment): string {
-  const certs = new Set<string>();
-  for (const file of sandbox.caFiles) {
-    for (const m of readFileSync(file, "utf8").match(PEM) ?? []) certs.add(m.trim());
-  }
-  return certs.size > 0 ? `${[...certs].join("\n")}\n` : "";
+  return sandbox.caCertificates.length > 0 ? `${sandbox.caCertificates.join("\n")}\n` : "";
 }
 
 /** Where the forwarded CA files are, on the host and inside agent containers. */
@@ -78,7 +74,7 @@ export function writeCaFiles(sandbox: SandboxEnvironment, dataDir: string): CaFi
     } catch {}
   }
   const systemCerts = new Set((system.match(PEM) ?? []).map((c) => c.trim()));
-  const missing = (extra.match(PEM) ?? []).filter((c) => !systemCerts.has(c.trim()));
+  const missing = sandbox.caCertificates.filter((c) => !systemCerts.has(c));
   const extraFile = path.join(dir, "extra.pem");
   const bundleFile = path.join(dir, "bundle.pem");
   writeFileSync(extraFile, extra);

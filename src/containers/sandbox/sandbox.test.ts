@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -120,21 +120,13 @@ describe("CA forwarding", () => {
     });
     expect(sandbox.caFiles).toEqual(["/x/extra.pem", "/x/bundle.pem", path.join(certDir, "corp.crt")]);
     expect(sandbox.dockerHost).toBe("tcp://d:2375");
-    // writeCaFiles reads the real files: put them on disk.
-    for (const [p, c] of Object.entries(fs)) {
-      const real = path.join(dir, path.basename(p));
-      writeFileSync(real, c);
-    }
-    const onDisk = {
-      ...sandbox,
-      caFiles: ["extra.pem", "bundle.pem", "corp.crt"].map((f) => path.join(dir, f)),
-    };
-    const ca = writeCaFiles(onDisk, path.join(dir, "data"));
+    expect(sandbox.caCertificates).toEqual([CERT(1), CERT(2), CERT(3)]);
+    const ca = writeCaFiles(sandbox, path.join(dir, "data"));
     const extra = readFileSync(ca?.extraFile as string, "utf8");
     expect(extra.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
     const bundle = readFileSync(ca?.bundleFile as string, "utf8");
     for (const n of [1, 2, 3]) expect(bundle).toContain(`MIIB${n}`);
-    expect(writeCaFiles({ ...sandbox, caFiles: [] }, path.join(dir, "data2"))).toBeNull();
+    expect(writeCaFiles({ ...sandbox, caFiles: [], caCertificates: [] }, path.join(dir, "data2"))).toBeNull();
     rmSync(dir, { recursive: true, force: true });
   });
 
