@@ -13,7 +13,7 @@ const USAGE = `Usage: npm run setup -- <step> [flags]      (or --step <step>)
 Steps:
   register   register a chat: --channel telegram|whatsapp|terminal --jid <chat id> --name <name>
              --folder <folder> [--trigger @Andy] [--assistant-name Andy] [--is-main]
-             [--no-trigger-required] [--allow-sender <sender id>]... [--memory-mb N] [--cpus N]
+             [--no-trigger-required] [--allow-sender <sender id>]... [--memory-mb N] [--cpus N] [--disk-mb N]
              [--pids N] [--mount name=/host/folder[:ro|:rw]]...
   chats      list registered chats
   container  build the agent image: [--base <image>] [--tag <image:tag>]

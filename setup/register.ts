@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { chatIdPatterns } from "../src/channels/channel.js";
-import { FOLDER_PATTERN, type RegisteredChat } from "../src/chats.js";
+import { FOLDER_PATTERN, type RegisteredChat, sanitizeName } from "../src/chats.js";
 import { UsageError } from "../src/errors.js";
 import type { RegisterRequest } from "../src/registration.js";
 
@@ -44,6 +44,7 @@ export function parseRegister(
         "memory-mb": { type: "string" },
         cpus: { type: "string" },
         pids: { type: "string" },
+        "disk-mb": { type: "string" },
         json: { type: "boolean" },
       },
       strict: true,
@@ -65,6 +66,8 @@ export function parseRegister(
   const name = str("name");
   if (!name) throw new UsageError('--name is required: the chat\'s display name, e.g. --name "Family"');
   if (name.length > 100) throw new UsageError("--name is longer than 100 characters: shorten it");
+  if (sanitizeName(name) !== name.trim())
+    throw new UsageError("--name must be one line of text: remove line breaks and control characters");
   const folder = str("folder");
   if (!folder)
     throw new UsageError("--folder is required: a folder name under data/groups/, e.g. --folder family");
@@ -128,6 +131,7 @@ function parseLimits(str: (k: string) => string | undefined): RegisteredChat["li
     memoryMb: numberFlag("memory-mb", str("memory-mb"), 64, 1_048_576, true),
     cpus: numberFlag("cpus", str("cpus"), 0.1, 256, false),
     pids: numberFlag("pids", str("pids"), 16, 65_536, true),
+    diskMb: numberFlag("disk-mb", str("disk-mb"), 16, 16_777_216, true),
   };
   const set = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
   return Object.keys(set).length > 0 ? set : null;

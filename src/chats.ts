@@ -14,7 +14,7 @@ export interface RegisteredChat {
   /** When set, only these sender ids may trigger the assistant. */
   allowedSenders: string[] | null;
   /** Per-chat container limits overriding the defaults. */
-  limits: { memoryMb?: number; cpus?: number; pids?: number } | null;
+  limits: { memoryMb?: number; cpus?: number; pids?: number; diskMb?: number } | null;
   /** Extra host folders mounted under `/workspace/extra/<name>`. */
   extraMounts: { name: string; hostPath: string; readOnly: boolean }[];
   createdAt: number;
@@ -22,3 +22,15 @@ export interface RegisteredChat {
 
 /** Folder names: safe as one path segment, never `..`, `/x` or `a/b`. */
 export const FOLDER_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/**
+ * A display name as it may appear in memory files and prompts: one line (control, line and bidi
+ * characters become spaces), whitespace collapsed, at most `max` characters.
+ */
+export function sanitizeName(name: string, max = 100): string {
+  const flat = name
+    .replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

@@ -35,6 +35,8 @@ export interface Config {
   /** Base image for building the agent image; null uses the Dockerfile's default. */
   agentBaseImage: string | null;
   agentLimits: { memoryMb: number; cpus: number; pids: number };
+  /** Disk: per-chat folder limit (AGENT_DISK_MB) and free space kept for the store (STORE_RESERVE_MB). */
+  disk: { chatLimitMb: number; reserveMb: number };
   /** null when no model is configured: commands that need one say which variables to set. */
   model: ModelConfig | null;
   telegram: { botToken: string; apiRoot: string } | null;
@@ -119,6 +121,8 @@ const schema = z.object({
       return n;
     }),
   AGENT_PIDS: intIn(256, 16, 65_536),
+  AGENT_DISK_MB: intIn(2048, 16, 16_777_216),
+  STORE_RESERVE_MB: intIn(512, 0, 1_048_576),
   MODEL: z.string().optional(),
   MODEL_PROVIDER: z.enum(["anthropic", "openai"]).optional(),
   ANTHROPIC_API_KEY: z.string().optional(),
@@ -159,6 +163,7 @@ export function loadConfig(
     agentImage: e.AGENT_IMAGE,
     agentBaseImage: e.AGENT_BASE_IMAGE ?? null,
     agentLimits: { memoryMb: e.AGENT_MEMORY_MB, cpus: e.AGENT_CPUS, pids: e.AGENT_PIDS },
+    disk: { chatLimitMb: e.AGENT_DISK_MB, reserveMb: e.STORE_RESERVE_MB },
     model,
     telegram: e.TELEGRAM_BOT_TOKEN
       ? {

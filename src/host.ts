@@ -1,6 +1,6 @@
 import { ConversationQueue } from "./agents/queue.js";
 import type { AgentRuntime } from "./agents/runtime.js";
-import { runChatTurn } from "./agents/turn.js";
+import { runChatTurn, type TurnDiskGuard } from "./agents/turn.js";
 import type { InboundMessage } from "./channels/channel.js";
 import { DeliveryWorker } from "./channels/delivery.js";
 import type { ChannelRegistry } from "./channels/registry.js";
@@ -17,6 +17,8 @@ export interface HostOptions {
   log: Logger;
   maxConcurrentAgents: number;
   limits: PromptLimits;
+  /** Refuses turns when a chat's folder or the store's disk is full. */
+  disk?: TurnDiskGuard;
   now?: () => number;
   delivery?: { retryDelayMs?: number; maxRetryDelayMs?: number; maxAttempts?: number };
 }
@@ -55,6 +57,7 @@ export class Host {
           onReply: () => this.delivery.kick(),
           setTyping: (id, active) => options.registry.setTyping(id, active),
           shutdownSignal: this.#shutdown.signal,
+          disk: options.disk,
         }),
       onError: (chatId, err) => options.log.error({ err, chatId }, "turn crashed"),
     });

@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
+import { DiskGuard } from "./agents/disk-guard.js";
 import { AgentSupervisor } from "./agents/supervisor.js";
 import {
   agentUser,
@@ -175,12 +176,20 @@ export async function start(options: StartOptions): Promise<number> {
     channels.push(terminal);
   }
   const registry = new ChannelRegistry(channels, log);
+  const disk = new DiskGuard({
+    dataDir: config.dataDir,
+    chatLimitMb: config.disk.chatLimitMb,
+    reserveMb: config.disk.reserveMb,
+    log,
+    onStoreLow: (message) => store.meta.setDiskLow(message),
+  });
   host = new Host({
     store,
     registry,
     runtime: supervisor,
     log,
     maxConcurrentAgents: config.maxConcurrentAgents,
+    disk,
     limits: {
       maxMessages: config.catchupMaxMessages,
       maxChars: config.catchupMaxChars,

@@ -1,6 +1,9 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { RegisteredChat } from "./chats.js";
+import { agentOwner } from "./agents/agent-user.js";
+import { giveToAgent } from "./agents/chat-folders.js";
+import { type RegisteredChat, sanitizeName } from "./chats.js";
+import { chatDirs } from "./containers/agent-spec.js";
 import { UsageError } from "./errors.js";
 import { Store } from "./store/index.js";
 
@@ -10,9 +13,10 @@ export interface RegisterRequest {
   assistantName: string;
 }
 
-/** The memory file a new chat's folder starts with. */
+/** The memory file a new chat's folder starts with; the chat's name is one quoted line. */
 export function initialMemory(assistantName: string, chatName: string): string {
-  return `# ${assistantName}\n\nYou are ${assistantName}, the assistant of the chat "${chatName}".\nKeep what you learn about this chat here, short and current.\n`;
+  const quoted = JSON.stringify(sanitizeName(chatName));
+  return `# ${assistantName}\n\nYou are ${assistantName}, the assistant of the chat ${quoted}.\nKeep what you learn about this chat here, short and current.\n`;
 }
 
 /**
@@ -20,9 +24,10 @@ export function initialMemory(assistantName: string, chatName: string): string {
  * creates `data/groups/<folder>/AGENTS.md`, then writes the row. Writes nothing on error.
  */
 export function registerChat(dataDir: string, request: RegisterRequest): RegisteredChat {
-  const { chat } = request;
+  const chat = { ...request.chat, name: sanitizeName(request.chat.name) };
   const dbFile = path.join(dataDir, "nestbox.db");
-  const folderDir = path.join(dataDir, "groups", chat.folder);
+  const dirs = chatDirs(dataDir, chat.folder);
+  const folderDir = dirs.group;
   const store = existsSync(dbFile) ? Store.open(dataDir) : null;
   try {
     if (store?.chats.get(chat.chatId)) {
@@ -47,16 +52,21 @@ export function registerChat(dataDir: string, request: RegisterRequest): Registe
   } finally {
     store?.close();
   }
+  const sessionsExisted = existsSync(dirs.sessions);
   mkdirSync(folderDir, { recursive: true });
   try {
-    writeFileSync(path.join(folderDir, "AGENTS.md"), initialMemory(request.assistantName, chat.name), {
-      flag: "wx",
-    });
-    const globalDir = path.join(dataDir, "groups", "global");
-    mkdirSync(globalDir, { recursive: true });
-    const globalMemory = path.join(globalDir, "AGENTS.md");
-    if (!existsSync(globalMemory))
-      writeFileSync(globalMemory, "# Shared memory\n\nFacts every chat's agent may use.\n");
+    const memory = path.join(folderDir, "AGENTS.md");
+    writeFileSync(memory, initialMemory(request.assistantName, chat.name), { flag: "wx" });
+    mkdirSync(dirs.sessions, { recursive: true });
+    const owned = [folderDir, memory, dirs.sessions];
+    if (!existsSync(dirs.global)) {
+      mkdirSync(dirs.global, { recursive: true });
+      const globalMemory = path.join(dirs.global, "AGENTS.md");
+      writeFileSync(globalMemory, "# Shared memory\n\nFacts every chat's agent may use.\n", { flag: "wx" });
+      owned.push(dirs.global, globalMemory);
+    }
+    // Once, here: the agent's user owns what nestbox created for it; what it writes later is its own.
+    giveToAgent(owned, agentOwner());
     const db = Store.open(dataDir);
     try {
       db.chats.insert(chat);
@@ -65,6 +75,7 @@ export function registerChat(dataDir: string, request: RegisterRequest): Registe
     }
   } catch (err) {
     rmSync(folderDir, { recursive: true, force: true });
+    if (!sessionsExisted) rmSync(dirs.sessions, { recursive: true, force: true });
     throw err;
   }
   return chat;

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { DiskGuard } from "../src/agents/disk-guard.js";
 import { ChannelRegistry } from "../src/channels/registry.js";
 import type { RegisteredChat } from "../src/chats.js";
 import { AgentError } from "../src/errors.js";
@@ -20,12 +21,17 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-function setup(agent: InProcessAgent, chats: RegisteredChat[] = [chat("mem:group", "group")]) {
+function setup(
+  agent: InProcessAgent,
+  chats: RegisteredChat[] = [chat("mem:group", "group")],
+  disk?: (dataDir: string) => DiskGuard,
+) {
   const dir = mkdtempSync(path.join(tmpdir(), "nestbox-host-"));
   const store = Store.open(dir);
   for (const c of chats) store.chats.insert(c);
   const channel = new MemoryChannel();
   const runtime = new InProcessRuntime(agent);
+  const guard = disk?.(dir);
   const make = () =>
     new Host({
       store,
@@ -35,6 +41,7 @@ function setup(agent: InProcessAgent, chats: RegisteredChat[] = [chat("mem:group
       maxConcurrentAgents: 2,
       limits: { maxMessages: 50, maxChars: 20_000, timezone: "UTC" },
       delivery: { retryDelayMs: 10, maxRetryDelayMs: 20 },
+      disk: guard,
     });
   cleanups.push(() => {
     store.close();
@@ -42,6 +49,17 @@ function setup(agent: InProcessAgent, chats: RegisteredChat[] = [chat("mem:group
   });
   return { dir, store, channel, runtime, make };
 }
+
+/** A disk guard with plenty of free space, checking running turns often. */
+const diskGuard = (dataDir: string) =>
+  new DiskGuard({
+    dataDir,
+    chatLimitMb: 2048,
+    reserveMb: 0,
+    log: silentLogger(),
+    freeSpace: () => ({ bytes: 1e12, inodes: 1e9 }),
+    watchIntervalMs: 20,
+  });
 
 describe("Host pipeline", () => {
   it("answers a triggered message and keeps untriggered ones as context for the next turn", async () => {
@@ -202,6 +220,55 @@ describe("Host pipeline", () => {
     expect(t.store.outbox.pending()).toHaveLength(1);
     const registry = new ChannelRegistry([t.channel], silentLogger());
     await expect(registry.send("other:1", "x")).rejects.toThrow(/No channel owns chat id "other:1"/);
+    await host.stop();
+  });
+
+  it("refuses a turn while the chat's folder is over its disk limit, and answers again once it shrinks", async () => {
+    const t = setup(
+      async () => "answered",
+      [chat("mem:group", "group", { limits: { diskMb: 1 } })],
+      diskGuard,
+    );
+    const big = path.join(t.dir, "groups", "group", "big.bin");
+    mkdirSync(path.dirname(big), { recursive: true });
+    writeFileSync(big, Buffer.alloc(2 * 1024 * 1024, 1));
+    const host = t.make();
+    await host.start();
+    await t.channel.receive("mem:group", "@Andy hi");
+    await host.drain();
+    expect(t.runtime.requests).toEqual([]);
+    expect(t.channel.sent[0]?.text).toMatch(
+      /^Sorry, I couldn't answer that: this chat's folder uses 2 MB, over its 1 MB limit \(AGENT_DISK_MB\)/,
+    );
+    rmSync(big);
+    await t.channel.receive("mem:group", "@Andy and now?");
+    await host.drain();
+    expect(t.channel.sent.map((s) => s.text).at(-1)).toBe("answered");
+    await host.stop();
+  });
+
+  it("stops a running turn whose agent fills its folder past the limit, and says why", async () => {
+    const t = setup(
+      (req) =>
+        (async function* () {
+          writeFileSync(path.join(t.dir, "groups", "group", "fill.bin"), Buffer.alloc(2 * 1024 * 1024, 1));
+          await new Promise<void>((resolve) => req.signal.addEventListener("abort", () => resolve()));
+          throw new AgentError("AGENT_CRASHED", "the agent container exited with code 137");
+        })(),
+      [chat("mem:group", "group", { limits: { diskMb: 1 } })],
+      diskGuard,
+    );
+    mkdirSync(path.join(t.dir, "groups", "group"), { recursive: true });
+    const host = t.make();
+    await host.start();
+    await t.channel.receive("mem:group", "@Andy write a lot");
+    await host.drain();
+    expect(t.channel.sent.map((s) => s.text)).toEqual([
+      expect.stringMatching(
+        /^Sorry, I couldn't answer that: this chat's folder uses 2 MB, over its 1 MB limit/,
+      ),
+    ]);
+    expect(t.store.turns.list("mem:group")[0]?.status).toBe("failed");
     await host.stop();
   });
 });

@@ -1,12 +1,11 @@
-import { chownSync, mkdirSync, readdirSync } from "node:fs";
-import path from "node:path";
 import type { ToolCallFrame } from "../../container/agent-runner/src/protocol.js";
 import type { RegisteredChat } from "../chats.js";
-import { type AgentSpecContext, agentContainerSpec, chatDirs } from "../containers/agent-spec.js";
+import { type AgentSpecContext, agentContainerSpec } from "../containers/agent-spec.js";
 import type { ContainerRuntime } from "../containers/runtime.js";
 import { AgentError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { AgentContainer, AgentCrashedError } from "./agent-container.js";
+import { prepareChatFolders } from "./chat-folders.js";
 import type { AgentEvent, AgentRuntime, TurnRequest } from "./runtime.js";
 
 /** Issues and revokes per-container credential-proxy tokens. */
@@ -224,22 +223,10 @@ export class AgentSupervisor implements AgentRuntime {
     return slot;
   }
 
-  /** Creates the chat's folders, owned by the agent's user so a non-root container can write. */
+  /** The chat's folders as real directories owned by the agent's user (never following symlinks). */
   #prepareDirs(chat: RegisteredChat): void {
-    const dirs = chatDirs(this.#o.spec.dataDir, chat.folder);
-    for (const d of [dirs.group, dirs.global, dirs.sessions, dirs.skills]) mkdirSync(d, { recursive: true });
-    if (process.getuid?.() !== 0) return;
     const [uid, gid] = this.#o.spec.user.split(":").map(Number) as [number, number];
-    const own = (p: string) => {
-      chownSync(p, uid, gid);
-      for (const e of readdirSync(p, { withFileTypes: true })) {
-        if (e.isDirectory()) own(path.join(p, e.name));
-        else if (e.isFile()) chownSync(path.join(p, e.name), uid, gid);
-      }
-    };
-    own(dirs.group);
-    own(dirs.sessions);
-    if (chat.isMain) own(dirs.global);
+    prepareChatFolders(this.#o.spec.dataDir, chat, { uid, gid });
   }
 
   async #tool(chat: RegisteredChat, call: ToolCallFrame): Promise<string> {

@@ -1,5 +1,5 @@
 import type { RegisteredChat } from "../chats.js";
-import { describeError } from "../errors.js";
+import { AgentError, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { formatCatchUp, type PromptLimits } from "../router/prompt.js";
 import type { Store } from "../store/index.js";
@@ -17,6 +17,14 @@ export interface TurnDeps {
   setTyping: (chatId: string, active: boolean) => Promise<void>;
   /** Aborted on shutdown: the turn stops and is left for recovery, with no error reply. */
   shutdownSignal: AbortSignal;
+  /** Refuses turns (and stops running ones) when a chat's folder or the store's disk is full. */
+  disk?: TurnDiskGuard;
+}
+
+/** The part of the disk guard a turn uses. */
+export interface TurnDiskGuard {
+  refusal(chat: RegisteredChat): { code: string; message: string } | null;
+  watch(chat: RegisteredChat, onBreach: (refusal: { code: string; message: string }) => void): () => void;
 }
 
 /** The short reply a chat gets when its turn fails. */
@@ -41,14 +49,24 @@ export async function runChatTurn(chatId: string, deps: TurnDeps): Promise<void>
   const prompt = formatCatchUp(messages, deps.limits);
   log.info({ chatId, turnId, messages: messages.length }, "turn started");
   void deps.setTyping(chatId, true);
+  const stopped = new AbortController();
+  let breach: AgentError | null = null;
+  const unwatch = deps.disk?.watch(chat, (r) => {
+    breach = new AgentError(r.code, r.message);
+    stopped.abort();
+  });
   try {
-    const usage = await streamTurn(chat, prompt, turnId, toSeq, deps);
+    const refusal = deps.disk?.refusal(chat);
+    if (refusal) throw new AgentError(refusal.code, refusal.message);
+    const signal = AbortSignal.any([deps.shutdownSignal, stopped.signal]);
+    const usage = await streamTurn(chat, prompt, turnId, toSeq, { ...deps, shutdownSignal: signal });
     store.transaction(() => {
       store.turns.finish(turnId, "done", now(), usage ?? {});
       store.turns.advanceCursor(chatId, toSeq, now());
     });
     log.info({ chatId, turnId }, "turn finished");
-  } catch (err) {
+  } catch (caught) {
+    const err = breach ?? caught;
     if (deps.shutdownSignal.aborted) {
       log.warn({ chatId, turnId }, "turn interrupted by shutdown; it will run again at next start");
       return;
@@ -60,6 +78,7 @@ export async function runChatTurn(chatId: string, deps: TurnDeps): Promise<void>
     });
     deps.onReply(chatId);
   } finally {
+    unwatch?.();
     void deps.setTyping(chatId, false);
   }
 }

@@ -87,9 +87,4 @@ export async function startAgentPlumbing(
   };
 }
 
-/** The uid:gid agents run as: the invoking user's, or 1000 when nestbox runs as root. */
-export function agentUser(): string {
-  const uid = process.getuid?.() ?? 1000;
-  const gid = process.getgid?.() ?? 1000;
-  return uid === 0 ? "1000:1000" : `${uid}:${gid}`;
-}
+export { agentUser } from "./agent-user.js";

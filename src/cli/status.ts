@@ -1,9 +1,14 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { DiskGuard } from "../agents/disk-guard.js";
 import type { Config } from "../config.js";
 import { LABELS } from "../containers/agent-spec.js";
 import type { ContainerRuntime } from "../containers/runtime.js";
+import { silentLogger } from "../log.js";
 import { Store } from "../store/index.js";
+
+const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));
+
 import type { CommandIO } from "./io.js";
 
 /** What `nestbox status` reports. */
@@ -15,19 +20,36 @@ export interface StatusReport {
     folder: string;
     lastTurn: string | null;
     container: string | null;
+    /** The chat's writable folders: bytes used and the limit. */
+    disk: { usedBytes: number; limitBytes: number };
   }[];
+  /** Set while new turns are refused because the store's disk is low. */
+  diskLow: string | null;
   outbox: { pending: number; failed: number };
   docker: string;
 }
 
 /** Reads the store and the engine: chats, their last turn and running container, undelivered replies. */
 export async function status(config: Config, docker: ContainerRuntime): Promise<StatusReport> {
-  const report: StatusReport = { installId: null, chats: [], outbox: { pending: 0, failed: 0 }, docker: "" };
+  const report: StatusReport = {
+    installId: null,
+    chats: [],
+    outbox: { pending: 0, failed: 0 },
+    docker: "",
+    diskLow: null,
+  };
+  const disk = new DiskGuard({
+    dataDir: config.dataDir,
+    chatLimitMb: config.disk.chatLimitMb,
+    reserveMb: config.disk.reserveMb,
+    log: silentLogger(),
+  });
   let running = new Map<string, string>();
   if (existsSync(path.join(config.dataDir, "nestbox.db"))) {
     const store = Store.open(config.dataDir);
     try {
       report.installId = store.meta.get("install_id");
+      report.diskLow = store.meta.diskLow();
       const rows = store.outbox.list();
       report.outbox = {
         pending: rows.filter((r) => r.status === "pending").length,
@@ -50,6 +72,7 @@ export async function status(config: Config, docker: ContainerRuntime): Promise<
           folder: c.folder,
           lastTurn: last ? `${last.status} at ${new Date(last.startedAt).toISOString()}` : null,
           container: running.get(c.chatId) ?? null,
+          disk: { usedBytes: disk.usageOf(c), limitBytes: disk.limitOf(c) },
         };
       });
     } finally {
@@ -69,10 +92,11 @@ export function printStatus(io: CommandIO, r: StatusReport, json: boolean): void
     `Install:  ${r.installId ?? "(not started yet)"}`,
     `Docker:   ${r.docker || "(not checked)"}`,
     `Outbox:   ${r.outbox.pending} pending, ${r.outbox.failed} failed`,
+    ...(r.diskLow ? [`Disk:     LOW: ${r.diskLow}`] : []),
     `Chats:    ${r.chats.length}`,
     ...r.chats.map(
       (c) =>
-        `  ${c.chatId} "${c.name}" (${c.folder}): last turn ${c.lastTurn ?? "none"}; agent ${c.container ?? "not running"}`,
+        `  ${c.chatId} "${c.name}" (${c.folder}): last turn ${c.lastTurn ?? "none"}; agent ${c.container ?? "not running"}; disk ${mb(c.disk.usedBytes)} of ${mb(c.disk.limitBytes)} MB`,
     ),
   ];
   io.stdout.write(`${lines.join("\n")}\n`);

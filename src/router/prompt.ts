@@ -1,3 +1,4 @@
+import { sanitizeName } from "../chats.js";
 import type { StoredMessage } from "../store/index.js";
 
 /** Caps for the catch-up prompt. */
@@ -25,7 +26,7 @@ function formatTime(ms: number, timezone: string): string {
 }
 
 function formatMessage(m: StoredMessage, timezone: string): string {
-  return `<message sender="${escapeXml(m.senderName)}" time="${formatTime(m.timestamp, timezone)}">${escapeXml(m.text)}</message>`;
+  return `<message sender="${escapeXml(sanitizeName(m.senderName))}" time="${formatTime(m.timestamp, timezone)}">${escapeXml(m.text)}</message>`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { RegisteredChat } from "../chats.js";
+import { type RegisteredChat, sanitizeName } from "../chats.js";
 import { StoreError } from "../errors.js";
 import type { Db } from "./db.js";
 
@@ -89,6 +89,6 @@ export class ChatsTable {
 
   /** Updates the display name (group subjects change). */
   rename(chatId: string, name: string): void {
-    this.db.prepare("UPDATE chats SET name = ? WHERE chat_id = ?").run(name, chatId);
+    this.db.prepare("UPDATE chats SET name = ? WHERE chat_id = ?").run(sanitizeName(name), chatId);
   }
 }

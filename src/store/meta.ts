@@ -20,6 +20,16 @@ export class MetaTable {
       .run(key, value);
   }
 
+  /** Why the host refuses new turns for lack of disk (set while it does), for `status`. */
+  diskLow(): string | null {
+    return this.get("disk_low");
+  }
+
+  setDiskLow(message: string | null): void {
+    if (message) this.set("disk_low", message);
+    else this.db.prepare("DELETE FROM meta WHERE key = 'disk_low'").run();
+  }
+
   /** A stable id for this installation (labels its containers); created on first use. */
   installId(): string {
     const existing = this.get("install_id");

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CredentialProxy } from "../../src/agents/credential-proxy.js";
+import { DiskGuard } from "../../src/agents/disk-guard.js";
 import { AgentSupervisor } from "../../src/agents/supervisor.js";
 import { agentUser, GATEWAY_NAME, syncSkills } from "../../src/agents/wiring.js";
 import { ChannelRegistry } from "../../src/channels/registry.js";
@@ -26,6 +27,8 @@ export interface HarnessOptions {
   turnTimeoutMs?: number;
   installId?: string;
   onTurnSent?: (chatId: string) => void;
+  /** Disk limits for the host's guard (none: no guard). */
+  disk?: { chatLimitMb: number; reserveMb: number; watchIntervalMs?: number };
 }
 
 /**
@@ -111,6 +114,7 @@ export async function startAgentHarness(options: HarnessOptions) {
     log,
     maxConcurrentAgents: 4,
     limits: { maxMessages: 50, maxChars: 20_000, timezone: "UTC" },
+    disk: options.disk && new DiskGuard({ dataDir, log, ...options.disk }),
   });
   await host.start();
   const h = host;
