@@ -128,7 +128,7 @@ it("a stored mount that became a symlink to data/ stops the start: no container,
   expect(err).toBeInstanceOf(AgentError);
   expect((err as AgentError).code).toBe("MOUNT_REFUSED");
   expect((err as AgentError).message).toMatch(
-    /^extra mount notes is refused: .*notes \(real path .*\/data\) overlaps nestbox's data folder .*\(fix: /,
+    /^extra mount notes is refused: .*notes \(real path .*\/data\) is nestbox's data folder .*\(fix: /,
   );
   expect(created).toEqual([]);
   expect(issued).toEqual([]);

@@ -54,6 +54,9 @@ const SYSTEM_DIRS = [
 export const CREDENTIAL_DIRS = [".ssh", ".gnupg", ".aws", ".docker", ".kube", ".config/gcloud"];
 
 const overlaps = (a: string, b: string) => isInside(a, b) || isInside(b, a);
+/** How a mount relates to a folder it overlaps, for the message. */
+const relation = (mount: string, dir: string) =>
+  mount === dir ? "is" : isInside(mount, dir) ? "lies inside" : "holds";
 
 /**
  * The one rule for extra mounts, used at registration and before every container start: each
@@ -115,13 +118,13 @@ function checkOne(m: ExtraMount, policy: MountPolicy, roots: AllowlistRoot[]): E
   if (real === "/") refuse(`${what} is the root of the file system`, "mount one of your own folders");
   for (const sys of SYSTEM_DIRS.flatMap(pathVariants)) {
     if (isInside(real, sys))
-      refuse(`${what} is the system folder ${sys} or inside it`, "mount one of your own folders");
+      refuse(`${what} ${relation(real, sys)} the system folder ${sys}`, "mount one of your own folders");
   }
   const data = [...pathVariants(policy.dataDir), ...(policy.hostDataDir ? [policy.hostDataDir] : [])];
   for (const d of data) {
     if (overlaps(real, d)) {
       refuse(
-        `${what} overlaps nestbox's data folder ${d} (chat folders, sessions, channel credentials)`,
+        `${what} ${relation(real, d)} nestbox's data folder ${d} (chat folders, sessions, channel credentials)`,
         "mount a folder that neither lies inside the data folder nor holds it",
       );
     }
@@ -130,7 +133,7 @@ function checkOne(m: ExtraMount, policy: MountPolicy, roots: AllowlistRoot[]): E
     for (const c of pathVariants(cred)) {
       if (overlaps(real, c)) {
         refuse(
-          `${what} overlaps the credential folder ${c}`,
+          `${what} ${relation(real, c)} the credential folder ${c}`,
           `mount a folder that neither is, holds nor lies inside ${CREDENTIAL_DIRS.map((d) => `~/${d}`).join(", ")}`,
         );
       }
@@ -138,7 +141,10 @@ function checkOne(m: ExtraMount, policy: MountPolicy, roots: AllowlistRoot[]): E
   }
   for (const dir of pathVariants(path.dirname(policy.allowlistFile))) {
     if (overlaps(real, dir)) {
-      refuse(`${what} overlaps ${dir}, the folder of the mount allowlist`, "mount a folder outside it");
+      refuse(
+        `${what} ${relation(real, dir)} ${dir}, the folder of the mount allowlist`,
+        "mount a folder outside it",
+      );
     }
   }
   for (const file of policy.protectedFiles.flatMap(pathVariants)) {
