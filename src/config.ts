@@ -215,9 +215,14 @@ function mountSettings(e: Env, cwd: string): Config["mounts"] {
     "/run/docker.sock",
     ...(unixHost && path.isAbsolute(unixHost) ? [unixHost] : []),
     ...(e.XDG_RUNTIME_DIR && path.isAbsolute(e.XDG_RUNTIME_DIR)
-      ? [path.join(e.XDG_RUNTIME_DIR, "docker.sock")]
+      ? [path.join(e.XDG_RUNTIME_DIR, "docker.sock"), path.join(e.XDG_RUNTIME_DIR, "podman", "podman.sock")]
       : []),
-    ...homes.map((h) => path.join(h, ".docker", "run", "docker.sock")),
+    // Docker Desktop, Colima and Rancher Desktop keep theirs in the home folder.
+    ...homes.flatMap((h) => [
+      path.join(h, ".docker", "run", "docker.sock"),
+      path.join(h, ".colima", "default", "docker.sock"),
+      path.join(h, ".rd", "docker.sock"),
+    ]),
   ];
   return {
     allowlistFile: e.NESTBOX_MOUNT_ALLOWLIST ?? path.join(configHome, "nestbox", "mount-allowlist.json"),

@@ -53,6 +53,8 @@ beforeAll(async () => {
   writeFileSync(p("allowed/file.txt"), "not a folder");
   await listen(p("sock/docker.sock"));
   await listen(p("othersock/agent.sock"));
+  mkdirSync(p("deepsock/a/b"), { recursive: true });
+  await listen(p("deepsock/a/b/ssh-agent.sock"));
   policy = {
     allowlistFile: p("config/nestbox/mount-allowlist.json"),
     dataDir: p("data"),
@@ -133,6 +135,7 @@ describe("always refused, even with / allowlisted read-write", () => {
     expect(refused(p("elsewhere/sock-link"))).toMatch(/holds the Docker socket/);
     expect(refused(p("othersock"))).toMatch(/holds a socket \(agent\.sock\)/);
     expect(refused(p("othersock/agent.sock"))).toMatch(/is a socket/);
+    expect(refused(p("deepsock"))).toMatch(/holds a socket \(a\/b\/ssh-agent\.sock\)/);
     expect(refused(base)).toMatch(/holds the Docker socket/);
   });
 

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { type Dirent, existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import type { RegisteredChat } from "../chats.js";
 import type { Config } from "../config.js";
@@ -58,6 +58,37 @@ const overlaps = (a: string, b: string) => isInside(a, b) || isInside(b, a);
 const relation = (mount: string, dir: string) =>
   mount === dir ? "is" : isInside(mount, dir) ? "lies inside" : "holds";
 
+/** How far {@link findSocket} looks: sockets are searched near the top, where daemons put them. */
+const SOCKET_SCAN = { depth: 3, entries: 5000 };
+
+/**
+ * The first socket in the top levels of `dir` (relative path), or null. Symlinks are not followed:
+ * inside the container they resolve in its own file system. The top folder must be readable.
+ */
+function findSocket(dir: string): string | null {
+  let level = [""];
+  let seen = 0;
+  for (let depth = 0; depth < SOCKET_SCAN.depth && level.length > 0; depth++) {
+    const next: string[] = [];
+    for (const rel of level) {
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(path.join(dir, rel), { withFileTypes: true });
+      } catch (err) {
+        if (rel === "") throw err;
+        continue;
+      }
+      for (const e of entries) {
+        if (++seen > SOCKET_SCAN.entries) return null;
+        if (e.isSocket()) return path.join(rel, e.name);
+        if (e.isDirectory()) next.push(path.join(rel, e.name));
+      }
+    }
+    level = next;
+  }
+  return null;
+}
+
 /**
  * The one rule for extra mounts, used at registration and before every container start: each
  * path is resolved to its real path, must be an existing folder inside an allowlisted root (`rw`
@@ -104,17 +135,13 @@ function checkOne(m: ExtraMount, policy: MountPolicy, roots: AllowlistRoot[]): E
       );
     }
   }
-  let entries: string[] = [];
+  let socket: string | null = null;
   try {
-    entries = readdirSync(real, { withFileTypes: true })
-      .filter((e) => e.isSocket())
-      .map((e) => e.name);
+    socket = findSocket(real);
   } catch (err) {
     refuse(`${what} cannot be read by nestbox`, "mount a folder nestbox's user can read", err);
   }
-  if (entries.length > 0) {
-    refuse(`${what} holds a socket (${entries[0]})`, "mount a folder that holds no sockets");
-  }
+  if (socket) refuse(`${what} holds a socket (${socket})`, "mount a folder that holds no sockets");
   if (real === "/") refuse(`${what} is the root of the file system`, "mount one of your own folders");
   for (const sys of SYSTEM_DIRS.flatMap(pathVariants)) {
     if (isInside(real, sys))
