@@ -1,5 +1,6 @@
 import { type CommandIO, fail } from "../src/cli/io.js";
 import { loadConfig, readEnvironment } from "../src/config.js";
+import { mountPolicy } from "../src/containers/mount-policy.js";
 import { UsageError } from "../src/errors.js";
 import { registerChat } from "../src/registration.js";
 import { listChats, printChats } from "./chats.js";
@@ -40,7 +41,7 @@ const register: SetupStep = async (argv, io, json) => {
   const request = parseRegister(argv, {
     assistantName: config.assistantName,
     now: Date.now(),
-    dataDir: config.dataDir,
+    mountPolicy: mountPolicy(config),
   });
   const chat = registerChat(config.dataDir, request);
   if (json) io.stdout.write(`${JSON.stringify({ ok: true, chat })}\n`);

@@ -1,8 +1,14 @@
-import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { chatIdPatterns } from "../src/channels/channel.js";
 import { FOLDER_PATTERN, type RegisteredChat, sanitizeName } from "../src/chats.js";
+import {
+  checkExtraMounts,
+  type ExtraMount,
+  MOUNT_NAME_PATTERN,
+  type MountPolicy,
+  MountRefusedError,
+} from "../src/containers/mount-policy.js";
 import { UsageError } from "../src/errors.js";
 import type { RegisterRequest } from "../src/registration.js";
 
@@ -24,7 +30,7 @@ const JID_HELP: Record<RegisteredChat["channel"], string> = {
 /** Parses and validates `setup register` flags; throws a UsageError naming the bad flag and the fix. */
 export function parseRegister(
   argv: string[],
-  defaults: { assistantName: string; now: number; dataDir: string },
+  defaults: { assistantName: string; now: number; mountPolicy: MountPolicy },
 ): RegisterRequest {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -101,9 +107,7 @@ export function parseRegister(
       isMain: values["is-main"] === true,
       allowedSenders: allowed && allowed.length > 0 ? allowed : null,
       limits: parseLimits(str),
-      extraMounts: ((values.mount as unknown as string[] | undefined) ?? []).map((m) =>
-        parseMount(m, defaults.dataDir),
-      ),
+      extraMounts: parseMounts((values.mount as unknown as string[] | undefined) ?? [], defaults.mountPolicy),
       createdAt: defaults.now,
     },
   };
@@ -137,32 +141,36 @@ function parseLimits(str: (k: string) => string | undefined): RegisteredChat["li
   return Object.keys(set).length > 0 ? set : null;
 }
 
-/** `--mount name=/abs/host/path[:ro|:rw]`: an existing folder, never the Docker socket or nestbox's auth data. */
-function parseMount(spec: string, dataDir: string): RegisteredChat["extraMounts"][number] {
-  const m = /^([a-z0-9][a-z0-9_-]{0,63})=(\/[^:]*)(?::(ro|rw))?$/.exec(spec);
+/** `--mount name=/abs/host/path[:ro|:rw]`, syntax only: {@link checkExtraMounts} decides what may be mounted. */
+function parseMount(spec: string): ExtraMount {
+  const m = /^([^=]*)=(\/[^:]*)(?::(ro|rw))?$/.exec(spec);
   if (!m) {
     throw new UsageError(
       `--mount "${spec}" is not valid: use name=/absolute/host/path with an optional :ro or :rw, e.g. --mount notes=/home/me/notes:ro`,
     );
   }
-  const [, name, raw, mode] = m as unknown as [string, string, string, string | undefined];
-  const hostPath = path.resolve(raw);
-  if (!existsSync(hostPath) || !statSync(hostPath).isDirectory()) {
-    throw new UsageError(`--mount "${spec}": ${hostPath} is not an existing folder`);
-  }
-  const auth = path.join(path.resolve(dataDir), "auth");
-  const overlaps = (a: string, b: string) =>
-    a === b || a.startsWith(`${b}${path.sep}`) || b.startsWith(`${a}${path.sep}`);
-  if (
-    hostPath === "/" ||
-    overlaps(hostPath, auth) ||
-    /docker\.sock/.test(hostPath) ||
-    overlaps(hostPath, "/var/run") ||
-    overlaps(hostPath, "/run")
-  ) {
+  const [, name, hostPath, mode] = m as unknown as [string, string, string, string | undefined];
+  if (!MOUNT_NAME_PATTERN.test(name)) {
     throw new UsageError(
-      `--mount "${spec}": ${hostPath} may not be mounted into an agent (it is, or contains, credentials or the Docker socket)`,
+      `--mount "${spec}": the name "${name}" is not valid: use 1-32 lowercase letters, digits, - or _ (it becomes /workspace/extra/<name>)`,
     );
   }
-  return { name, hostPath, readOnly: mode !== "rw" };
+  return { name, hostPath: path.resolve(hostPath), readOnly: mode !== "rw" };
+}
+
+/** Parses every `--mount` and applies the mount rule; the stored paths are the real ones. */
+function parseMounts(specs: string[], policy: MountPolicy): ExtraMount[] {
+  const mounts = specs.map(parseMount);
+  const seen = new Set<string>();
+  for (const [i, m] of mounts.entries()) {
+    if (seen.has(m.name)) throw new UsageError(`--mount "${specs[i]}": the name "${m.name}" is used twice`);
+    seen.add(m.name);
+  }
+  try {
+    return checkExtraMounts(mounts, policy);
+  } catch (err) {
+    if (!(err instanceof MountRefusedError)) throw err;
+    const spec = specs[mounts.findIndex((m) => m.name === err.mount)] ?? specs[0];
+    throw new UsageError(`--mount "${spec}" is refused: ${err.message}`, { cause: err });
+  }
 }

@@ -70,6 +70,39 @@ describe("loadConfig", () => {
     expect(loadConfig({ TELEGRAM_BOT_TOKEN: "  ", MAX_CONCURRENT_AGENTS: "" }).telegram).toBeNull();
   });
 
+  it("puts the mount allowlist in the user's config dir, outside data/, and lists what mounts must avoid", () => {
+    const c = loadConfig({ HOME: "/home/me", DOCKER_HOST: "unix:///srv/docker.sock" }, "/srv/nb");
+    expect(c.mounts.allowlistFile).toBe("/home/me/.config/nestbox/mount-allowlist.json");
+    expect(c.mounts.homes).toEqual(expect.arrayContaining(["/home/me", "/root"]));
+    expect(c.mounts.dockerSockets).toEqual(
+      expect.arrayContaining([
+        "/var/run/docker.sock",
+        "/run/docker.sock",
+        "/srv/docker.sock",
+        "/home/me/.docker/run/docker.sock",
+      ]),
+    );
+    expect(c.mounts.protectedFiles).toEqual(["/srv/nb/.env"]);
+    const xdg = loadConfig({ HOME: "/home/me", XDG_CONFIG_HOME: "/cfg", XDG_RUNTIME_DIR: "/run/user/7" });
+    expect(xdg.mounts.allowlistFile).toBe("/cfg/nestbox/mount-allowlist.json");
+    expect(xdg.mounts.dockerSockets).toContain("/run/user/7/docker.sock");
+    expect(loadConfig({ NESTBOX_MOUNT_ALLOWLIST: "/etc/nb/allow.json" }).mounts.allowlistFile).toBe(
+      "/etc/nb/allow.json",
+    );
+  });
+
+  it("refuses a relative NESTBOX_MOUNT_ALLOWLIST or one inside the data folder", () => {
+    expect(() => loadConfig({ NESTBOX_MOUNT_ALLOWLIST: "allow.json" })).toThrow(
+      /NESTBOX_MOUNT_ALLOWLIST: must be the absolute path of a JSON file outside the data folder/,
+    );
+    expect(() => loadConfig({ NESTBOX_MOUNT_ALLOWLIST: "/srv/nb/data/allow.json" }, "/srv/nb")).toThrow(
+      /NESTBOX_MOUNT_ALLOWLIST: \/srv\/nb\/data\/allow.json lies inside the data folder/,
+    );
+    expect(() => loadConfig({ XDG_CONFIG_HOME: "/srv/nb/data" }, "/srv/nb")).toThrow(
+      /lies inside the data folder/,
+    );
+  });
+
   it("parses durations", () => {
     expect(parseDuration("90s")).toBe(90_000);
     expect(parseDuration("2h")).toBe(7_200_000);

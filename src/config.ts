@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { homedir, userInfo } from "node:os";
 import path from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
@@ -40,6 +41,8 @@ export interface Config {
   /** null when no model is configured: commands that need one say which variables to set. */
   model: ModelConfig | null;
   telegram: { botToken: string; apiRoot: string } | null;
+  /** Inputs of the extra-mount rule: the allowlist file and the places it always refuses. */
+  mounts: { allowlistFile: string; homes: string[]; dockerSockets: string[]; protectedFiles: string[] };
 }
 
 const DURATION = /^(\d+)(ms|s|m|h)?$/;
@@ -131,6 +134,17 @@ const schema = z.object({
   OPENAI_BASE_URL: url.optional(),
   TELEGRAM_BOT_TOKEN: z.string().optional(),
   TELEGRAM_API_ROOT: url.optional(),
+  NESTBOX_MOUNT_ALLOWLIST: z
+    .string()
+    .refine(
+      (p) => path.isAbsolute(p),
+      "must be the absolute path of a JSON file outside the data folder, e.g. /home/me/.config/nestbox/mount-allowlist.json",
+    )
+    .optional(),
+  HOME: z.string().optional(),
+  XDG_CONFIG_HOME: z.string().optional(),
+  XDG_RUNTIME_DIR: z.string().optional(),
+  DOCKER_HOST: z.string().optional(),
 });
 
 /** Validates the environment once; throws a ConfigError listing every bad variable and what to set. */
@@ -148,10 +162,18 @@ export function loadConfig(
   const e = parsed.data;
   const problems: string[] = [];
   const model = resolveModel(e, problems);
+  const dataDir = path.resolve(cwd, e.NESTBOX_DATA_DIR);
+  const mounts = mountSettings(e, cwd);
+  const rel = path.relative(dataDir, mounts.allowlistFile);
+  if (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel)) {
+    problems.push(
+      `NESTBOX_MOUNT_ALLOWLIST: ${mounts.allowlistFile} lies inside the data folder ${dataDir}, where agents write; put it outside, e.g. in ~/.config/nestbox/`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     assistantName: e.ASSISTANT_NAME,
-    dataDir: path.resolve(cwd, e.NESTBOX_DATA_DIR),
+    dataDir,
     hostDataDir: e.NESTBOX_HOST_DATA_DIR ?? null,
     maxConcurrentAgents: e.MAX_CONCURRENT_AGENTS,
     agentIdleTimeoutMs: e.AGENT_IDLE_TIMEOUT,
@@ -171,10 +193,49 @@ export function loadConfig(
           apiRoot: (e.TELEGRAM_API_ROOT ?? "https://api.telegram.org").replace(/\/+$/, ""),
         }
       : null,
+    mounts,
   };
 }
 
 type Env = z.infer<typeof schema>;
+
+/**
+ * Where the mount allowlist lives (NESTBOX_MOUNT_ALLOWLIST, else `$XDG_CONFIG_HOME/nestbox/` or
+ * `~/.config/nestbox/`: outside the data folder agents write to) and what every mount must avoid.
+ */
+function mountSettings(e: Env, cwd: string): Config["mounts"] {
+  const home = e.HOME && path.isAbsolute(e.HOME) ? e.HOME : homedir();
+  let account: string[] = [];
+  try {
+    account = [userInfo().homedir];
+  } catch {
+    // no passwd entry (some containers): HOME and root's home still count
+  }
+  const homes = [...new Set([home, ...account, "/root"])];
+  const configHome =
+    e.XDG_CONFIG_HOME && path.isAbsolute(e.XDG_CONFIG_HOME) ? e.XDG_CONFIG_HOME : path.join(home, ".config");
+  const unixHost = e.DOCKER_HOST?.startsWith("unix://") ? e.DOCKER_HOST.slice("unix://".length) : null;
+  const dockerSockets = [
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    ...(unixHost && path.isAbsolute(unixHost) ? [unixHost] : []),
+    ...(e.XDG_RUNTIME_DIR && path.isAbsolute(e.XDG_RUNTIME_DIR)
+      ? [path.join(e.XDG_RUNTIME_DIR, "docker.sock"), path.join(e.XDG_RUNTIME_DIR, "podman", "podman.sock")]
+      : []),
+    // Docker Desktop, Colima and Rancher Desktop keep theirs in the home folder.
+    ...homes.flatMap((h) => [
+      path.join(h, ".docker", "run", "docker.sock"),
+      path.join(h, ".colima", "default", "docker.sock"),
+      path.join(h, ".rd", "docker.sock"),
+    ]),
+  ];
+  return {
+    allowlistFile: e.NESTBOX_MOUNT_ALLOWLIST ?? path.join(configHome, "nestbox", "mount-allowlist.json"),
+    homes,
+    dockerSockets: [...new Set(dockerSockets)],
+    protectedFiles: [path.join(cwd, ".env")],
+  };
+}
 
 function resolveModel(e: Env, problems: string[]): ModelConfig | null {
   const provider: ModelProvider | undefined =

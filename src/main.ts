@@ -21,6 +21,7 @@ import {
 import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
+import { mountPolicy } from "./containers/mount-policy.js";
 import { probeDataVisibility } from "./containers/probe.js";
 import { Reaper } from "./containers/reaper.js";
 import { agentFor, detectSandbox } from "./containers/sandbox/index.js";
@@ -124,6 +125,7 @@ export async function start(options: StartOptions): Promise<number> {
       user: agentUser(),
     },
     tokens: plumbing.proxy,
+    mountPolicy: { ...mountPolicy(config), hostDataDir: sandbox.hostDataDir },
     log,
     idleTimeoutMs: config.agentIdleTimeoutMs,
     turnTimeoutMs: config.agentTurnTimeoutMs,

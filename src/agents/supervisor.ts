@@ -1,6 +1,7 @@
 import type { ToolCallFrame } from "../../container/agent-runner/src/protocol.js";
 import type { RegisteredChat } from "../chats.js";
 import { type AgentSpecContext, agentContainerSpec } from "../containers/agent-spec.js";
+import { checkExtraMounts, type MountPolicy, MountRefusedError } from "../containers/mount-policy.js";
 import type { ContainerRuntime } from "../containers/runtime.js";
 import { AgentError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -19,6 +20,8 @@ export interface SupervisorOptions {
   runtime: ContainerRuntime;
   spec: Omit<AgentSpecContext, "modelBaseUrl"> & { modelBaseUrl: string };
   tokens: TokenIssuer;
+  /** The extra-mount rule, applied again before every container start (paths change after registration). */
+  mountPolicy: MountPolicy;
   log: Logger;
   idleTimeoutMs: number;
   turnTimeoutMs: number;
@@ -100,7 +103,8 @@ export class AgentSupervisor implements AgentRuntime {
       try {
         slot = await this.#ensure(chat);
       } catch (err) {
-        if (attempt >= maxAttempts || this.#closed) throw this.#giveUp(err, attempt);
+        const refused = err instanceof AgentError && err.code === "MOUNT_REFUSED";
+        if (refused || attempt >= maxAttempts || this.#closed) throw this.#giveUp(err, attempt);
         log.warn({ err, chatId: chat.chatId, attempt }, "agent failed to start; retrying");
         await sleep(this.#o.backoffMs * 2 ** (attempt - 1));
         continue;
@@ -203,9 +207,10 @@ export class AgentSupervisor implements AgentRuntime {
       if (existing.agent.alive) return existing;
       await this.#discard(existing, "remove");
     }
+    const extraMounts = this.#checkMounts(chat);
     this.#prepareDirs(chat);
     const token = this.#o.tokens.issueToken(chat.chatId);
-    const spec = agentContainerSpec(chat, this.#o.spec, token, this.#o.now());
+    const spec = agentContainerSpec({ ...chat, extraMounts }, this.#o.spec, token, this.#o.now());
     const agent = new AgentContainer(this.#o.runtime, spec, this.#o.log, (call) => this.#tool(chat, call));
     const slot: Slot = { chat, agent, token, starting: Promise.resolve(), busy: false, idleTimer: null };
     slot.starting = agent.start(this.#o.readyTimeoutMs);
@@ -221,6 +226,22 @@ export class AgentSupervisor implements AgentRuntime {
     });
     this.#o.log.info({ chatId: chat.chatId, container: agent.name }, "agent container started");
     return slot;
+  }
+
+  /** The chat's extra mounts as they resolve now; a refused one stops the start before anything is created. */
+  #checkMounts(chat: RegisteredChat): RegisteredChat["extraMounts"] {
+    try {
+      return checkExtraMounts(chat.extraMounts, this.#o.mountPolicy);
+    } catch (err) {
+      if (!(err instanceof MountRefusedError)) throw err;
+      this.#o.log.error(
+        { chatId: chat.chatId, mount: err.mount, reason: err.reason },
+        "extra mount refused; the agent container is not started",
+      );
+      throw new AgentError("MOUNT_REFUSED", `extra mount ${err.mount} is refused: ${err.message}`, {
+        cause: err,
+      });
+    }
   }
 
   /** The chat's folders as real directories owned by the agent's user (never following symlinks). */

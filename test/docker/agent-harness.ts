@@ -1,5 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { CredentialProxy } from "../../src/agents/credential-proxy.js";
 import { DiskGuard } from "../../src/agents/disk-guard.js";
@@ -7,6 +7,8 @@ import { AgentSupervisor } from "../../src/agents/supervisor.js";
 import { agentUser, GATEWAY_NAME, syncSkills } from "../../src/agents/wiring.js";
 import { ChannelRegistry } from "../../src/channels/registry.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
+import type { AllowlistRoot } from "../../src/containers/mount-allowlist.js";
+import type { ExtraMount, MountPolicy } from "../../src/containers/mount-policy.js";
 import { detectSandbox, writeCaFiles } from "../../src/containers/sandbox/index.js";
 import { Host } from "../../src/host.js";
 import { createLogger, silentLogger } from "../../src/log.js";
@@ -22,7 +24,15 @@ const root = path.join(import.meta.dirname, "..", "..");
 /** Options for {@link startAgentHarness}. */
 export interface HarnessOptions {
   respond: ScriptedLlmOptions["respond"];
-  chats: { chatId: string; folder: string; isMain?: boolean; requiresTrigger?: boolean }[];
+  chats: {
+    chatId: string;
+    folder: string;
+    isMain?: boolean;
+    requiresTrigger?: boolean;
+    extraMounts?: ExtraMount[];
+  }[];
+  /** Roots written to the harness's own mount allowlist file (none: no file, no extra mounts). */
+  mountAllowlist?: AllowlistRoot[];
   idleTimeoutMs?: number;
   turnTimeoutMs?: number;
   installId?: string;
@@ -57,13 +67,25 @@ export async function startAgentHarness(options: HarnessOptions) {
         isMain: c.isMain ?? false,
         allowedSenders: null,
         limits: null,
-        extraMounts: [],
+        extraMounts: c.extraMounts ?? [],
         createdAt: Date.now(),
       },
     });
   }
   syncSkills(root, dataDir);
   mkdirSync(path.join(dataDir, "sessions"), { recursive: true });
+  const configDir = mkdtempSync(path.join(tmpdir(), "nestbox-config-"));
+  const mountPolicy: MountPolicy = {
+    allowlistFile: path.join(configDir, "mount-allowlist.json"),
+    dataDir,
+    hostDataDir: null,
+    homes: [homedir(), "/root"],
+    dockerSockets: ["/var/run/docker.sock", "/run/docker.sock"],
+    protectedFiles: [path.join(root, ".env")],
+  };
+  if (options.mountAllowlist) {
+    writeFileSync(mountPolicy.allowlistFile, JSON.stringify({ roots: options.mountAllowlist }));
+  }
   const store = Store.open(dataDir);
   const installId = options.installId ?? `t${Date.now().toString(36)}`;
   store.meta.set("install_id", installId);
@@ -95,6 +117,7 @@ export async function startAgentHarness(options: HarnessOptions) {
       user: agentUser(),
     },
     tokens: proxy,
+    mountPolicy,
     log,
     idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
     turnTimeoutMs: options.turnTimeoutMs ?? 600_000,
@@ -120,6 +143,7 @@ export async function startAgentHarness(options: HarnessOptions) {
   const h = host;
   return {
     dataDir,
+    mountPolicy,
     llm,
     docker,
     store,
@@ -151,6 +175,7 @@ export async function startAgentHarness(options: HarnessOptions) {
       for (const c of await docker.list({ "nestbox.install": installId })) await docker.remove(c.id);
       store.close();
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(configDir, { recursive: true, force: true });
     },
   };
 }
