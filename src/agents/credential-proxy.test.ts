@@ -5,7 +5,7 @@ import { connectProxy } from "../../test/doubles/connect-proxy.js";
 import type { ModelConfig } from "../config.js";
 import type { ProxySettings } from "../containers/sandbox/index.js";
 import { silentLogger } from "../log.js";
-import { CredentialProxy, upstreamFailure } from "./credential-proxy.js";
+import { CredentialProxy, type ProxyLimits, upstreamFailure } from "./credential-proxy.js";
 
 const SECRET = "sk-real-key";
 const noProxy: ProxySettings = { httpProxy: null, httpsProxy: null, noProxy: [] };
@@ -42,11 +42,20 @@ async function upstream(hold = false) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release };
 }
 
-async function proxyFor(model: ModelConfig, proxy = noProxy) {
-  const p = new CredentialProxy({ model, proxy, log: silentLogger(), host: "127.0.0.1" });
-  const url = await p.listen();
-  cleanup.push(() => p.close());
-  return { p, url };
+async function proxyFor(model: ModelConfig, proxy = noProxy, limits: Partial<ProxyLimits> = {}) {
+  const gateway = new CredentialProxy({ model, proxy, log: silentLogger(), host: "127.0.0.1", limits });
+  const url = await gateway.listen();
+  cleanup.push(() => gateway.close());
+  // Tokens bound to "any address", as the supervisor does when the runtime cannot tell.
+  const p = {
+    issueToken: (chatId: string) => {
+      const token = gateway.issueToken(chatId);
+      gateway.bindToken(token, null);
+      return token;
+    },
+    revokeToken: (token: string) => gateway.revokeToken(token),
+  };
+  return { p, url, gateway };
 }
 
 describe("CredentialProxy", () => {
@@ -75,6 +84,28 @@ describe("CredentialProxy", () => {
     expect(rest).toBe("data: two\n\n");
     expect(up.seen[0]).toMatchObject({ path: "/v1/chat/completions", body: '{"model":"m"}' });
     expect(up.seen[0]?.headers.authorization).toBe(`Bearer ${SECRET}`);
+  });
+
+  it("keeps streaming an answer the upstream has started past every request timeout", async () => {
+    const up = await upstream(true);
+    const { p, url } = await proxyFor(
+      { provider: "openai", name: "m", baseUrl: `${up.url}/v1`, apiKey: SECRET },
+      noProxy,
+      { headersTimeoutMs: 200, requestTimeoutMs: 200, idleTimeoutMs: 200 },
+    );
+    const res = await fetch(`${url}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${p.issueToken("tg:1")}` },
+      body: "{}",
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("data: one\n\n");
+    await new Promise((r) => setTimeout(r, 1_200));
+    up.release();
+    let rest = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      rest += new TextDecoder().decode(r.value);
+    expect(rest).toBe("data: two\n\n");
   });
 
   it("puts the real key in x-api-key for Anthropic", async () => {
