@@ -38,6 +38,8 @@ export interface Config {
   /** null when no model is configured: commands that need one say which variables to set. */
   model: ModelConfig | null;
   telegram: { botToken: string; apiRoot: string } | null;
+  /** Caps of the credential proxy that the environment may change. */
+  credentialProxy: { maxBodyBytes: number };
 }
 
 const DURATION = /^(\d+)(ms|s|m|h)?$/;
@@ -127,6 +129,7 @@ const schema = z.object({
   OPENAI_BASE_URL: url.optional(),
   TELEGRAM_BOT_TOKEN: z.string().optional(),
   TELEGRAM_API_ROOT: url.optional(),
+  CREDENTIAL_PROXY_MAX_BODY_MB: intIn(8, 1, 1024),
 });
 
 /** Validates the environment once; throws a ConfigError listing every bad variable and what to set. */
@@ -166,6 +169,7 @@ export function loadConfig(
           apiRoot: (e.TELEGRAM_API_ROOT ?? "https://api.telegram.org").replace(/\/+$/, ""),
         }
       : null,
+    credentialProxy: { maxBodyBytes: e.CREDENTIAL_PROXY_MAX_BODY_MB * 1024 * 1024 },
   };
 }
 
