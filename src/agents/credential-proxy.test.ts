@@ -26,7 +26,11 @@ async function upstream(hold = false) {
   });
   if (!hold) release();
   const seen: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
+  const cut = { count: 0 };
   const server: Server = createServer((req, res) => {
+    res.on("close", () => {
+      if (!res.writableFinished) cut.count += 1;
+    });
     let body = "";
     req.on("data", (d: Buffer) => (body += d.toString()));
     req.on("end", () => {
@@ -39,7 +43,7 @@ async function upstream(hold = false) {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   cleanup.push(() => new Promise((r) => server.close(() => r())));
   cleanup.push(async () => release());
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release, cut };
 }
 
 async function proxyFor(model: ModelConfig, proxy = noProxy, limits: Partial<ProxyLimits> = {}) {
@@ -106,6 +110,29 @@ describe("CredentialProxy", () => {
     for (let r = await reader.read(); !r.done; r = await reader.read())
       rest += new TextDecoder().decode(r.value);
     expect(rest).toBe("data: two\n\n");
+  });
+
+  it("aborts the upstream answer when the agent hangs up mid-stream", async () => {
+    const up = await upstream(true);
+    const { p, url } = await proxyFor({
+      provider: "openai",
+      name: "m",
+      baseUrl: `${up.url}/v1`,
+      apiKey: SECRET,
+    });
+    const controller = new AbortController();
+    const res = await fetch(`${url}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${p.issueToken("tg:1")}` },
+      body: "{}",
+      signal: controller.signal,
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    controller.abort();
+    const deadline = Date.now() + 2_000;
+    while (up.cut.count === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(up.cut.count).toBe(1);
   });
 
   it("puts the real key in x-api-key for Anthropic", async () => {

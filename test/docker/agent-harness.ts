@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CredentialProxy } from "../../src/agents/credential-proxy.js";
+import { CredentialProxy, type ProxyLimits } from "../../src/agents/credential-proxy.js";
 import { AgentSupervisor } from "../../src/agents/supervisor.js";
 import { agentUser, GATEWAY_NAME, syncSkills } from "../../src/agents/wiring.js";
 import { ChannelRegistry } from "../../src/channels/registry.js";
@@ -26,6 +26,8 @@ export interface HarnessOptions {
   turnTimeoutMs?: number;
   installId?: string;
   onTurnSent?: (chatId: string) => void;
+  /** Credential proxy caps (defaults: the production ones; a long bench may need a higher rate). */
+  proxyLimits?: Partial<ProxyLimits>;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function startAgentHarness(options: HarnessOptions) {
     proxy: sandbox.proxy,
     log,
     host: gateway,
+    limits: options.proxyLimits,
   });
   await proxy.listen();
   let host: Host | null = null;
