@@ -26,11 +26,11 @@ export interface CredentialProxyOptions {
 }
 
 /** A request that passed every check. */
-type Admitted = { ok: true; chatId: string /** Upstream path. */; path: string; route: string };
+type Admitted = { ok: true; chatId: string; path: string; route: string };
 /** Why a request is answered by the proxy itself. */
 type Refusal = { ok: false; status: number; type: string; message: string; headers?: Record<string, string> };
 
-/** Connection counters, for benchmarks and the status command. */
+/** Connection counters since start (the flood benchmark and tests read them). */
 export interface ProxyStats {
   accepted: number;
   /** Closed at once: over the per-address cap. */
@@ -248,9 +248,11 @@ export class CredentialProxy {
       },
       `credential proxy refused a request: ${r.message}`,
     );
-    // Read (and discard) what the client still sends, so it sees the answer instead of a reset.
+    // Read (and discard) what the client still sends, so it sees the answer instead of a reset; a
+    // body still on its way ends the connection, so a refused upload cannot go on for long.
     req.resume();
-    refuse(res, r.status, r.type, r.message, r.headers);
+    const headers = req.complete ? r.headers : { ...r.headers, connection: "close" };
+    refuse(res, r.status, r.type, r.message, headers);
   }
 
   #warn(key: string, fields: Record<string, unknown>, message: string): void {

@@ -134,6 +134,30 @@ describe("credential proxy limits", () => {
     expect(ok.status).toBe(200);
   });
 
+  it("closes connections over the overall cap", async () => {
+    const g = await setup({ maxConnections: 3, maxConnectionsPerAddress: 100, headersTimeoutMs: 60_000 });
+    const flood = await Promise.all(Array.from({ length: 5 }, () => halfSent(g.port)));
+    cleanup.push(() => {
+      for (const f of flood) f.socket.destroy();
+    });
+    const closedFast = await Promise.all(
+      flood.map((f) => Promise.race([f.closed, new Promise<number>((r) => setTimeout(() => r(-1), 500))])),
+    );
+    expect(closedFast.filter((ms) => ms >= 0)).toHaveLength(2);
+    expect(g.proxy.stats()).toMatchObject({ accepted: 3, dropped: 2 });
+  });
+
+  it("ends the connection after refusing a request whose body is still coming", async () => {
+    const g = await setup();
+    const raw = await rawRequest(
+      g.port,
+      `POST /model/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${g.token}\r\nContent-Length: 100000000\r\n\r\n{`,
+    );
+    expect(statusOf(raw.answer)).toBe(404);
+    expect(raw.closed).toBe(true);
+    expect(g.upstream.seen).toEqual([]);
+  });
+
   it("closes half-sent requests within the header timeout", async () => {
     const g = await setup({ headersTimeoutMs: 1_000 });
     const raw = await rawRequest(g.port, "POST /model/chat/completions HTTP/1.1\r\nHost: x\r\n", {
