@@ -5,6 +5,7 @@
  *
  *   npm run attack:flood
  *   FLOOD_TOTAL=5000 FLOOD_PROCS=2 FLOOD_HOLD_MS=8000 npm run attack:flood
+ *   FLOOD_ADDRESSES=32 npm run attack:flood     (32 colluding containers: the overall cap holds)
  *
  * Loopback only; every loop is bounded and every child stops by itself after FLOOD_HOLD_MS.
  */
@@ -18,7 +19,9 @@ import { startScriptedLlm } from "../test/doubles/scripted-llm.js";
 
 const TOTAL = Number(process.env.FLOOD_TOTAL ?? 20_000);
 const PROCS = Number(process.env.FLOOD_PROCS ?? 4);
-const HOLD_MS = Number(process.env.FLOOD_HOLD_MS ?? 15_000);
+const HOLD_MS = Number(process.env.FLOOD_HOLD_MS ?? 30_000);
+/** Source addresses the flood comes from (127.0.1.x): 1 is one hostile container, more is a collusion. */
+const ADDRESSES = Math.min(250, Number(process.env.FLOOD_ADDRESSES ?? 1));
 const LEGIT_ADDRESS = "127.0.0.2";
 const log = (s: string) => process.stderr.write(`[flood] ${s}\n`);
 
@@ -27,6 +30,7 @@ const log = (s: string) => process.stderr.write(`[flood] ${s}\n`);
 const FLOODER = `
 const net = require("node:net");
 const [port, n, hold] = [Number(process.env.PORT), Number(process.env.N), Number(process.env.HOLD)];
+const addresses = Number(process.env.ADDRESSES);
 let connected = 0, closedWithin1s = 0, closedLater = 0, errors = 0, open = 0, left = n;
 const sockets = [];
 const report = () => {
@@ -37,7 +41,7 @@ const report = () => {
 };
 const deadline = setTimeout(report, hold);
 for (let i = 0; i < n; i++) {
-  const s = net.connect(port, "127.0.0.1");
+  const s = net.connect({ port, host: "127.0.0.1", localAddress: "127.0.1." + ((i % addresses) + 1) });
   let t0 = 0;
   sockets.push(s);
   s.on("connect", () => { t0 = Date.now(); connected++; s.write("POST /model/chat/completions HTTP/1.1\\r\\nHost: x\\r\\n"); });
@@ -61,7 +65,7 @@ type FlooderResult = {
 function flooder(port: number, n: number): Promise<FlooderResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["-e", FLOODER], {
-      env: { PORT: String(port), N: String(n), HOLD: String(HOLD_MS) },
+      env: { PORT: String(port), N: String(n), HOLD: String(HOLD_MS), ADDRESSES: String(ADDRESSES) },
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
@@ -123,7 +127,9 @@ async function main() {
   let legitTried = 0;
   let outboundOk = 0;
   let outboundTried = 0;
-  log(`fd limit ${fdLimit()}, ${TOTAL} half-sent requests from ${PROCS} processes, held up to ${HOLD_MS} ms`);
+  log(
+    `fd limit ${fdLimit()}, ${TOTAL} half-sent requests from ${PROCS} processes and ${ADDRESSES} address(es), held up to ${HOLD_MS} ms`,
+  );
   const t0 = performance.now();
   const floods = Array.from({ length: PROCS }, (_, i) =>
     flooder(proxy.port, Math.floor(TOTAL / PROCS) + (i < TOTAL % PROCS ? 1 : 0)),
@@ -151,6 +157,7 @@ async function main() {
   const sum = (k: keyof FlooderResult) => results.reduce((a, r) => a + r[k], 0);
   const report = {
     flood: {
+      sourceAddresses: ADDRESSES,
       attempted: sum("attempted"),
       connected: sum("connected"),
       closedByProxyWithin1s: sum("closedWithin1s"),

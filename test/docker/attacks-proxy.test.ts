@@ -125,6 +125,19 @@ describeDocker("attacks on the credential proxy from inside an agent container",
     expect(reply).toMatch(/^answer \d+$/);
   }
 
+  it("the runner's own model call arrives with the real key and only allowlisted headers", () => {
+    const headers = h.llm.requests[0]?.headers ?? {};
+    process.stderr.write(
+      `[attacks-proxy] runner headers upstream: ${Object.keys(headers).sort().join(", ")}\n`,
+    );
+    expect(headers.authorization).toBe(`Bearer ${SECRET}`);
+    for (const name of Object.keys(headers)) {
+      expect(name).toMatch(
+        /^(accept|accept-encoding|accept-language|content-type|content-length|user-agent|host|connection|authorization|x-stainless-.+)$/,
+      );
+    }
+  });
+
   it("cannot send the key to a host it names, with a path-less Anthropic or an OpenAI /v1 base URL", async () => {
     const llmBefore = h.llm.requests.length;
     const a = attacker.port;

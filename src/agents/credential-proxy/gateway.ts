@@ -4,9 +4,10 @@ import type { ModelConfig } from "../../config.js";
 import { agentFor, type ProxySettings } from "../../containers/sandbox/index.js";
 import type { Logger } from "../../log.js";
 import { LogThrottle, refuse, refuseRaw } from "./answers.js";
+import { ConnectionGuard } from "./connections.js";
 import { forwardUpstream } from "./forward.js";
 import { tokenOf, upstreamHeaders } from "./headers.js";
-import { ConnectionCounter, DEFAULT_LIMITS, type ProxyLimits, RateLimiter } from "./limits.js";
+import { DEFAULT_LIMITS, type ProxyLimits, RateLimiter } from "./limits.js";
 import { PREFIX, parseUpstream, routeRequest, type Upstream } from "./routes.js";
 import { normaliseAddress, TokenRegistry } from "./tokens.js";
 
@@ -35,8 +36,10 @@ export interface ProxyStats {
   accepted: number;
   /** Closed at once: over the per-address cap. */
   refusedPerAddress: number;
-  /** Closed at once by the server: over the overall cap. */
+  /** Closed at once: the proxy was full and the newcomer's address was the heaviest. */
   dropped: number;
+  /** Idle connections of the heaviest address closed to let a lighter address in. */
+  evicted: number;
   open: number;
 }
 
@@ -56,11 +59,11 @@ export class CredentialProxy {
   readonly #agent: http.Agent | undefined;
   readonly #tokens = new TokenRegistry();
   readonly #rate: RateLimiter;
-  readonly #perAddress: ConnectionCounter;
+  readonly #connections: ConnectionGuard;
   readonly #throttle: LogThrottle;
   readonly #inflight = new Set<http.ClientRequest>();
   readonly #server: http.Server;
-  readonly #stats: ProxyStats = { accepted: 0, refusedPerAddress: 0, dropped: 0, open: 0 };
+  readonly #stats = { accepted: 0, refusedPerAddress: 0, dropped: 0, evicted: 0 };
   #warnedAnyAddress = false;
 
   constructor(options: CredentialProxyOptions) {
@@ -70,7 +73,10 @@ export class CredentialProxy {
     this.#agent = agentFor(new URL(this.#upstream.origin), options.proxy);
     const now = options.now ?? Date.now;
     this.#rate = new RateLimiter(this.#limits.rateBurst, this.#limits.ratePerSecond, now);
-    this.#perAddress = new ConnectionCounter(this.#limits.maxConnectionsPerAddress);
+    this.#connections = new ConnectionGuard(
+      this.#limits.maxConnections,
+      this.#limits.maxConnectionsPerAddress,
+    );
     this.#throttle = new LogThrottle(10_000, now);
     const l = this.#limits;
     this.#server = http.createServer(
@@ -83,12 +89,9 @@ export class CredentialProxy {
       },
       (req, res) => this.#handle(req, res),
     );
-    this.#server.maxConnections = l.maxConnections;
+    // A backstop only: the guard keeps the count at `maxConnections` fairly; Node's cap is blind to addresses.
+    this.#server.maxConnections = l.maxConnections * 2;
     this.#server.on("connection", (socket: Socket) => this.#admit(socket));
-    this.#server.on("drop", () => {
-      this.#stats.dropped += 1;
-      this.#warn("overall", {}, "credential proxy is at its connection cap; closing new connections");
-    });
     this.#server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
       // Node's own default: a raw status line only while no answer has started on this socket.
       const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
@@ -119,7 +122,7 @@ export class CredentialProxy {
   }
 
   stats(): ProxyStats {
-    return { ...this.#stats };
+    return { ...this.#stats, open: this.#connections.open };
   }
 
   /** Issues a random token for one container, attributed to `chatId`; refused until bound. */
@@ -147,19 +150,21 @@ export class CredentialProxy {
   }
 
   #admit(socket: Socket): void {
-    const address = normaliseAddress(socket.remoteAddress);
-    if (!this.#perAddress.add(address)) {
-      this.#stats.refusedPerAddress += 1;
-      this.#warn(`address:${address}`, { address }, "credential proxy per-address connection cap reached");
-      socket.destroy();
-      return;
+    const admission = this.#connections.admit(socket);
+    if (admission === "accepted") this.#stats.accepted += 1;
+    else if (admission === "accepted-evicting") {
+      this.#stats.accepted += 1;
+      this.#stats.evicted += 1;
+    } else {
+      const address = normaliseAddress(socket.remoteAddress);
+      if (admission === "refused-address") this.#stats.refusedPerAddress += 1;
+      else this.#stats.dropped += 1;
+      this.#warn(
+        `${admission}:${address}`,
+        { address },
+        `credential proxy closed a connection (${admission})`,
+      );
     }
-    this.#stats.accepted += 1;
-    this.#stats.open += 1;
-    socket.once("close", () => {
-      this.#stats.open -= 1;
-      this.#perAddress.release(address);
-    });
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
@@ -212,6 +217,8 @@ export class CredentialProxy {
       this.#refuse(req, res, admitted);
       return;
     }
+    const done = this.#connections.busy(req.socket);
+    res.once("close", done);
     forwardUpstream({
       req,
       res,

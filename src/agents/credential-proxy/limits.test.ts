@@ -134,7 +134,7 @@ describe("credential proxy limits", () => {
     expect(ok.status).toBe(200);
   });
 
-  it("closes connections over the overall cap", async () => {
+  it("closes connections over the overall cap, fairly across addresses", async () => {
     const g = await setup({ maxConnections: 3, maxConnectionsPerAddress: 100, headersTimeoutMs: 60_000 });
     const flood = await Promise.all(Array.from({ length: 5 }, () => halfSent(g.port)));
     cleanup.push(() => {
@@ -144,7 +144,23 @@ describe("credential proxy limits", () => {
       flood.map((f) => Promise.race([f.closed, new Promise<number>((r) => setTimeout(() => r(-1), 500))])),
     );
     expect(closedFast.filter((ms) => ms >= 0)).toHaveLength(2);
-    expect(g.proxy.stats()).toMatchObject({ accepted: 3, dropped: 2 });
+    expect(g.proxy.stats()).toMatchObject({ accepted: 3, dropped: 2, open: 3 });
+    // Full, but a lighter address still gets in: the heaviest one gives up an idle connection.
+    const other = g.proxy.issueToken("tg:2");
+    g.proxy.bindToken(other, "127.0.0.2");
+    const ok = await send(`${g.url}/chat/completions`, {
+      headers: { authorization: `Bearer ${other}` },
+      body: "{}",
+      localAddress: "127.0.0.2",
+    });
+    expect(ok.status).toBe(200);
+    expect(g.proxy.stats()).toMatchObject({ evicted: 1 });
+    // Two refused plus the one evicted: three of the five flood connections are gone.
+    let closed = 0;
+    for (const f of flood) void f.closed.then(() => (closed += 1));
+    const deadline = Date.now() + 1_000;
+    while (closed < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(3);
   });
 
   it("ends the connection after refusing a request whose body is still coming", async () => {

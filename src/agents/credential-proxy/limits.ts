@@ -1,6 +1,6 @@
 /** Caps of the credential proxy; every one of them bounds what one agent can take from the host. */
 export interface ProxyLimits {
-  /** Open connections overall (server.maxConnections). */
+  /** Open connections overall; when full, the heaviest address gives up an idle one to a lighter one. */
   maxConnections: number;
   /** Open connections per source address, i.e. per container once tokens are bound. */
   maxConnectionsPerAddress: number;
@@ -55,25 +55,5 @@ export class RateLimiter {
 
   forget(key: string): void {
     this.#buckets.delete(key);
-  }
-}
-
-/** Counts open connections per address; `add` says no over the cap. */
-export class ConnectionCounter {
-  readonly #open = new Map<string, number>();
-
-  constructor(readonly cap: number) {}
-
-  add(address: string): boolean {
-    const n = this.#open.get(address) ?? 0;
-    if (n >= this.cap) return false;
-    this.#open.set(address, n + 1);
-    return true;
-  }
-
-  release(address: string): void {
-    const n = (this.#open.get(address) ?? 1) - 1;
-    if (n <= 0) this.#open.delete(address);
-    else this.#open.set(address, n);
   }
 }
