@@ -173,6 +173,8 @@ export const environment: SetupStep = async (_argv, io, json) => {
       await proxy.close().catch(() => {});
     });
     const token = proxy.issueToken("setup:environment");
+    // The probes come from the host and from a throwaway container: no single address to bind to.
+    proxy.bindToken(token, null);
     const modelsPath = config.model.provider === "openai" ? "/models" : "/v1/models";
     probes.push(
       await attempt(`model ${config.model.baseUrl} (host -> credential proxy)`, () =>

@@ -66,6 +66,16 @@ describe("loadConfig", () => {
     );
   });
 
+  it("reads the credential proxy's body cap in MB (default 8)", () => {
+    expect(loadConfig({}).credentialProxy.maxBodyBytes).toBe(8 * 1024 * 1024);
+    expect(loadConfig({ CREDENTIAL_PROXY_MAX_BODY_MB: "32" }).credentialProxy.maxBodyBytes).toBe(
+      32 * 1024 * 1024,
+    );
+    expect(() => loadConfig({ CREDENTIAL_PROXY_MAX_BODY_MB: "0" })).toThrow(
+      /CREDENTIAL_PROXY_MAX_BODY_MB: must be a whole number from 1 to 1024/,
+    );
+  });
+
   it("treats blank variables as unset", () => {
     expect(loadConfig({ TELEGRAM_BOT_TOKEN: "  ", MAX_CONCURRENT_AGENTS: "" }).telegram).toBeNull();
   });

@@ -43,6 +43,8 @@ export interface Config {
   telegram: { botToken: string; apiRoot: string } | null;
   /** Inputs of the extra-mount rule: the allowlist file and the places it always refuses. */
   mounts: { allowlistFile: string; homes: string[]; dockerSockets: string[]; protectedFiles: string[] };
+  /** Caps of the credential proxy that the environment may change. */
+  credentialProxy: { maxBodyBytes: number };
 }
 
 const DURATION = /^(\d+)(ms|s|m|h)?$/;
@@ -145,6 +147,7 @@ const schema = z.object({
   XDG_CONFIG_HOME: z.string().optional(),
   XDG_RUNTIME_DIR: z.string().optional(),
   DOCKER_HOST: z.string().optional(),
+  CREDENTIAL_PROXY_MAX_BODY_MB: intIn(8, 1, 1024),
 });
 
 /** Validates the environment once; throws a ConfigError listing every bad variable and what to set. */
@@ -194,6 +197,7 @@ export function loadConfig(
         }
       : null,
     mounts,
+    credentialProxy: { maxBodyBytes: e.CREDENTIAL_PROXY_MAX_BODY_MB * 1024 * 1024 },
   };
 }
 

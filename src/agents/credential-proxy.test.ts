@@ -5,7 +5,7 @@ import { connectProxy } from "../../test/doubles/connect-proxy.js";
 import type { ModelConfig } from "../config.js";
 import type { ProxySettings } from "../containers/sandbox/index.js";
 import { silentLogger } from "../log.js";
-import { CredentialProxy, upstreamFailure } from "./credential-proxy.js";
+import { CredentialProxy, type ProxyLimits, upstreamFailure } from "./credential-proxy.js";
 
 const SECRET = "sk-real-key";
 const noProxy: ProxySettings = { httpProxy: null, httpsProxy: null, noProxy: [] };
@@ -26,7 +26,11 @@ async function upstream(hold = false) {
   });
   if (!hold) release();
   const seen: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
+  const cut = { count: 0 };
   const server: Server = createServer((req, res) => {
+    res.on("close", () => {
+      if (!res.writableFinished) cut.count += 1;
+    });
     let body = "";
     req.on("data", (d: Buffer) => (body += d.toString()));
     req.on("end", () => {
@@ -39,14 +43,23 @@ async function upstream(hold = false) {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   cleanup.push(() => new Promise((r) => server.close(() => r())));
   cleanup.push(async () => release());
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release, cut };
 }
 
-async function proxyFor(model: ModelConfig, proxy = noProxy) {
-  const p = new CredentialProxy({ model, proxy, log: silentLogger(), host: "127.0.0.1" });
-  const url = await p.listen();
-  cleanup.push(() => p.close());
-  return { p, url };
+async function proxyFor(model: ModelConfig, proxy = noProxy, limits: Partial<ProxyLimits> = {}) {
+  const gateway = new CredentialProxy({ model, proxy, log: silentLogger(), host: "127.0.0.1", limits });
+  const url = await gateway.listen();
+  cleanup.push(() => gateway.close());
+  // Tokens bound to "any address", as the supervisor does when the runtime cannot tell.
+  const p = {
+    issueToken: (chatId: string) => {
+      const token = gateway.issueToken(chatId);
+      gateway.bindToken(token, null);
+      return token;
+    },
+    revokeToken: (token: string) => gateway.revokeToken(token),
+  };
+  return { p, url, gateway };
 }
 
 describe("CredentialProxy", () => {
@@ -75,6 +88,51 @@ describe("CredentialProxy", () => {
     expect(rest).toBe("data: two\n\n");
     expect(up.seen[0]).toMatchObject({ path: "/v1/chat/completions", body: '{"model":"m"}' });
     expect(up.seen[0]?.headers.authorization).toBe(`Bearer ${SECRET}`);
+  });
+
+  it("keeps streaming an answer the upstream has started past every request timeout", async () => {
+    const up = await upstream(true);
+    const { p, url } = await proxyFor(
+      { provider: "openai", name: "m", baseUrl: `${up.url}/v1`, apiKey: SECRET },
+      noProxy,
+      { headersTimeoutMs: 200, requestTimeoutMs: 200, idleTimeoutMs: 200 },
+    );
+    const res = await fetch(`${url}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${p.issueToken("tg:1")}` },
+      body: "{}",
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("data: one\n\n");
+    await new Promise((r) => setTimeout(r, 1_200));
+    up.release();
+    let rest = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      rest += new TextDecoder().decode(r.value);
+    expect(rest).toBe("data: two\n\n");
+  });
+
+  it("aborts the upstream answer when the agent hangs up mid-stream", async () => {
+    const up = await upstream(true);
+    const { p, url } = await proxyFor({
+      provider: "openai",
+      name: "m",
+      baseUrl: `${up.url}/v1`,
+      apiKey: SECRET,
+    });
+    const controller = new AbortController();
+    const res = await fetch(`${url}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${p.issueToken("tg:1")}` },
+      body: "{}",
+      signal: controller.signal,
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    controller.abort();
+    const deadline = Date.now() + 2_000;
+    while (up.cut.count === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(up.cut.count).toBe(1);
   });
 
   it("puts the real key in x-api-key for Anthropic", async () => {

@@ -82,6 +82,7 @@ it("a stored mount that became a symlink to data/ stops the start: no container,
         return "nbx-t";
       },
       revokeToken: () => {},
+      bindToken: () => {},
     },
     mountPolicy: policy,
     log: createLogger({ destination: { write: (line: string) => (logged += line) } }),

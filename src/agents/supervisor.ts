@@ -12,6 +12,8 @@ import type { AgentEvent, AgentRuntime, TurnRequest } from "./runtime.js";
 /** Issues and revokes per-container credential-proxy tokens. */
 export interface TokenIssuer {
   issueToken(chatId: string): string;
+  /** Binds a token to its container's source address; null: the runtime cannot tell (any address). */
+  bindToken(token: string, address: string | null): void;
   revokeToken(token: string): void;
 }
 
@@ -210,6 +212,7 @@ export class AgentSupervisor implements AgentRuntime {
     const extraMounts = this.#checkMounts(chat);
     this.#prepareDirs(chat);
     const token = this.#o.tokens.issueToken(chat.chatId);
+    this.#o.tokens.bindToken(token, null);
     const spec = agentContainerSpec({ ...chat, extraMounts }, this.#o.spec, token, this.#o.now());
     const agent = new AgentContainer(this.#o.runtime, spec, this.#o.log, (call) => this.#tool(chat, call));
     const slot: Slot = { chat, agent, token, starting: Promise.resolve(), busy: false, idleTimer: null };

@@ -68,7 +68,8 @@ export async function startAgentPlumbing(
 ): Promise<AgentPlumbing> {
   const ca = writeCaFiles(sandbox, config.dataDir);
   const address = (await runtime.bridgeGateway()) ?? "127.0.0.1";
-  let proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: address });
+  const limits = { maxBodyBytes: config.credentialProxy.maxBodyBytes };
+  let proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: address, limits });
   try {
     await proxy.listen();
   } catch (err) {
@@ -76,7 +77,7 @@ export async function startAgentPlumbing(
       { err, address },
       "cannot listen on the bridge gateway; the credential proxy listens on all interfaces",
     );
-    proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: "0.0.0.0" });
+    proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: "0.0.0.0", limits });
     await proxy.listen();
   }
   return {

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
-import { CredentialProxy } from "../../src/agents/credential-proxy.js";
+import { CredentialProxy, type ProxyLimits } from "../../src/agents/credential-proxy.js";
 import { DiskGuard } from "../../src/agents/disk-guard.js";
 import { AgentSupervisor } from "../../src/agents/supervisor.js";
 import { agentUser, GATEWAY_NAME, syncSkills } from "../../src/agents/wiring.js";
@@ -39,6 +39,8 @@ export interface HarnessOptions {
   onTurnSent?: (chatId: string) => void;
   /** Disk limits for the host's guard (none: no guard). */
   disk?: { chatLimitMb: number; reserveMb: number; watchIntervalMs?: number };
+  /** Credential proxy caps (defaults: the production ones; a long bench may need a higher rate). */
+  proxyLimits?: Partial<ProxyLimits>;
 }
 
 /**
@@ -96,6 +98,7 @@ export async function startAgentHarness(options: HarnessOptions) {
     proxy: sandbox.proxy,
     log,
     host: gateway,
+    limits: options.proxyLimits,
   });
   await proxy.listen();
   let host: Host | null = null;
