@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { chownSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import type { ToolCallFrame } from "../../container/agent-runner/src/protocol.js";
@@ -59,7 +60,6 @@ function formatMs(ms: number): string {
 export class AgentSupervisor implements AgentRuntime {
   readonly #o: Required<Omit<SupervisorOptions, "now">> & { now: () => number };
   readonly #slots = new Map<string, Slot>();
-  #turnSeq = 0;
   #closed = false;
 
   constructor(options: SupervisorOptions) {
@@ -119,7 +119,8 @@ export class AgentSupervisor implements AgentRuntime {
       const onAbort = () => void this.#discard(slot, "kill");
       request.signal.addEventListener("abort", onAbort, { once: true });
       try {
-        const turnId = `t${++this.#turnSeq}`;
+        // Unguessable, so nothing in the container can name a turn it has not been told about.
+        const turnId = randomUUID();
         const events = slot.agent.turn(turnId, request.prompt, request.sessionId, () =>
           this.#o.onTurnSent(chat.chatId),
         );
