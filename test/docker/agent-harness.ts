@@ -8,7 +8,7 @@ import { ChannelRegistry } from "../../src/channels/registry.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { detectSandbox, writeCaFiles } from "../../src/containers/sandbox/index.js";
 import { Host } from "../../src/host.js";
-import { createLogger, silentLogger } from "../../src/log.js";
+import { createLogger, type Logger, silentLogger } from "../../src/log.js";
 import { registerChat } from "../../src/registration.js";
 import { Store } from "../../src/store/index.js";
 import { MemoryChannel } from "../doubles/memory-channel.js";
@@ -26,6 +26,8 @@ export interface HarnessOptions {
   turnTimeoutMs?: number;
   installId?: string;
   onTurnSent?: (chatId: string) => void;
+  /** The host's logger (default: silent, or debug to stderr with NESTBOX_TEST_LOG). */
+  log?: Logger;
 }
 
 /**
@@ -40,7 +42,8 @@ export async function startAgentHarness(options: HarnessOptions) {
     respond: options.respond,
   });
   const docker = new DockerRuntime();
-  const log = process.env.NESTBOX_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger();
+  const log =
+    options.log ?? (process.env.NESTBOX_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger());
   for (const c of options.chats) {
     registerChat(dataDir, {
       assistantName: "Andy",
