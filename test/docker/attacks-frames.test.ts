@@ -69,6 +69,17 @@ node /tmp/peek.js >> "$OUT" 2>&1
 echo done >> "$OUT"
 `;
 
+/** SIGUSR1 would open Node's inspector in the runner: code run there could read the frame key. */
+const INSPECT = `
+OUT=/workspace/group/inspect.out
+R=$(cat /proc/1/task/1/children | tr -d ' ')
+kill -USR1 "$R" && echo "signal sent" > "$OUT"
+node -e "try { process._debugProcess($R); console.log('debugProcess sent') } catch (e) { console.log('debugProcess', e.code) }" >> "$OUT" 2>&1
+sleep 1
+node -e "require('net').connect(9229, '127.0.0.1').on('connect', () => { console.log('inspector open'); process.exit(0) }).on('error', (e) => console.log('inspector', e.code))" >> "$OUT" 2>&1
+echo done >> "$OUT"
+`;
+
 /** 300,000 forged error-level log frames, 50,000 with a fake seal, 300,000 junk lines into the runner's input. */
 const FLOOD = `
 LOG='{"type":"log","level":"error","message":"FLOOD-LINE"}'
@@ -115,6 +126,7 @@ describeDocker("attacks on the protocol frames from inside an agent container", 
     writeFileSync(path.join(group, "forge.sh"), FORGE);
     writeFileSync(path.join(group, "peek.sh"), PEEK);
     writeFileSync(path.join(group, "flood.sh"), FLOOD);
+    writeFileSync(path.join(group, "inspect.sh"), INSPECT);
   }, 120_000);
   afterAll(() => h?.close());
 
@@ -177,6 +189,17 @@ describeDocker("attacks on the protocol frames from inside an agent container", 
         expect(self?.[2]).not.toBe(init?.[2]);
       }
     }
+  }, 60_000);
+
+  it("(c2) a tool cannot open Node's inspector in the runner with SIGUSR1", async () => {
+    const [before] = await h.containersOf("mallory");
+    await h.ask("local:mallory", "RUN:inspect tool");
+    const out = read("inspect.out");
+    process.stderr.write(`[attacks-frames] inspector:\n${out}`);
+    expect(out).toContain("signal sent");
+    expect(out).toContain("inspector ECONNREFUSED");
+    expect(await h.ask("local:mallory", "after the signal")).toEqual(["pong"]);
+    expect((await h.containersOf("mallory"))[0]?.id).toBe(before?.id);
   }, 60_000);
 
   it("(d) a log flood leaves the host log bounded, and the host still answers another chat", async () => {

@@ -12,6 +12,11 @@ import { hasProxy, loadRunnerConfig } from "./config.js";
 import { openProtocolStreams, readKeyLine } from "./protocol-fds.js";
 import { FrameSealer } from "./wire.js";
 
+// SIGUSR1 would open Node's inspector on 127.0.0.1:9229, and any process of the agent's user may
+// send it: a tool could then run code inside the runner and read its key. A listener of our own
+// replaces Node's (checked in test/docker/attacks-frames.test.ts); the node of the images (20)
+// has no --disable-sigusr1.
+process.on("SIGUSR1", () => {});
 const protocolIo = openProtocolStreams();
 const writeFrameLine = protocolIo.write;
 process.env.PI_TELEMETRY ??= "0";
