@@ -212,17 +212,7 @@ export class AgentContainer {
   /** A host tool runs only for the running turn, under its id, once per call id, a few at a time. */
   #toolCall(frame: ToolCallFrame): void {
     const turn = this.#turn;
-    const refusal = !turn
-      ? "no turn is running"
-      : frame.turnId !== turn.turnId
-        ? "the call names a turn that is not running"
-        : turn.calls.has(frame.callId)
-          ? "this call id was already used"
-          : turn.pending >= MAX_PENDING_CALLS
-            ? `at most ${MAX_PENDING_CALLS} host tool calls may be pending`
-            : turn.calls.size >= MAX_CALLS_PER_TURN
-              ? `at most ${MAX_CALLS_PER_TURN} host tool calls per turn`
-              : null;
+    const refusal = turn ? toolCallRefusal(turn, frame) : "no turn is running";
     if (!turn || refusal) {
       this.#log.warn({ tool: frame.name, turnId: frame.turnId, reason: refusal }, "refused a host tool call");
       this.#send({ type: "tool_result", callId: frame.callId, ok: false, error: `refused: ${refusal}` });
@@ -272,4 +262,13 @@ export class AgentContainer {
       else turn.error ??= error;
     }
   }
+}
+
+/** Why a tool call may not run in this turn, or null when it may. */
+function toolCallRefusal(turn: ActiveTurn, frame: ToolCallFrame): string | null {
+  if (frame.turnId !== turn.turnId) return "the call names a turn that is not running";
+  if (turn.calls.has(frame.callId)) return "this call id was already used";
+  if (turn.pending >= MAX_PENDING_CALLS) return `at most ${MAX_PENDING_CALLS} host tool calls may be pending`;
+  if (turn.calls.size >= MAX_CALLS_PER_TURN) return `at most ${MAX_CALLS_PER_TURN} host tool calls per turn`;
+  return null;
 }
