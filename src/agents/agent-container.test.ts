@@ -238,6 +238,18 @@ describe("AgentContainer: sealed frames, tool calls only inside a turn, a bounde
     await agent.kill();
   });
 
+  it("bounds what the container's stderr puts in the host log, apart from its log frames", async () => {
+    const { agent, runner, lines } = await startAgent();
+    for (let i = 0; i < 10_000; i++) runner.container.stderr.write(`noise ${i}\n`);
+    runner.send({ type: "log", level: "info", message: "still heard" });
+    await tick();
+    expect(lines.filter((l) => l.msg === "agent stderr")).toHaveLength(50);
+    expect(lines.some((l) => l.msg === "still heard")).toBe(true);
+    await agent.kill();
+    const summary = lines.find((l) => typeof l.droppedStderrChunks === "number");
+    expect(summary?.droppedStderrChunks).toBeGreaterThan(0);
+  });
+
   it("counts a flood of unauthenticated lines without logging each", async () => {
     const { agent, runner, lines } = await startAgent();
     const before = lines.length;

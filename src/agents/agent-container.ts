@@ -116,7 +116,7 @@ export class AgentContainer {
     });
     stdio.stderr.on("data", (chunk: Buffer) => {
       this.#stderrTail = (this.#stderrTail + chunk.toString()).slice(-2000);
-      this.#log.debug({ stderr: chunk.toString().trimEnd() }, "agent stderr");
+      this.#gate.stderr(chunk.toString());
     });
     stdio.stdin.on("error", () => {});
     // The key goes into the pipe before the container starts, so the runner reads it before any

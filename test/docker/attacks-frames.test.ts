@@ -80,12 +80,16 @@ node -e "require('net').connect(9229, '127.0.0.1').on('connect', () => { console
 echo done >> "$OUT"
 `;
 
-/** 300,000 forged error-level log frames, 50,000 with a fake seal, 300,000 junk lines into the runner's input. */
+/**
+ * 300,000 forged error-level log frames, 50,000 with a fake seal, 300,000 junk lines into the
+ * runner's input (each would make the runner log a warning), 300,000 lines on the container's stderr.
+ */
 const FLOOD = `
 LOG='{"type":"log","level":"error","message":"FLOOD-LINE"}'
 yes "$LOG" | head -n 300000 > /proc/1/fd/1
 yes "7 ${ZERO_MAC} $LOG" | head -n 50000 > /proc/1/fd/1
 yes 'junk for the runner' | head -n 300000 > /proc/1/fd/0
+yes 'stderr noise' | head -n 300000 > /proc/1/fd/2
 echo flooded > /workspace/group/flood.out
 `;
 
@@ -215,11 +219,12 @@ describeDocker("attacks on the protocol frames from inside an agent container", 
     const flood = logLines.slice(before);
     const bytes = flood.reduce((n, l) => n + Buffer.byteLength(l), 0);
     process.stderr.write(
-      `[attacks-frames] flood of 650,000 lines: host log +${flood.length} lines, +${bytes} bytes; ` +
+      `[attacks-frames] flood of 950,000 lines: host log +${flood.length} lines, +${bytes} bytes; ` +
         `flood turn ${t1 - t0} ms; other chat answered in ${answeredMs} ms\n`,
     );
     expect(flood.length).toBeLessThan(200);
-    expect(bytes).toBeLessThan(100_000);
+    // Two buckets of 50 lines (10/s more) and messages cut at 1 KB: well under 250 KB, whatever the pace.
+    expect(bytes).toBeLessThan(250_000);
     expect(flood.some((l) => l.includes("FLOOD-LINE"))).toBe(false);
     expect(
       flood.some((l) => (JSON.parse(l) as { level: number }).level >= 50 && l.includes('"agent":true')),
