@@ -69,6 +69,8 @@ try {
 if (config) {
   ensureHome();
   send({ type: "ready", version });
+  if (!protocolIo.moved)
+    log("warn", "the protocol is not on pipes: it stays on fds 0 and 1, which tools may inherit");
   await serve(config);
 }
 
