@@ -1,13 +1,17 @@
 import {
   type AgentFrame,
-  encodeFrame,
+  AgentFrameSchema,
+  createFrameKey,
+  encodeKeyLine,
   FrameDecoder,
+  FrameSealer,
   type HostFrame,
   type ToolCallFrame,
 } from "../../container/agent-runner/src/protocol.js";
 import type { AttachedStdio, ContainerRuntime, ContainerSpec } from "../containers/runtime.js";
 import { AgentError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { AgentLogGate, type AgentLogLimits } from "./agent-log.js";
 import { AsyncQueue } from "./async-queue.js";
 import type { AgentEvent } from "./runtime.js";
 
@@ -33,14 +37,24 @@ interface ActiveTurn {
   queue: AsyncQueue<AgentEvent>;
   /** An `error` frame of an accepted turn; raised once its `turn_end` arrives (the runner is then free). */
   error: AgentError | null;
+  /** Call ids of this turn's host tool calls (answered or not): a call id is used once. */
+  calls: Set<string>;
+  /** Calls still being answered. */
+  pending: number;
 }
+
+/** Host tool calls one turn may have outstanding at once; the runner makes them one at a time. */
+const MAX_PENDING_CALLS = 4;
+/** Host tool calls one turn may make in all. */
+const MAX_CALLS_PER_TURN = 200;
 
 /** Error codes with which the runner refuses a turn outright: no `turn_end` follows them. */
 const REFUSALS = new Set(["busy", "shutting_down"]);
 
 /**
- * One running agent container and the line protocol over its attached stdio. Frames that are
- * not valid (or too large) are logged and ignored, never trusted.
+ * One running agent container and the line protocol over its attached stdio. Every line is sealed
+ * with a per-container key (container/agent-runner/src/wire.js); lines whose seal fails, and frames
+ * that are not valid (or too large), are ignored, never trusted, and logged within a rate limit.
  */
 export class AgentContainer {
   id = "";
@@ -55,13 +69,28 @@ export class AgentContainer {
   #ready: { resolve: () => void; reject: (e: unknown) => void } | null = null;
   #stderrTail = "";
   #exited: Promise<number> | null = null;
+  readonly #key = createFrameKey();
+  readonly #sealer = new FrameSealer(this.#key, "host");
+  readonly #gate: AgentLogGate;
 
-  constructor(runtime: ContainerRuntime, spec: ContainerSpec, log: Logger, onTool: ToolHandler) {
+  constructor(
+    runtime: ContainerRuntime,
+    spec: ContainerSpec,
+    log: Logger,
+    onTool: ToolHandler,
+    logLimits: AgentLogLimits = {},
+  ) {
     this.#runtime = runtime;
     this.#spec = spec;
     this.name = spec.name;
     this.#log = log.child({ container: spec.name });
     this.#onTool = onTool;
+    this.#gate = new AgentLogGate(this.#log, logLimits);
+  }
+
+  /** Lines from the container the host ignored so far (bad seal, replayed, invalid). */
+  get rejectedLines(): number {
+    return this.#gate.rejectedLines;
   }
 
   get alive(): boolean {
@@ -78,18 +107,21 @@ export class AgentContainer {
     this.id = await this.#runtime.create(this.#spec);
     const stdio = await this.#runtime.attach(this.id);
     this.#stdio = stdio;
-    const decoder = new FrameDecoder<AgentFrame>();
+    const decoder = new FrameDecoder<AgentFrame>({ schema: AgentFrameSchema, key: this.#key, from: "agent" });
     stdio.stdout.on("data", (chunk: Buffer) => {
       for (const r of decoder.push(chunk)) {
         if (r.ok) this.#dispatch(r.frame);
-        else this.#log.warn({ reason: r.reason }, "ignored invalid output from the agent");
+        else this.#gate.rejected(r.reason, r.unauthenticated === true);
       }
     });
     stdio.stderr.on("data", (chunk: Buffer) => {
       this.#stderrTail = (this.#stderrTail + chunk.toString()).slice(-2000);
-      this.#log.debug({ stderr: chunk.toString().trimEnd() }, "agent stderr");
+      this.#gate.stderr(chunk.toString());
     });
     stdio.stdin.on("error", () => {});
+    // The key goes into the pipe before the container starts, so the runner reads it before any
+    // tool process exists; it never appears in the environment, labels or command.
+    stdio.stdin.write(encodeKeyLine(this.#key));
     const ready = new Promise<void>((resolve, reject) => {
       this.#ready = { resolve, reject };
     });
@@ -127,7 +159,7 @@ export class AgentContainer {
     if (!this.alive) throw new AgentCrashedError(this.exitCode ?? -1, this.#stderrTail);
     if (this.#turn) throw new AgentError("AGENT_BUSY", "the agent is already running a turn");
     const queue = new AsyncQueue<AgentEvent>();
-    this.#turn = { turnId, queue, error: null };
+    this.#turn = { turnId, queue, error: null, calls: new Set(), pending: 0 };
     try {
       this.#send({ type: "turn", turnId, prompt, sessionId });
       onSent();
@@ -165,7 +197,7 @@ export class AgentContainer {
 
   #send(frame: HostFrame): void {
     if (!this.#stdio || !this.alive) return;
-    this.#stdio.stdin.write(encodeFrame(frame));
+    this.#stdio.stdin.write(this.#sealer.seal(frame));
   }
 
   #onExit(code: number): void {
@@ -173,7 +205,30 @@ export class AgentContainer {
     const crash = new AgentCrashedError(code, this.#stderrTail);
     this.#ready?.reject(crash);
     this.#turn?.queue.fail(crash);
+    this.#gate.flush();
     this.#log.info({ exitCode: code }, "agent container exited");
+  }
+
+  /** A host tool runs only for the running turn, under its id, once per call id, a few at a time. */
+  #toolCall(frame: ToolCallFrame): void {
+    const turn = this.#turn;
+    const refusal = turn ? toolCallRefusal(turn, frame) : "no turn is running";
+    if (!turn || refusal) {
+      this.#log.warn({ tool: frame.name, turnId: frame.turnId, reason: refusal }, "refused a host tool call");
+      this.#send({ type: "tool_result", callId: frame.callId, ok: false, error: `refused: ${refusal}` });
+      return;
+    }
+    turn.calls.add(frame.callId);
+    turn.pending += 1;
+    const answer = (result: { ok: true; result: string } | { ok: false; error: string }) => {
+      turn.pending -= 1;
+      // The turn may have ended meanwhile: the runner then ignores the late answer.
+      this.#send({ type: "tool_result", callId: frame.callId, ...result });
+    };
+    void this.#onTool(frame).then(
+      (result) => answer({ ok: true, result }),
+      (err: unknown) => answer({ ok: false, error: (err as Error).message }),
+    );
   }
 
   #dispatch(frame: AgentFrame): void {
@@ -182,24 +237,15 @@ export class AgentContainer {
         this.#ready?.resolve();
         return;
       case "log":
-        this.#log[frame.level]({ agent: true }, frame.message);
+        this.#gate.agent(frame.level, frame.message);
         return;
       case "tool_call":
-        void this.#onTool(frame).then(
-          (result) => this.#send({ type: "tool_result", callId: frame.callId, ok: true, result }),
-          (err: unknown) =>
-            this.#send({
-              type: "tool_result",
-              callId: frame.callId,
-              ok: false,
-              error: (err as Error).message,
-            }),
-        );
+        this.#toolCall(frame);
         return;
     }
     const turn = this.#turn;
     if (!turn || frame.turnId !== turn.turnId) {
-      this.#log.warn({ frame: frame.type }, "ignored a frame for a turn that is not running");
+      this.#gate.rejected(`${frame.type} frame for a turn that is not running`, false);
       return;
     }
     if (frame.type === "reply") turn.queue.push({ type: "reply", text: frame.text, final: frame.final });
@@ -216,4 +262,13 @@ export class AgentContainer {
       else turn.error ??= error;
     }
   }
+}
+
+/** Why a tool call may not run in this turn, or null when it may. */
+function toolCallRefusal(turn: ActiveTurn, frame: ToolCallFrame): string | null {
+  if (frame.turnId !== turn.turnId) return "the call names a turn that is not running";
+  if (turn.calls.has(frame.callId)) return "this call id was already used";
+  if (turn.pending >= MAX_PENDING_CALLS) return `at most ${MAX_PENDING_CALLS} host tool calls may be pending`;
+  if (turn.calls.size >= MAX_CALLS_PER_TURN) return `at most ${MAX_CALLS_PER_TURN} host tool calls per turn`;
+  return null;
 }

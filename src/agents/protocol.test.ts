@@ -1,19 +1,29 @@
 import { describe, expect, it } from "vitest";
 import {
+  AgentFrameSchema,
+  createFrameKey,
   encodeFrame,
+  encodeKeyLine,
   FrameDecoder,
+  FrameSealer,
+  HostFrameSchema,
   MAX_FRAME_BYTES,
+  MAX_LINE_BYTES,
   parseAgentFrame,
   parseHostFrame,
+  parseKeyLine,
 } from "../../container/agent-runner/src/protocol.js";
+
+const reply = (text: string) => ({ type: "reply", turnId: "t1", text, final: true }) as const;
+const kinds = (results: { ok: boolean; frame?: unknown; reason?: string }[]) =>
+  results.map((r) => (r.ok ? (r.frame as { type: string }).type : `rejected: ${r.reason}`));
 
 describe("host <-> agent protocol (the module both sides import)", () => {
   it("round-trips every frame kind through encode and parse", () => {
     const turn = { type: "turn", turnId: "t1", prompt: "hi", sessionId: null } as const;
     expect(encodeFrame(turn).endsWith("\n")).toBe(true);
     expect(parseHostFrame(encodeFrame(turn))).toEqual({ ok: true, frame: turn });
-    const reply = { type: "reply", turnId: "t1", text: "hello", final: true } as const;
-    expect(parseAgentFrame(encodeFrame(reply))).toEqual({ ok: true, frame: reply });
+    expect(parseAgentFrame(encodeFrame(reply("hello")))).toEqual({ ok: true, frame: reply("hello") });
   });
 
   it("rejects what is not a valid frame, in either direction, without throwing", () => {
@@ -29,20 +39,106 @@ describe("host <-> agent protocol (the module both sides import)", () => {
     expect(parseHostFrame('{"type":"reply","turnId":"t","text":"x","final":true}').ok).toBe(false);
     expect(parseAgentFrame('{"type":"turn","turnId":"t","prompt":"x","sessionId":null}').ok).toBe(false);
   });
+});
 
-  it("splits a stream into frames, drops an oversized line up to its newline, and keeps going", () => {
-    const decoder = new FrameDecoder();
-    const good = encodeFrame({ type: "ready", version: "1" });
-    const huge = `{"type":"log","level":"info","message":"${"x".repeat(MAX_FRAME_BYTES)}"}\n`;
+describe("sealed lines: a per-container key, a MAC and a rising sequence number per direction", () => {
+  const key = createFrameKey();
+  const agentDecoder = () => new FrameDecoder({ schema: AgentFrameSchema, key, from: "agent" });
+
+  it("hands over the key as a first line that only a key line passes", () => {
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(createFrameKey()).not.toBe(key);
+    expect(parseKeyLine(encodeKeyLine(key))).toBe(key);
+    expect(parseKeyLine(`${key}\n`)).toBeNull();
+    expect(parseKeyLine('{"type":"turn"}')).toBeNull();
+    expect(() => encodeKeyLine("short")).toThrow(RangeError);
+  });
+
+  it("accepts the frames the other side sealed, split anywhere across chunks", () => {
+    const sealer = new FrameSealer(key, "agent");
+    const wire = sealer.seal({ type: "ready", version: "1" }) + sealer.seal(reply("hi"));
+    const decoder = agentDecoder();
+    const results = [...decoder.push(wire.slice(0, 7)), ...decoder.push(Buffer.from(wire.slice(7)))];
+    expect(results).toEqual([
+      { ok: true, frame: { type: "ready", version: "1" } },
+      { ok: true, frame: reply("hi") },
+    ]);
+  });
+
+  it("refuses plain JSON, a wrong key, the other direction's seal and tampered JSON", () => {
+    const decoder = agentDecoder();
+    const genuine = new FrameSealer(key, "agent").seal(reply("real"));
+    const [seq, mac] = genuine.split(" ");
+    const results = decoder.push(
+      [
+        encodeFrame(reply("plain")),
+        new FrameSealer(createFrameKey(), "agent").seal(reply("wrong key")),
+        new FrameSealer(key, "host").seal(reply("host direction")),
+        `${seq} ${mac} ${JSON.stringify(reply("tampered"))}\n`,
+        `${seq} ${"0".repeat(64)} ${JSON.stringify(reply("zero mac"))}\n`,
+        genuine,
+      ].join(""),
+    );
+    expect(kinds(results)).toEqual([
+      "rejected: unauthenticated line (no seal)",
+      "rejected: unauthenticated line (bad MAC)",
+      "rejected: unauthenticated line (bad MAC)",
+      "rejected: unauthenticated line (bad MAC)",
+      "rejected: unauthenticated line (bad MAC)",
+      "reply",
+    ]);
+    expect(results.slice(0, 5).every((r) => !r.ok && r.unauthenticated === true)).toBe(true);
+  });
+
+  it("refuses a replayed line and one sealed earlier than the last accepted", () => {
+    const sealer = new FrameSealer(key, "agent");
+    const first = sealer.seal(reply("one"));
+    const second = sealer.seal(reply("two"));
+    const third = sealer.seal(reply("three"));
+    const decoder = agentDecoder();
+    expect(kinds(decoder.push(first + first + third + second))).toEqual([
+      "reply",
+      "rejected: replayed or reordered line (seq 1 after 1)",
+      "reply",
+      "rejected: replayed or reordered line (seq 2 after 3)",
+    ]);
+  });
+
+  it("parses authentic lines with the direction's schema only: a host frame sealed by the agent is refused", () => {
+    const sealer = new FrameSealer(key, "agent");
+    const results = agentDecoder().push(
+      sealer.seal({ type: "turn", turnId: "t9", prompt: "x", sessionId: null }) + sealer.seal(reply("ok")),
+    );
+    expect(results[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/^invalid frame/) });
+    expect(results[0]?.ok === false && results[0].unauthenticated).toBeFalsy();
+    expect(kinds(results.slice(1))).toEqual(["reply"]);
+    const hostDecoder = new FrameDecoder({ schema: HostFrameSchema, key, from: "host" });
+    const hostSealer = new FrameSealer(key, "host");
+    expect(kinds(hostDecoder.push(hostSealer.seal({ type: "shutdown" })))).toEqual(["shutdown"]);
+  });
+
+  it("drops an oversized line up to its newline, and keeps going", () => {
+    const sealer = new FrameSealer(key, "agent");
+    const decoder = agentDecoder();
+    const huge = `1 ${"a".repeat(64)} {"type":"log","level":"info","message":"${"x".repeat(MAX_LINE_BYTES)}"}\n`;
+    const good = sealer.seal({ type: "ready", version: "2" });
     const results = [
-      ...decoder.push(good.slice(0, 5)),
-      ...decoder.push(good.slice(5) + huge.slice(0, 1000)),
+      ...decoder.push(huge.slice(0, 1000)),
       ...decoder.push(huge.slice(1000)),
-      ...decoder.push('{"type":"ready","version":"2"}\n'),
+      ...decoder.push(good),
     ];
-    expect(results.map((r) => (r.ok ? r.frame.type : "rejected"))).toEqual(["ready", "rejected", "ready"]);
-    expect(() => encodeFrame({ type: "log", level: "info", message: "y".repeat(MAX_FRAME_BYTES) })).toThrow(
+    expect(kinds(results)).toEqual([`rejected: line exceeds ${MAX_LINE_BYTES} bytes`, "ready"]);
+    expect(() => sealer.seal({ type: "log", level: "info", message: "y".repeat(MAX_FRAME_BYTES) })).toThrow(
       RangeError,
     );
+    // A frame too large to seal uses no sequence number: the next one still passes.
+    expect(kinds(decoder.push(sealer.seal(reply("after"))))).toEqual(["reply"]);
+  });
+
+  it("still checks a last line without newline at end of stream", () => {
+    const decoder = agentDecoder();
+    const line = new FrameSealer(key, "agent").seal(reply("tail")).trimEnd();
+    expect(decoder.push(line)).toEqual([]);
+    expect(kinds(decoder.end())).toEqual(["reply"]);
   });
 });

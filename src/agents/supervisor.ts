@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { ToolCallFrame } from "../../container/agent-runner/src/protocol.js";
 import type { RegisteredChat } from "../chats.js";
 import { type AgentSpecContext, agentContainerSpec } from "../containers/agent-spec.js";
@@ -63,7 +64,6 @@ function formatMs(ms: number): string {
 export class AgentSupervisor implements AgentRuntime {
   readonly #o: Required<Omit<SupervisorOptions, "now">> & { now: () => number };
   readonly #slots = new Map<string, Slot>();
-  #turnSeq = 0;
   #closed = false;
 
   constructor(options: SupervisorOptions) {
@@ -124,7 +124,8 @@ export class AgentSupervisor implements AgentRuntime {
       const onAbort = () => void this.#discard(slot, "kill");
       request.signal.addEventListener("abort", onAbort, { once: true });
       try {
-        const turnId = `t${++this.#turnSeq}`;
+        // Unguessable, so nothing in the container can name a turn it has not been told about.
+        const turnId = randomUUID();
         const events = slot.agent.turn(turnId, request.prompt, request.sessionId, () =>
           this.#o.onTurnSent(chat.chatId),
         );

@@ -11,7 +11,7 @@ import type { AllowlistRoot } from "../../src/containers/mount-allowlist.js";
 import type { ExtraMount, MountPolicy } from "../../src/containers/mount-policy.js";
 import { detectSandbox, writeCaFiles } from "../../src/containers/sandbox/index.js";
 import { Host } from "../../src/host.js";
-import { createLogger, silentLogger } from "../../src/log.js";
+import { createLogger, type Logger, silentLogger } from "../../src/log.js";
 import { registerChat } from "../../src/registration.js";
 import { Store } from "../../src/store/index.js";
 import { MemoryChannel } from "../doubles/memory-channel.js";
@@ -41,6 +41,8 @@ export interface HarnessOptions {
   disk?: { chatLimitMb: number; reserveMb: number; watchIntervalMs?: number };
   /** Credential proxy caps (defaults: the production ones; a long bench may need a higher rate). */
   proxyLimits?: Partial<ProxyLimits>;
+  /** The host's logger (default: silent, or debug to stderr with NESTBOX_TEST_LOG). */
+  log?: Logger;
 }
 
 /**
@@ -55,7 +57,8 @@ export async function startAgentHarness(options: HarnessOptions) {
     respond: options.respond,
   });
   const docker = new DockerRuntime();
-  const log = process.env.NESTBOX_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger();
+  const log =
+    options.log ?? (process.env.NESTBOX_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger());
   for (const c of options.chats) {
     registerChat(dataDir, {
       assistantName: "Andy",

@@ -1,34 +1,50 @@
 #!/usr/bin/env node
-// nestbox agent runner: speaks the host protocol (protocol.js) on stdin/stdout and runs pi turns.
-// stdout carries frames and nothing else: every other write to it is redirected to stderr.
+// nestbox agent runner: speaks the host protocol (protocol.js) on its attached stdio and runs pi turns.
+// The first stdin line is the frame key; every frame after it, both ways, is sealed (wire.js).
+// The protocol pipes move to close-on-exec descriptors (protocol-fds.js), so no process the runner
+// starts can inherit them; fd 1 then goes to stderr, so a stray console.log cannot reach the host.
 // Startup is kept lean: `ready` goes out before zod, undici or pi are loaded; they load in parallel
 // while stdin is already buffered by the pipe.
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { hasProxy, loadRunnerConfig } from "./config.js";
+import { openProtocolStreams, readKeyLine } from "./protocol-fds.js";
+import { FrameSealer } from "./wire.js";
 
-const writeFrameLine = process.stdout.write.bind(process.stdout);
-// pi, its SDKs or a stray console.log must never corrupt the frame stream.
-process.stdout.write = /** @type {typeof process.stdout.write} */ (
-  (chunk, encoding, callback) => process.stderr.write(chunk, /** @type {any} */ (encoding), callback)
-);
+// SIGUSR1 would open Node's inspector on 127.0.0.1:9229, and any process of the agent's user may
+// send it: a tool could then run code inside the runner and read its key. A listener of our own
+// replaces Node's (checked in test/docker/attacks-frames.test.ts); the node of the images (20)
+// has no --disable-sigusr1.
+process.on("SIGUSR1", () => {});
+const protocolIo = openProtocolStreams();
+const writeFrameLine = protocolIo.write;
 process.env.PI_TELEMETRY ??= "0";
 
 const startedAt = performance.now();
 const version = readVersion();
 
-/** @type {((frame: object) => string) | null} set once protocol.js is loaded */
-let encode = null;
+const key = await readKeyLine(protocolIo.input);
+if (!key) {
+  // Nothing can be sent to the host without the key: say why on stderr (the host keeps its tail).
+  process.stderr.write("nestbox runner: the first input line must be the frame key; exiting\n");
+  process.exit(2);
+}
+const sealer = new FrameSealer(key, "agent");
 
-/** Send one frame to the host. Never throws. */
+/** Send one sealed frame to the host. Never throws. */
 function send(frame) {
   let line;
   try {
-    line = encode ? encode(frame) : `${JSON.stringify(frame)}\n`;
+    line = sealer.seal(frame);
   } catch (err) {
     const turnId = typeof frame.turnId === "string" ? frame.turnId : null;
-    line = `${JSON.stringify({ type: "error", turnId, code: "frame_too_large", message: String(err) })}\n`;
+    line = sealer.seal({
+      type: "error",
+      turnId,
+      code: "frame_too_large",
+      message: String(err).slice(0, 500),
+    });
   }
   writeFrameLine(line);
 }
@@ -53,6 +69,8 @@ try {
 if (config) {
   ensureHome();
   send({ type: "ready", version });
+  if (!protocolIo.moved)
+    log("warn", "the protocol is not on pipes: it stays on fds 0 and 1, which tools may inherit");
   await serve(config);
 }
 
@@ -98,8 +116,8 @@ async function serve(config) {
   agentPromise.catch((err) => log("error", `agent runtime failed to load: ${err?.stack ?? err}`));
 
   const protocol = await import("./protocol.js");
-  encode = protocol.encodeFrame;
-  const decoder = new protocol.FrameDecoder(protocol.HostFrameSchema);
+  const decoder = new protocol.FrameDecoder({ schema: protocol.HostFrameSchema, key, from: "host" });
+  const ignored = ignoredInputLog();
 
   /** @type {{ turnId: string, controller: AbortController, done: Promise<void> } | null} */
   let current = null;
@@ -219,14 +237,16 @@ async function serve(config) {
     });
   });
 
-  process.stdin.on("data", (chunk) => {
+  const input = protocolIo.input;
+  input.on("data", (chunk) => {
     for (const result of decoder.push(chunk)) {
       if (result.ok) handle(result.frame);
-      else log("warn", `ignored input: ${result.reason}`);
+      else ignored(result.reason);
     }
   });
+  input.resume();
   // End of input: let a running turn finish (host tools can no longer answer), then exit.
-  process.stdin.on("end", async () => {
+  input.on("end", async () => {
     for (const result of decoder.end()) {
       if (result.ok) handle(result.frame);
     }
@@ -238,6 +258,26 @@ async function serve(config) {
     await current?.done;
     void shutdown(0);
   });
+}
+
+/**
+ * Notices of ignored input lines, bounded: anything in the container may write junk into the input
+ * pipe, and one notice per line would turn that into a flood of authentic log frames to the host.
+ */
+function ignoredInputLog(shown = 5, windowMs = 10_000) {
+  let count = 0;
+  let summaryPending = false;
+  return (reason) => {
+    count += 1;
+    if (count <= shown) return log("warn", `ignored input: ${reason}`);
+    if (summaryPending) return;
+    summaryPending = true;
+    setTimeout(() => {
+      log("warn", `ignored ${count - shown} more input lines (bad seal or invalid frame)`);
+      count = 0;
+      summaryPending = false;
+    }, windowMs).unref();
+  };
 }
 
 async function installProxyDispatcher() {

@@ -2,8 +2,19 @@
 // module without allowJs. Keep in step with protocol.js (the schema shapes below mirror it exactly).
 import type { z } from "zod";
 
-/** Longest accepted frame line in bytes (UTF-8, without the newline). Longer lines are rejected. */
-export declare const MAX_FRAME_BYTES: number;
+export {
+  createFrameKey,
+  encodeFrame,
+  encodeKeyLine,
+  FrameOpener,
+  FrameSealer,
+  type FrameSide,
+  MAX_FRAME_BYTES,
+  MAX_LINE_BYTES,
+  parseKeyLine,
+} from "./wire.js";
+
+import type { FrameSide } from "./wire.js";
 
 type Id = z.ZodString;
 type SessionId = z.ZodNullable<z.ZodString>;
@@ -131,12 +142,15 @@ export type LogFrame = z.infer<typeof LogFrameSchema>;
 export type AgentFrame = z.infer<typeof AgentFrameSchema>;
 export type Frame = z.infer<typeof FrameSchema>;
 
-/** Result of parsing one line: the validated frame, or why it was rejected. */
-export type ParseResult<T> = { ok: true; frame: T } | { ok: false; reason: string };
+/** Result of checking and parsing one line: the validated frame, or why it was rejected. */
+export type ParseResult<T> =
+  | { ok: true; frame: T }
+  /** `unauthenticated`: the line's seal failed, so anyone in the container may have written it. */
+  | { ok: false; reason: string; unauthenticated?: boolean };
 
 /**
- * Parse one line (a trailing "\n" or "\r\n" is allowed) into a frame validated by `schema`
- * (default: any frame). Never throws.
+ * Parse one frame JSON line (a trailing "\n" or "\r\n" is allowed) into a frame validated by
+ * `schema` (default: any frame). Never throws. The line is the frame alone, its seal already checked.
  */
 export declare function parseFrame(line: string): ParseResult<Frame>;
 export declare function parseFrame<S extends z.ZodType>(line: string, schema: S): ParseResult<z.output<S>>;
@@ -144,20 +158,24 @@ export declare function parseFrame<S extends z.ZodType>(line: string, schema: S)
 export declare function parseHostFrame(line: string): ParseResult<HostFrame>;
 /** Parse a frame the agent sent. */
 export declare function parseAgentFrame(line: string): ParseResult<AgentFrame>;
-/**
- * Serialize a frame as one JSON line ending in "\n". Throws a RangeError when the line would
- * exceed MAX_FRAME_BYTES (the other side would reject it).
- */
-export declare function encodeFrame(frame: Frame): string;
+
+/** Options for {@link FrameDecoder}: the schema of the direction read, its key and its sender. */
+export interface FrameDecoderOptions<T> {
+  schema: z.ZodType<T>;
+  key: string;
+  from: FrameSide;
+}
 
 /**
- * Splits a byte or text stream into lines and parses each as a frame. Bounded memory: a line longer
- * than MAX_FRAME_BYTES is dropped (up to its newline) and reported once as a failed parse.
+ * Splits the other side's byte stream into sealed lines, checks each line's seal (FrameOpener) and
+ * parses the authentic ones with `schema`. Bounded memory: a line longer than MAX_LINE_BYTES is
+ * dropped (up to its newline) and reported once. Rejected lines carry `unauthenticated: true` when
+ * their seal failed (anyone in the container may have written them), so callers can count them apart.
  */
-export declare class FrameDecoder<T = Frame> {
-  constructor(schema?: z.ZodType<T>);
-  /** Feed a chunk; returns the parse results of the lines it completed (empty lines are skipped). */
+export declare class FrameDecoder<T> {
+  constructor(options: FrameDecoderOptions<T>);
+  /** Feed a chunk; returns the results of the lines it completed (empty lines are skipped). */
   push(chunk: string | Uint8Array): ParseResult<T>[];
-  /** Flush at end of stream: a last line without newline is still parsed. */
+  /** Flush at end of stream: a last line without newline is still checked. */
   end(): ParseResult<T>[];
 }

@@ -1,10 +1,20 @@
 // Host <-> agent protocol: newline-delimited JSON frames over the container's attached stdio.
 // This module is the single definition, imported by the host (TypeScript, through protocol.d.ts)
-// and by the agent runner. It must stay free of side effects and of anything but zod.
+// and by the agent runner. It must stay free of side effects and of anything but zod and wire.js
+// (the authenticated line form, which the runner also loads alone, before zod).
 import { z } from "zod";
+import { FrameOpener, MAX_FRAME_BYTES, MAX_LINE_BYTES } from "./wire.js";
 
-/** Longest accepted frame line in bytes (UTF-8, without the newline). Longer lines are rejected. */
-export const MAX_FRAME_BYTES = 1024 * 1024;
+export {
+  createFrameKey,
+  encodeFrame,
+  encodeKeyLine,
+  FrameOpener,
+  FrameSealer,
+  MAX_FRAME_BYTES,
+  MAX_LINE_BYTES,
+  parseKeyLine,
+} from "./wire.js";
 
 const id = z.string().min(1).max(256);
 const sessionId = z.string().min(1).max(256).nullable();
@@ -118,8 +128,8 @@ export const FrameSchema = z.discriminatedUnion("type", [
 const utf8 = new TextEncoder();
 
 /**
- * Parse one line (a trailing "\n" or "\r\n" is allowed) into a frame validated by `schema`
- * (default: any frame). Never throws.
+ * Parse one frame JSON line (a trailing "\n" or "\r\n" is allowed) into a frame validated by
+ * `schema` (default: any frame). Never throws. The line is the frame alone, its seal already checked.
  */
 export function parseFrame(line, schema = FrameSchema) {
   if (typeof line !== "string") return { ok: false, reason: "frame is not a string" };
@@ -160,57 +170,47 @@ export function parseAgentFrame(line) {
 }
 
 /**
- * Serialize a frame as one JSON line ending in "\n". Throws a RangeError when the line would
- * exceed MAX_FRAME_BYTES (the other side would reject it).
- */
-export function encodeFrame(frame) {
-  const json = JSON.stringify(frame);
-  if (json.length * 3 > MAX_FRAME_BYTES && utf8.encode(json).length > MAX_FRAME_BYTES) {
-    throw new RangeError(`frame of type ${String(frame?.type)} exceeds ${MAX_FRAME_BYTES} bytes`);
-  }
-  return `${json}\n`;
-}
-
-/**
- * Splits a byte or text stream into lines and parses each as a frame. Bounded memory: a line longer
- * than MAX_FRAME_BYTES is dropped (up to its newline) and reported once as a failed parse.
+ * Splits the other side's byte stream into sealed lines, checks each line's seal (FrameOpener) and
+ * parses the authentic ones with `schema`. Bounded memory: a line longer than MAX_LINE_BYTES is
+ * dropped (up to its newline) and reported once. Rejected lines carry `unauthenticated: true` when
+ * their seal failed (anyone in the container may have written them), so callers can count them apart.
  */
 export class FrameDecoder {
   #schema;
+  #opener;
   #decoder = new TextDecoder();
   #buffer = "";
   #discarding = false;
 
-  constructor(schema = FrameSchema) {
+  /** @param {{ schema: import("zod").ZodType, key: string, from: "host" | "agent" }} options */
+  constructor({ schema, key, from }) {
     this.#schema = schema;
+    this.#opener = new FrameOpener(key, from);
   }
 
-  /** Feed a chunk; returns the parse results of the lines it completed (empty lines are skipped). */
+  /** Feed a chunk; returns the results of the lines it completed (empty lines are skipped). */
   push(chunk) {
     this.#buffer += typeof chunk === "string" ? chunk : this.#decoder.decode(chunk, { stream: true });
     const results = [];
+    let start = 0;
     let newline = this.#buffer.indexOf("\n");
     while (newline !== -1) {
-      const line = this.#buffer.slice(0, newline);
-      this.#buffer = this.#buffer.slice(newline + 1);
-      if (this.#discarding) {
-        this.#discarding = false;
-      } else if (line.trim() !== "") {
-        results.push(parseFrame(line, this.#schema));
-      }
-      newline = this.#buffer.indexOf("\n");
+      const line = this.#buffer.slice(start, newline);
+      start = newline + 1;
+      if (this.#discarding) this.#discarding = false;
+      else if (line.trim() !== "") results.push(this.#line(line));
+      newline = this.#buffer.indexOf("\n", start);
     }
-    if (this.#buffer.length > MAX_FRAME_BYTES) {
-      if (!this.#discarding) {
-        results.push({ ok: false, reason: `frame exceeds ${MAX_FRAME_BYTES} bytes` });
-      }
+    this.#buffer = this.#buffer.slice(start);
+    if (this.#buffer.length > MAX_LINE_BYTES) {
+      if (!this.#discarding) results.push(oversized());
       this.#discarding = true;
       this.#buffer = "";
     }
     return results;
   }
 
-  /** Flush at end of stream: a last line without newline is still parsed. */
+  /** Flush at end of stream: a last line without newline is still checked. */
   end() {
     this.#buffer += this.#decoder.decode();
     const rest = this.#buffer;
@@ -218,6 +218,17 @@ export class FrameDecoder {
     const discarding = this.#discarding;
     this.#discarding = false;
     if (discarding || rest.trim() === "") return [];
-    return [parseFrame(rest, this.#schema)];
+    return [this.#line(rest)];
   }
+
+  #line(line) {
+    if (line.length > MAX_LINE_BYTES) return oversized();
+    const opened = this.#opener.open(line);
+    if (!opened.ok) return { ok: false, reason: opened.reason, unauthenticated: true };
+    return parseFrame(opened.json, this.#schema);
+  }
+}
+
+function oversized() {
+  return { ok: false, reason: `line exceeds ${MAX_LINE_BYTES} bytes`, unauthenticated: true };
 }

@@ -1,0 +1,107 @@
+import { PassThrough } from "node:stream";
+import type {
+  AttachedStdio,
+  ContainerInfo,
+  ContainerRuntime,
+  ContainerSpec,
+} from "../../src/containers/runtime.js";
+
+/** One fake container: its stdio as in-process pipes, from the container's side. */
+export interface PipeContainer {
+  id: string;
+  spec: ContainerSpec;
+  /** What the host wrote to the container's stdin. */
+  stdin: PassThrough;
+  /** What the container writes to the host. */
+  stdout: PassThrough;
+  stderr: PassThrough;
+  /** Bytes the host had written to stdin by the time it called `start`. */
+  stdinBeforeStart: string;
+  exit(code: number): void;
+}
+
+/**
+ * A ContainerRuntime whose containers are in-process pipes: `onStart` plays the process inside.
+ * Only the calls AgentContainer makes do anything; the others answer as for an empty engine.
+ */
+export class PipeRuntime implements ContainerRuntime {
+  readonly containers: PipeContainer[] = [];
+  readonly #exits = new Map<string, { promise: Promise<number>; resolve: (code: number) => void }>();
+
+  constructor(private readonly onStart: (container: PipeContainer) => void) {}
+
+  async version(): Promise<string> {
+    return "pipe";
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    const id = `pipe-${this.containers.length + 1}`;
+    let resolve: (code: number) => void = () => {};
+    const promise = new Promise<number>((r) => {
+      resolve = r;
+    });
+    this.#exits.set(id, { promise, resolve });
+    const stdin = new PassThrough();
+    const container: PipeContainer = {
+      id,
+      spec,
+      stdin,
+      stdout: new PassThrough(),
+      stderr: new PassThrough(),
+      stdinBeforeStart: "",
+      exit: (code) => resolve(code),
+    };
+    this.containers.push(container);
+    return id;
+  }
+
+  async attach(id: string): Promise<AttachedStdio> {
+    const c = this.#get(id);
+    return { stdin: c.stdin, stdout: c.stdout, stderr: c.stderr, close: () => c.stdout.end() };
+  }
+
+  async start(id: string): Promise<void> {
+    const c = this.#get(id);
+    c.stdinBeforeStart = (c.stdin.read() as Buffer | null)?.toString() ?? "";
+    if (c.stdinBeforeStart) c.stdin.unshift(Buffer.from(c.stdinBeforeStart));
+    this.onStart(c);
+  }
+
+  wait(id: string): Promise<number> {
+    return this.#exits.get(id)?.promise ?? Promise.resolve(-1);
+  }
+
+  async stop(id: string): Promise<void> {
+    this.#get(id).exit(0);
+  }
+
+  async kill(id: string): Promise<void> {
+    this.#get(id).exit(137);
+  }
+
+  async remove(): Promise<void> {}
+
+  async inspect(): Promise<ContainerInfo | null> {
+    return null;
+  }
+
+  async list(): Promise<ContainerInfo[]> {
+    return [];
+  }
+
+  async imageExists(): Promise<boolean> {
+    return true;
+  }
+
+  async bridgeGateway(): Promise<string | null> {
+    return null;
+  }
+
+  async buildImage(): Promise<void> {}
+
+  #get(id: string): PipeContainer {
+    const c = this.containers.find((x) => x.id === id);
+    if (!c) throw new Error(`no container ${id}`);
+    return c;
+  }
+}
