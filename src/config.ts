@@ -35,6 +35,8 @@ export interface Config {
   /** Base image for building the agent image; null uses the Dockerfile's default. */
   agentBaseImage: string | null;
   agentLimits: { memoryMb: number; cpus: number; pids: number };
+  /** Agents' Docker network: `open` keeps internet egress, `internal` reaches only the host. */
+  agentNetwork: "open" | "internal";
   /** null when no model is configured: commands that need one say which variables to set. */
   model: ModelConfig | null;
   telegram: { botToken: string; apiRoot: string } | null;
@@ -119,6 +121,12 @@ const schema = z.object({
       return n;
     }),
   AGENT_PIDS: intIn(256, 16, 65_536),
+  AGENT_NETWORK: z
+    .enum(["open", "internal"], {
+      error: (i) =>
+        `must be open (internet egress for tools) or internal (no egress: only the model, via nestbox), got "${String(i.input)}"`,
+    })
+    .default("open"),
   MODEL: z.string().optional(),
   MODEL_PROVIDER: z.enum(["anthropic", "openai"]).optional(),
   ANTHROPIC_API_KEY: z.string().optional(),
@@ -159,6 +167,7 @@ export function loadConfig(
     agentImage: e.AGENT_IMAGE,
     agentBaseImage: e.AGENT_BASE_IMAGE ?? null,
     agentLimits: { memoryMb: e.AGENT_MEMORY_MB, cpus: e.AGENT_CPUS, pids: e.AGENT_PIDS },
+    agentNetwork: e.AGENT_NETWORK,
     model,
     telegram: e.TELEGRAM_BOT_TOKEN
       ? {
