@@ -3,6 +3,7 @@ import type { Readable, Writable } from "node:stream";
 import { AgentSupervisor } from "./agents/supervisor.js";
 import {
   agentUser,
+  closeAgentPlumbing,
   ensureAgentImage,
   requireModel,
   startAgentPlumbing,
@@ -103,7 +104,7 @@ export async function start(options: StartOptions): Promise<number> {
   });
   const store = Store.open(config.dataDir);
   const installId = store.meta.installId();
-  const plumbing = await startAgentPlumbing(docker, config, model, sandbox, log);
+  const plumbing = await startAgentPlumbing(docker, config, model, sandbox, log, installId);
   let host: Host | null = null;
   const supervisor = new AgentSupervisor({
     runtime: docker,
@@ -116,13 +117,21 @@ export async function start(options: StartOptions): Promise<number> {
       timezone: config.timezone,
       model,
       modelBaseUrl: plumbing.modelBaseUrl,
+      network: plumbing.network,
       gateway: plumbing.gateway,
       proxy: sandbox.proxy,
       ca: plumbing.ca,
       defaults: config.agentLimits,
       user: agentUser(),
     },
-    tokens: plumbing.proxy,
+    // sec-network: until the credential proxy enforces bindToken (sec-proxy), the binding is only logged;
+    // on merge this becomes `tokens: plumbing.proxy`.
+    tokens: {
+      issueToken: (chatId) => plumbing.proxy.issueToken(chatId),
+      revokeToken: (token) => plumbing.proxy.revokeToken(token),
+      bindToken: (_token, address) => log.debug({ address }, "agent token bound to its container's address"),
+    },
+    bindTokens: plumbing.bindsAddresses,
     log,
     idleTimeoutMs: config.agentIdleTimeoutMs,
     turnTimeoutMs: config.agentTurnTimeoutMs,
@@ -204,7 +213,7 @@ export async function start(options: StartOptions): Promise<number> {
     log.info({ signal: why }, "stopping");
     await host.stop(why === "SIGTERM" ? 10_000 : 0);
   }
-  await plumbing.proxy.close();
+  await closeAgentPlumbing(docker, plumbing, log);
   store.close();
   return why === "SIGINT" ? 130 : 0;
 }
