@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CredentialProxy } from "../../src/agents/credential-proxy.js";
-import { AgentSupervisor } from "../../src/agents/supervisor.js";
-import { agentUser, GATEWAY_NAME, syncSkills } from "../../src/agents/wiring.js";
+import { AgentSupervisor, type TokenIssuer } from "../../src/agents/supervisor.js";
+import { agentUser, ensureAgentNetwork, GATEWAY_NAME, syncSkills } from "../../src/agents/wiring.js";
 import { ChannelRegistry } from "../../src/channels/registry.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { detectSandbox, writeCaFiles } from "../../src/containers/sandbox/index.js";
@@ -26,7 +26,29 @@ export interface HarnessOptions {
   turnTimeoutMs?: number;
   installId?: string;
   onTurnSent?: (chatId: string) => void;
+  /** AGENT_NETWORK for this install (default open). */
+  agentNetwork?: "open" | "internal";
 }
+
+/**
+ * The proxy as the supervisor's TokenIssuer, recording each binding (token -> address). Where the proxy
+ * enforces bindings itself (it has `bindToken`), the call goes through to it as well.
+ */
+function recordingIssuer(proxy: CredentialProxy, bindings: Map<string, string | null>): TokenIssuer {
+  const own = (proxy as Partial<TokenIssuer>).bindToken?.bind(proxy);
+  return {
+    issueToken: (chatId) => proxy.issueToken(chatId),
+    revokeToken: (token) => proxy.revokeToken(token),
+    bindToken: (token, address) => {
+      bindings.set(token, address);
+      own?.(token, address);
+    },
+  };
+}
+
+/** Whether the credential proxy on this branch enforces token bindings itself. */
+export const PROXY_BINDS_TOKENS =
+  typeof (CredentialProxy.prototype as Partial<TokenIssuer>).bindToken === "function";
 
 /**
  * The real agent stack in this process: Store, Host, AgentSupervisor on the real Docker daemon,
@@ -65,7 +87,9 @@ export async function startAgentHarness(options: HarnessOptions) {
   const installId = options.installId ?? `t${Date.now().toString(36)}`;
   store.meta.set("install_id", installId);
   const sandbox = detectSandbox({ env: process.env });
-  const gateway = (await docker.bridgeGateway()) ?? "127.0.0.1";
+  const network = await ensureAgentNetwork(docker, installId, options.agentNetwork ?? "open");
+  if (!network.gateway) throw new Error(`network ${network.name} has no gateway address`);
+  const gateway = network.gateway;
   const proxy = new CredentialProxy({
     model: { provider: "openai", name: "scripted", baseUrl: llm.url, apiKey: SECRET },
     proxy: sandbox.proxy,
@@ -73,6 +97,7 @@ export async function startAgentHarness(options: HarnessOptions) {
     host: gateway,
   });
   await proxy.listen();
+  const bindings = new Map<string, string | null>();
   let host: Host | null = null;
   const supervisor = new AgentSupervisor({
     runtime: docker,
@@ -85,13 +110,14 @@ export async function startAgentHarness(options: HarnessOptions) {
       timezone: "UTC",
       model: { provider: "openai", name: "scripted", baseUrl: llm.url, apiKey: SECRET },
       modelBaseUrl: `http://${GATEWAY_NAME}:${proxy.port}${CredentialProxy.pathPrefix}`,
+      network: network.name,
       gateway: { name: GATEWAY_NAME, address: gateway },
       proxy: sandbox.proxy,
       ca: writeCaFiles(sandbox, dataDir),
       defaults: { memoryMb: 512, cpus: Number(process.env.NESTBOX_TEST_CPUS ?? 1), pids: 256 },
       user: agentUser(),
     },
-    tokens: proxy,
+    tokens: recordingIssuer(proxy, bindings),
     log,
     idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
     turnTimeoutMs: options.turnTimeoutMs ?? 600_000,
@@ -124,7 +150,11 @@ export async function startAgentHarness(options: HarnessOptions) {
     channel,
     host: h,
     installId,
+    /** The agents' network (its name) and the host's address on it, where the proxy listens. */
+    network: network.name,
     gateway,
+    /** Every token binding the supervisor made: token -> the container's address on the network. */
+    bindings,
     /** Sends a message and waits until its turn is answered. */
     async ask(chatId: string, text: string): Promise<string[]> {
       const before = channel.sent.length;
@@ -145,6 +175,8 @@ export async function startAgentHarness(options: HarnessOptions) {
       await proxy.close();
       await llm.close();
       for (const c of await docker.list({ "nestbox.install": installId })) await docker.remove(c.id);
+      // The daemon has a small pool of bridge subnets: every test install gives its network back.
+      await docker.removeNetwork(network.name);
       store.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
