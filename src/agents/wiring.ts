@@ -5,7 +5,7 @@ import { buildAgentImage } from "../containers/agent-image.js";
 import { agentNetworkName, LABELS } from "../containers/agent-spec.js";
 import type { ContainerRuntime, NetworkInfo } from "../containers/runtime.js";
 import { type CaFiles, type SandboxEnvironment, writeCaFiles } from "../containers/sandbox/index.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, ContainerError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { CredentialProxy } from "./credential-proxy.js";
 
@@ -52,15 +52,27 @@ export function syncSkills(projectDir: string, dataDir: string): void {
 }
 
 /** Creates (or reuses) the install's agents' network: bridge, inter-container traffic off, labelled. */
-export function ensureAgentNetwork(
+export async function ensureAgentNetwork(
   runtime: ContainerRuntime,
   installId: string,
   mode: Config["agentNetwork"],
 ): Promise<NetworkInfo> {
-  return runtime.ensureNetwork(agentNetworkName(installId), {
-    internal: mode === "internal",
-    labels: { [LABELS.install]: installId },
-  });
+  const name = agentNetworkName(installId);
+  try {
+    return await runtime.ensureNetwork(name, {
+      internal: mode === "internal",
+      labels: { [LABELS.install]: installId },
+    });
+  } catch (err) {
+    if (!(err instanceof ContainerError) || err.code !== "DOCKER_NETWORK_IN_USE") throw err;
+    // The mode changed while containers of a previous run still sit on the old network.
+    throw new ContainerError(
+      "AGENT_NETWORK_IN_USE",
+      `the agents' network ${name} must be re-created for AGENT_NETWORK=${mode}, but containers of a previous ` +
+        `run still use it: remove them (docker rm -f $(docker ps -aq --filter label=${LABELS.install}=${installId})) and start again`,
+      { cause: err },
+    );
+  }
 }
 
 /** What the agent side needs from the host: CA files, the credential proxy and where agents reach it. */

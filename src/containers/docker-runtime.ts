@@ -320,7 +320,13 @@ export class DockerRuntime implements ContainerRuntime {
       await this.#docker.getNetwork(name).remove();
     } catch (err) {
       if (statusOf(err) === 404) return;
-      throw wrap(`cannot remove network ${name} (containers still attached to it keep it alive)`, err);
+      const e = wrap(`cannot remove network ${name}`, err);
+      // The engine answers 403 (older) or 409 while containers still have endpoints on it.
+      if (statusOf(err) === 403 || statusOf(err) === 409)
+        throw new ContainerError("DOCKER_NETWORK_IN_USE", `${e.message} (containers still use it)`, {
+          cause: err,
+        });
+      throw e;
     }
   }
 

@@ -112,11 +112,11 @@ export interface ContainerRuntime {
   bridgeGateway(): Promise<string | null>;
   /**
    * Creates a bridge network with inter-container traffic off, or returns it when it exists with the
-   * same settings and labels. One with other settings is replaced (which fails while containers use
-   * it); one without these labels is not ours and fails with a ContainerError.
+   * same settings and labels. One with other settings is replaced (which fails with code
+   * DOCKER_NETWORK_IN_USE while containers use it); one without these labels is not ours: ContainerError.
    */
   ensureNetwork(name: string, spec: NetworkSpec): Promise<NetworkInfo>;
-  /** Removes a network; one already gone is not an error. */
+  /** Removes a network; one already gone is not an error; one still used: DOCKER_NETWORK_IN_USE. */
   removeNetwork(name: string): Promise<void>;
   /** The container's IPv4 address on `network`; null when the container or its endpoint there is absent. */
   containerAddress(id: string, network: string): Promise<string | null>;

@@ -194,9 +194,9 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
     expect(await rt.ensureNetwork(netName, { internal: false, labels })).toEqual(first);
     expect(await rt.containerAddress(id, netName)).toBe(address);
     // Other settings mean replacing it, which the engine refuses while a container is attached.
-    await expect(rt.ensureNetwork(netName, { internal: true, labels })).rejects.toBeInstanceOf(
-      ContainerError,
-    );
+    const replacing = rt.ensureNetwork(netName, { internal: true, labels });
+    await expect(replacing).rejects.toBeInstanceOf(ContainerError);
+    await expect(replacing).rejects.toMatchObject({ code: "DOCKER_NETWORK_IN_USE" });
     await expect(
       rt.ensureNetwork(netName, { internal: false, labels: { [LABEL]: "another-install" } }),
     ).rejects.toThrow(/exists without the labels/);
