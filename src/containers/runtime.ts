@@ -108,7 +108,7 @@ export interface ContainerRuntime {
   /** Containers (running or not) carrying every given label (`value` undefined: any value). */
   list(labels: Record<string, string | undefined>): Promise<ContainerInfo[]>;
   imageExists(tag: string): Promise<boolean>;
-  /** The gateway address of the default bridge network: the host as containers reach it. */
+  /** The gateway address of the default bridge network (agents are not on it: see `ensureNetwork`). */
   bridgeGateway(): Promise<string | null>;
   /**
    * Creates a bridge network with inter-container traffic off, or returns it when it exists with the

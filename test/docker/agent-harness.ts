@@ -140,6 +140,7 @@ export async function startAgentHarness(options: HarnessOptions) {
   });
   await host.start();
   const h = host;
+  let closing: Promise<void> | null = null;
   return {
     dataDir,
     llm,
@@ -170,15 +171,19 @@ export async function startAgentHarness(options: HarnessOptions) {
         (c) => c.running,
       );
     },
-    async close() {
-      await h.stop();
-      await proxy.close();
-      await llm.close();
-      for (const c of await docker.list({ "nestbox.install": installId })) await docker.remove(c.id);
-      // The daemon has a small pool of bridge subnets: every test install gives its network back.
-      await docker.removeNetwork(network.name);
-      store.close();
-      rmSync(dataDir, { recursive: true, force: true });
+    /** Stops everything and removes this install's containers and network; calling it again is a no-op. */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await h.stop();
+        await proxy.close();
+        await llm.close();
+        for (const c of await docker.list({ "nestbox.install": installId })) await docker.remove(c.id);
+        // The daemon has a small pool of bridge subnets: every test install gives its network back.
+        await docker.removeNetwork(network.name);
+        store.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      })();
+      return closing;
     },
   };
 }

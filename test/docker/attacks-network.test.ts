@@ -213,6 +213,9 @@ describeDocker("attacks: the agents' network (AGENT_NETWORK=internal)", () => {
     await open?.close();
   });
 
+  const networkExists = (name: string) =>
+    docker("network", "ls", "-q", "--filter", `name=^${name}$`, "--filter", "label=nestbox.install") !== "";
+
   it("still reaches the model through the credential proxy on the gateway, and gets its reply", async () => {
     expect(JSON.parse(docker("network", "inspect", h.network))[0].Internal).toBe(true);
     expect(await h.ask("local:in", "RUN:echo inside")).toEqual([expect.stringMatching(/^done/)]);
@@ -229,4 +232,11 @@ describeDocker("attacks: the agents' network (AGENT_NETWORK=internal)", () => {
     expect(await nodeIn(outside.id, CONNECT, target, "9")).toMatch(/^(OK|REFUSED)/);
     expect(blocked.filter((x) => x !== "REFUSED")).toContain(await nodeIn(inside.id, CONNECT, target, "9"));
   }, 30_000);
+
+  it("gives the install's network back when it closes (the daemon's pool of bridge subnets is small)", async () => {
+    expect(networkExists(open.network)).toBe(true);
+    await open.close();
+    expect(networkExists(open.network)).toBe(false);
+    expect(networkExists(h.network)).toBe(true);
+  });
 });

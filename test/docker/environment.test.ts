@@ -43,7 +43,11 @@ describeDocker("setup environment: detection and egress paths from the host and 
       ownContainer: null,
       dockerVersion: expect.any(String),
       hostDataDir: null,
-      agentNetwork: { mode: "open", name: expect.stringMatching(/^nestbox-env-/), gateway: expect.any(String) },
+      agentNetwork: {
+        mode: "open",
+        name: expect.stringMatching(/^nestbox-env-/),
+        gateway: expect.any(String),
+      },
     });
     expect(report.detected.proxy.noProxy).toEqual(["corp.example"]);
     expect(report.probes.map((p: { path: string }) => p.path)).toEqual([
