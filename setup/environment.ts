@@ -3,10 +3,10 @@ import http from "node:http";
 import https from "node:https";
 import { CredentialProxy } from "../src/agents/credential-proxy.js";
 import { GATEWAY_NAME } from "../src/agents/wiring.js";
-import { loadConfig, readEnvironment } from "../src/config.js";
+import { type Config, loadConfig, readEnvironment } from "../src/config.js";
 import { DockerRuntime } from "../src/containers/docker-runtime.js";
 import { probeDataVisibility } from "../src/containers/probe.js";
-import type { ContainerRuntime } from "../src/containers/runtime.js";
+import type { ContainerRuntime, NetworkInfo } from "../src/containers/runtime.js";
 import {
   agentFor,
   agentProxyEnv,
@@ -64,6 +64,7 @@ async function containerGet(
   env: Record<string, string>,
   gateway: HostGateway,
   caDir: string | null,
+  network: string | undefined,
   url: string,
   token = "",
 ): Promise<string> {
@@ -75,6 +76,7 @@ async function containerGet(
     entrypoint: ["node", "--input-type=module", "-e", FETCH_SCRIPT, url, token],
     mounts: caDir ? [{ hostPath: caDir, containerPath: "/workspace/ca", readOnly: true }] : [],
     extraHosts: [`${gateway.name}:${gateway.address}`],
+    network,
     capDrop: ["ALL"],
     securityOpt: ["no-new-privileges"],
   });
@@ -111,49 +113,17 @@ function caSummary(sandbox: SandboxEnvironment, env: Record<string, string | und
   return `${sources.join(" ")}: ${count} certificates in ${sandbox.caFiles.length} file(s), forwarded via data/ca/`;
 }
 
-/** `setup environment`: what was detected, and each egress path tested once (host and container). */
-export const environment: SetupStep = async (_argv, io, json) => {
-  const env = readEnvironment(io.env, io.cwd);
-  const config = loadConfig(env, io.cwd);
-  const sandbox = detectSandbox({ env });
-  const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
-  const detected = {
-    proxy: sandbox.proxy,
-    caFiles: sandbox.caFiles,
-    extraCertificates: sandbox.caCertificates.length,
-    dockerEndpoint: sandbox.dockerHost ?? "unix:///var/run/docker.sock",
-    dockerVersion: null as string | null,
-    ownContainer: sandbox.ownContainerId,
-    dataDir: config.dataDir,
-    hostDataDir: sandbox.hostDataDir,
-  };
+/** The model and Telegram paths, from the host and from a container on `network`. */
+async function egressProbes(c: {
+  docker: ContainerRuntime;
+  config: Config;
+  sandbox: SandboxEnvironment;
+  imageReady: boolean;
+  network: NetworkInfo | null;
+  address: string;
+}): Promise<Probe[]> {
+  const { docker, config, sandbox, imageReady, network, address } = c;
   const probes: Probe[] = [];
-  try {
-    detected.dockerVersion = await docker.version();
-  } catch (err) {
-    probes.push({ path: "docker", ok: false, detail: (err as Error).message });
-  }
-  const imageReady = detected.dockerVersion !== null && (await docker.imageExists(config.agentImage));
-  if (detected.dockerVersion && !imageReady) {
-    probes.push({
-      path: "agent image",
-      ok: false,
-      detail: `${config.agentImage} is missing: run npm run setup -- container`,
-    });
-  }
-  if (imageReady) {
-    probes.push(
-      await attempt("data/ visible to the daemon", async () => {
-        await probeDataVisibility(docker, {
-          image: config.agentImage,
-          dataDir: config.dataDir,
-          hostDataDir: sandbox.hostDataDir,
-        });
-        return "ok";
-      }),
-    );
-  }
-  const address = detected.dockerVersion ? ((await docker.bridgeGateway()) ?? "127.0.0.1") : "127.0.0.1";
   const gateway = { name: GATEWAY_NAME, address };
   const ca = writeCaFiles(sandbox, config.dataDir);
   const agentEnv: Record<string, string> = { ...agentProxyEnv(sandbox.proxy, gateway) };
@@ -193,6 +163,7 @@ export const environment: SetupStep = async (_argv, io, json) => {
             agentEnv,
             gateway,
             ca?.dir ?? null,
+            network?.name,
             `http://${GATEWAY_NAME}:${proxy.port}${CredentialProxy.pathPrefix}${modelsPath}`,
             token,
           ),
@@ -209,12 +180,84 @@ export const environment: SetupStep = async (_argv, io, json) => {
   const telegramRoot = config.telegram?.apiRoot ?? "";
   if (telegramRoot)
     probes.push(await attempt(`Telegram API ${telegramRoot} (host)`, () => hostGet(telegramRoot, sandbox)));
-  if (telegramRoot && imageReady) {
+  const get = () =>
+    containerGet(docker, config.agentImage, agentEnv, gateway, ca?.dir ?? null, network?.name, telegramRoot);
+  if (telegramRoot && imageReady && config.agentNetwork === "open")
+    probes.push(await attempt(`Telegram API ${telegramRoot} (agent container)`, get));
+  if (telegramRoot && imageReady && config.agentNetwork === "internal") {
+    // AGENT_NETWORK=internal promises no egress: here a failure is the pass.
+    const reached = await attempt("", get);
+    probes.push({
+      path: "no egress from an agent container (AGENT_NETWORK=internal)",
+      ok: !reached.ok,
+      detail: reached.ok ? `${telegramRoot} answered (${reached.detail})` : `blocked (${reached.detail})`,
+    });
+  }
+  return probes;
+}
+
+/** `setup environment`: what was detected, and each egress path tested once (host and container). */
+export const environment: SetupStep = async (_argv, io, json) => {
+  const env = readEnvironment(io.env, io.cwd);
+  const config = loadConfig(env, io.cwd);
+  const sandbox = detectSandbox({ env });
+  const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
+  const detected = {
+    proxy: sandbox.proxy,
+    caFiles: sandbox.caFiles,
+    extraCertificates: sandbox.caCertificates.length,
+    dockerEndpoint: sandbox.dockerHost ?? "unix:///var/run/docker.sock",
+    dockerVersion: null as string | null,
+    ownContainer: sandbox.ownContainerId,
+    dataDir: config.dataDir,
+    hostDataDir: sandbox.hostDataDir,
+    agentNetwork: { mode: config.agentNetwork, name: null as string | null, gateway: null as string | null },
+  };
+  const probes: Probe[] = [];
+  try {
+    detected.dockerVersion = await docker.version();
+  } catch (err) {
+    probes.push({ path: "docker", ok: false, detail: (err as Error).message });
+  }
+  const imageReady = detected.dockerVersion !== null && (await docker.imageExists(config.agentImage));
+  if (detected.dockerVersion && !imageReady) {
+    probes.push({
+      path: "agent image",
+      ok: false,
+      detail: `${config.agentImage} is missing: run npm run setup -- container`,
+    });
+  }
+  if (imageReady) {
     probes.push(
-      await attempt(`Telegram API ${telegramRoot} (agent container)`, () =>
-        containerGet(docker, config.agentImage, agentEnv, gateway, ca?.dir ?? null, telegramRoot),
-      ),
+      await attempt("data/ visible to the daemon", async () => {
+        await probeDataVisibility(docker, {
+          image: config.agentImage,
+          dataDir: config.dataDir,
+          hostDataDir: sandbox.hostDataDir,
+        });
+        return "ok";
+      }),
     );
+  }
+  // A throwaway network like the agents' own (same mode, inter-container traffic off), in the same daemon.
+  let network: NetworkInfo | null = null;
+  if (detected.dockerVersion) {
+    const name = `nestbox-env-${randomBytes(4).toString("hex")}`;
+    try {
+      network = await docker.ensureNetwork(name, {
+        internal: config.agentNetwork === "internal",
+        labels: { "nestbox.probe": "1" },
+      });
+      detected.agentNetwork = { mode: config.agentNetwork, name, gateway: network.gateway };
+    } catch (err) {
+      probes.push({ path: "agents' network", ok: false, detail: (err as Error).message });
+    }
+  }
+  const address = network?.gateway ?? "127.0.0.1";
+  try {
+    probes.push(...(await egressProbes({ docker, config, sandbox, imageReady, network, address })));
+  } finally {
+    if (network) await docker.removeNetwork(network.name).catch(() => {});
   }
   const ok = probes.every((p) => p.ok);
   if (json) {
@@ -227,6 +270,7 @@ export const environment: SetupStep = async (_argv, io, json) => {
     `NO_PROXY:       ${p.noProxy.join(",") || "-"} (agents also get ${GATEWAY_NAME},${address})`,
     `CA files:       ${caSummary(sandbox, env)}`,
     `Docker:         ${detected.dockerEndpoint}${detected.dockerVersion ? `, engine ${detected.dockerVersion}` : " (unreachable)"}`,
+    `Agents' network: ${config.agentNetwork}${detected.agentNetwork.name ? ` (tested on ${detected.agentNetwork.name}, gateway ${address})` : ""}`,
     `Own container:  ${sandbox.ownContainerId ?? "none (not running in a container)"}`,
     `Data folder:    ${config.dataDir}${sandbox.hostDataDir ? ` (the daemon sees ${sandbox.hostDataDir})` : " (same path for the daemon)"}`,
     "Checks:",

@@ -15,9 +15,17 @@ describe("loadConfig", () => {
       agentIdleTimeoutMs: 600_000,
       agentTurnTimeoutMs: 600_000,
       logLevel: "info",
+      agentNetwork: "open",
       model: null,
       telegram: null,
     });
+  });
+
+  it("takes AGENT_NETWORK=internal and refuses anything but open or internal", () => {
+    expect(loadConfig({ AGENT_NETWORK: "internal" }).agentNetwork).toBe("internal");
+    expect(() => loadConfig({ AGENT_NETWORK: "none" })).toThrow(
+      /AGENT_NETWORK: must be open .* or internal .*, got "none"/,
+    );
   });
 
   it("lists every bad variable at once, each with what to set", () => {

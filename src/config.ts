@@ -38,6 +38,8 @@ export interface Config {
   agentLimits: { memoryMb: number; cpus: number; pids: number };
   /** Disk: per-chat folder limit (AGENT_DISK_MB) and free space kept for the store (STORE_RESERVE_MB). */
   disk: { chatLimitMb: number; reserveMb: number };
+  /** Agents' Docker network: `open` keeps internet egress, `internal` reaches only the host. */
+  agentNetwork: "open" | "internal";
   /** null when no model is configured: commands that need one say which variables to set. */
   model: ModelConfig | null;
   telegram: { botToken: string; apiRoot: string } | null;
@@ -128,6 +130,12 @@ const schema = z.object({
   AGENT_PIDS: intIn(256, 16, 65_536),
   AGENT_DISK_MB: intIn(2048, 16, 16_777_216),
   STORE_RESERVE_MB: intIn(512, 0, 1_048_576),
+  AGENT_NETWORK: z
+    .enum(["open", "internal"], {
+      error: (i) =>
+        `must be open (internet egress for tools) or internal (no egress: only the model, via nestbox), got "${String(i.input)}"`,
+    })
+    .default("open"),
   MODEL: z.string().optional(),
   MODEL_PROVIDER: z.enum(["anthropic", "openai"]).optional(),
   ANTHROPIC_API_KEY: z.string().optional(),
@@ -189,6 +197,7 @@ export function loadConfig(
     agentBaseImage: e.AGENT_BASE_IMAGE ?? null,
     agentLimits: { memoryMb: e.AGENT_MEMORY_MB, cpus: e.AGENT_CPUS, pids: e.AGENT_PIDS },
     disk: { chatLimitMb: e.AGENT_DISK_MB, reserveMb: e.STORE_RESERVE_MB },
+    agentNetwork: e.AGENT_NETWORK,
     model,
     telegram: e.TELEGRAM_BOT_TOKEN
       ? {

@@ -4,6 +4,7 @@ import { DiskGuard } from "./agents/disk-guard.js";
 import { AgentSupervisor } from "./agents/supervisor.js";
 import {
   agentUser,
+  closeAgentPlumbing,
   ensureAgentImage,
   requireModel,
   startAgentPlumbing,
@@ -105,7 +106,7 @@ export async function start(options: StartOptions): Promise<number> {
   });
   const store = Store.open(config.dataDir);
   const installId = store.meta.installId();
-  const plumbing = await startAgentPlumbing(docker, config, model, sandbox, log);
+  const plumbing = await startAgentPlumbing(docker, config, model, sandbox, log, installId);
   let host: Host | null = null;
   const supervisor = new AgentSupervisor({
     runtime: docker,
@@ -118,6 +119,7 @@ export async function start(options: StartOptions): Promise<number> {
       timezone: config.timezone,
       model,
       modelBaseUrl: plumbing.modelBaseUrl,
+      network: plumbing.network,
       gateway: plumbing.gateway,
       proxy: sandbox.proxy,
       ca: plumbing.ca,
@@ -126,6 +128,7 @@ export async function start(options: StartOptions): Promise<number> {
     },
     tokens: plumbing.proxy,
     mountPolicy: { ...mountPolicy(config), hostDataDir: sandbox.hostDataDir },
+    bindTokens: plumbing.bindsAddresses,
     log,
     idleTimeoutMs: config.agentIdleTimeoutMs,
     turnTimeoutMs: config.agentTurnTimeoutMs,
@@ -215,7 +218,7 @@ export async function start(options: StartOptions): Promise<number> {
     log.info({ signal: why }, "stopping");
     await host.stop(why === "SIGTERM" ? 10_000 : 0);
   }
-  await plumbing.proxy.close();
+  await closeAgentPlumbing(docker, plumbing, log);
   store.close();
   return why === "SIGINT" ? 130 : 0;
 }

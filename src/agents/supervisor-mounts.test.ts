@@ -36,6 +36,9 @@ function recordingRuntime(created: ContainerSpec[]): ContainerRuntime {
     list: no,
     imageExists: no,
     bridgeGateway: no,
+    ensureNetwork: no,
+    removeNetwork: no,
+    containerAddress: no,
     buildImage: no,
   };
 }
@@ -75,6 +78,7 @@ it("a stored mount that became a symlink to data/ stops the start: no container,
       ca: null,
       defaults: { memoryMb: 256, cpus: 1, pids: 64 },
       user: "1000:1000",
+      network: "nestbox-test",
     },
     tokens: {
       issueToken: (id) => {

@@ -13,7 +13,7 @@ import type { AgentEvent, AgentRuntime, TurnRequest } from "./runtime.js";
 /** Issues and revokes per-container credential-proxy tokens. */
 export interface TokenIssuer {
   issueToken(chatId: string): string;
-  /** Binds a token to its container's source address; null: the runtime cannot tell (any address). */
+  /** Accepts `token` only from `address` (the container's on the agents' network); null: from any. */
   bindToken(token: string, address: string | null): void;
   revokeToken(token: string): void;
 }
@@ -25,6 +25,11 @@ export interface SupervisorOptions {
   tokens: TokenIssuer;
   /** The extra-mount rule, applied again before every container start (paths change after registration). */
   mountPolicy: MountPolicy;
+  /**
+   * Bind each token to its container's address on `spec.network` (default true). False only when the
+   * proxy cannot see agents by that address (it listens on all interfaces as a fallback).
+   */
+  bindTokens?: boolean;
   log: Logger;
   idleTimeoutMs: number;
   turnTimeoutMs: number;
@@ -69,6 +74,7 @@ export class AgentSupervisor implements AgentRuntime {
   constructor(options: SupervisorOptions) {
     this.#o = {
       readyTimeoutMs: 60_000,
+      bindTokens: true,
       maxAttempts: 3,
       backoffMs: 500,
       now: Date.now,
@@ -213,11 +219,11 @@ export class AgentSupervisor implements AgentRuntime {
     const extraMounts = this.#checkMounts(chat);
     this.#prepareDirs(chat);
     const token = this.#o.tokens.issueToken(chat.chatId);
-    this.#o.tokens.bindToken(token, null);
     const spec = agentContainerSpec({ ...chat, extraMounts }, this.#o.spec, token, this.#o.now());
     const agent = new AgentContainer(this.#o.runtime, spec, this.#o.log, (call) => this.#tool(chat, call));
     const slot: Slot = { chat, agent, token, starting: Promise.resolve(), busy: false, idleTimer: null };
-    slot.starting = agent.start(this.#o.readyTimeoutMs);
+    // Bound before anyone awaiting `starting` can send a turn (and so a model call).
+    slot.starting = agent.start(this.#o.readyTimeoutMs).then(() => this.#bind(agent, token));
     this.#slots.set(chat.chatId, slot);
     try {
       await slot.starting;
@@ -246,6 +252,15 @@ export class AgentSupervisor implements AgentRuntime {
         cause: err,
       });
     }
+  }
+
+  async #bind(agent: AgentContainer, token: string): Promise<void> {
+    if (!this.#o.bindTokens) return this.#o.tokens.bindToken(token, null);
+    const { network } = this.#o.spec;
+    const address = await this.#o.runtime.containerAddress(agent.id, network);
+    // Never fall back to an unbound token: a container without an address is not started.
+    if (!address) throw new AgentError("AGENT_START_FAILED", `${agent.name} has no address on ${network}`);
+    this.#o.tokens.bindToken(token, address);
   }
 
   /** The chat's folders as real directories owned by the agent's user (never following symlinks). */

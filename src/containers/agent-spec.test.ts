@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeChat } from "../../test/doubles/chat.js";
-import { type AgentSpecContext, agentContainerSpec } from "./agent-spec.js";
+import { type AgentSpecContext, agentContainerSpec, agentNetworkName } from "./agent-spec.js";
 
 const chat = makeChat;
 
@@ -13,7 +13,8 @@ const ctx: AgentSpecContext = {
   timezone: "Europe/Berlin",
   model: { provider: "openai", name: "m", baseUrl: "https://llm/v1", apiKey: "sk-REAL-SECRET" },
   modelBaseUrl: "http://host.docker.internal:4000/model",
-  gateway: { name: "host.docker.internal", address: "172.17.0.1" },
+  network: "nestbox-abcd1234",
+  gateway: { name: "host.docker.internal", address: "172.23.0.1" },
   proxy: { httpProxy: "http://proxy:3128", httpsProxy: "http://proxy:3128", noProxy: ["corp"] },
   ca: { dir: "/app/data/ca", extraFile: "/app/data/ca/extra.pem", bundleFile: "/app/data/ca/bundle.pem" },
   defaults: { memoryMb: 1024, cpus: 1, pids: 256 },
@@ -41,8 +42,20 @@ describe("agentContainerSpec", () => {
       nanoCpus: 1e9,
       pidsLimit: 256,
       openStdin: true,
-      extraHosts: ["host.docker.internal:172.17.0.1"],
     });
+  });
+
+  it("joins the install's own network, with host.docker.internal mapped to that network's gateway", () => {
+    const spec = agentContainerSpec(chat(), ctx, "t", 0);
+    expect(agentNetworkName("abcd1234")).toBe("nestbox-abcd1234");
+    expect(spec.network).toBe("nestbox-abcd1234");
+    expect(spec.extraHosts).toEqual(["host.docker.internal:172.23.0.1"]);
+    // The model call must go to the credential proxy directly, never through the outbound proxy.
+    expect(spec.env.NO_PROXY?.split(",")).toEqual(
+      expect.arrayContaining(["host.docker.internal", "172.23.0.1"]),
+    );
+    expect(spec.env.NO_PROXY).not.toContain("172.17.0.1");
+    expect(spec.env.no_proxy).toBe(spec.env.NO_PROXY);
   });
 
   it("never puts the real key in env, labels, command or mounts; gives the token and the proxy/CA variables", () => {
@@ -59,7 +72,7 @@ describe("agentContainerSpec", () => {
       ASSISTANT_NAME: "Andy",
     });
     expect(spec.env.NO_PROXY?.split(",")).toEqual(
-      expect.arrayContaining(["corp", "host.docker.internal", "172.17.0.1"]),
+      expect.arrayContaining(["corp", "host.docker.internal", "172.23.0.1"]),
     );
   });
 

@@ -19,6 +19,11 @@ export const LABELS = {
   created: "nestbox.created",
 } as const;
 
+/** The Docker network every agent container of an install joins (one per install). */
+export function agentNetworkName(installId: string): string {
+  return `nestbox-${installId}`;
+}
+
 /** Installation-wide facts an agent container is built from. */
 export interface AgentSpecContext {
   installId: string;
@@ -30,6 +35,8 @@ export interface AgentSpecContext {
   model: ModelConfig;
   /** The credential proxy's base URL as containers reach it. */
   modelBaseUrl: string;
+  /** The agents' network ({@link agentNetworkName}); `gateway` is the host's address on it. */
+  network: string;
   gateway: HostGateway;
   proxy: ProxySettings;
   ca: CaFiles | null;
@@ -112,6 +119,7 @@ export function agentContainerSpec(
     memoryBytes: limits.memoryMb * 1024 * 1024,
     nanoCpus: Math.round(limits.cpus * 1e9),
     pidsLimit: limits.pids,
+    network: ctx.network,
     extraHosts: [`${ctx.gateway.name}:${ctx.gateway.address}`],
     openStdin: true,
   };

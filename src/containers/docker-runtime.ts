@@ -1,7 +1,15 @@
 import { type Duplex, PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { ContainerError } from "../errors.js";
-import type { AttachedStdio, BuildSpec, ContainerInfo, ContainerRuntime, ContainerSpec } from "./runtime.js";
+import type {
+  AttachedStdio,
+  BuildSpec,
+  ContainerInfo,
+  ContainerRuntime,
+  ContainerSpec,
+  NetworkInfo,
+  NetworkSpec,
+} from "./runtime.js";
 import { packTar } from "./tar.js";
 
 /** Where the Docker engine is: a socket path or a `tcp://host:port` / `unix://` URL (DOCKER_HOST). */
@@ -14,6 +22,27 @@ function connection(dockerHost: string | undefined): Docker.DockerOptions {
   if (dockerHost.startsWith("unix://")) return { socketPath: dockerHost.slice("unix://".length) };
   const url = new URL(dockerHost.replace(/^tcp:/, "http:"));
   return { host: url.hostname, port: Number(url.port || 2375), protocol: "http" };
+}
+
+/** Docker's bridge driver option that turns inter-container traffic on a network on or off. */
+const ICC = "com.docker.network.bridge.enable_icc";
+
+interface RawNetwork {
+  Name: string;
+  Driver?: string;
+  Internal?: boolean;
+  Labels?: Record<string, string> | null;
+  Options?: Record<string, string> | null;
+  IPAM?: { Config?: { Gateway?: string; Subnet?: string }[] | null };
+}
+
+/** The network's IPv4 gateway; older engines leave it out for the default bridge: the subnet's first address. */
+function gatewayOf(net: RawNetwork): string | null {
+  const configs = net.IPAM?.Config ?? [];
+  const gateway = configs.find((c) => c.Gateway && !c.Gateway.includes(":"))?.Gateway;
+  if (gateway) return gateway;
+  const v4 = configs.map((c) => /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/\d+$/.exec(c.Subnet ?? "")).find(Boolean);
+  return v4 ? `${v4[1]}.${v4[2]}.${v4[3]}.${Number(v4[4]) + 1}` : null;
 }
 
 const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode;
@@ -74,6 +103,7 @@ export class DockerRuntime implements ContainerRuntime {
           NanoCpus: spec.nanoCpus,
           PidsLimit: spec.pidsLimit,
           ExtraHosts: spec.extraHosts,
+          NetworkMode: spec.network,
         },
       });
       return c.id;
@@ -243,19 +273,80 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async bridgeGateway(): Promise<string | null> {
+    const net = await this.#network("bridge");
+    return net ? gatewayOf(net) : null;
+  }
+
+  async ensureNetwork(name: string, spec: NetworkSpec): Promise<NetworkInfo> {
+    // Two tries: a concurrent creator can win the race between our inspect and our create.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const existing = await this.#network(name);
+      if (existing) {
+        const labels = existing.Labels ?? {};
+        if (!Object.entries(spec.labels).every(([k, v]) => labels[k] === v)) {
+          throw new ContainerError(
+            "DOCKER_NETWORK_CONFLICT",
+            `a Docker network named ${name} exists without the labels ${JSON.stringify(spec.labels)}: ` +
+              "nestbox did not create it; remove or rename it (docker network rm)",
+          );
+        }
+        const same =
+          existing.Driver === "bridge" &&
+          (existing.Internal ?? false) === spec.internal &&
+          existing.Options?.[ICC] === "false";
+        if (same) return { name, gateway: gatewayOf(existing), internal: spec.internal };
+        await this.removeNetwork(name);
+      }
+      try {
+        await this.#docker.createNetwork({
+          Name: name,
+          Driver: "bridge",
+          Internal: spec.internal,
+          CheckDuplicate: true,
+          Labels: spec.labels,
+          Options: { [ICC]: "false" },
+        });
+      } catch (err) {
+        if (statusOf(err) !== 409) throw wrap(`cannot create network ${name}`, err);
+      }
+    }
+    const created = await this.#network(name);
+    if (!created) throw new ContainerError("DOCKER_NETWORK_GONE", `network ${name} vanished after creation`);
+    return { name, gateway: gatewayOf(created), internal: created.Internal ?? false };
+  }
+
+  async removeNetwork(name: string): Promise<void> {
     try {
-      const net = (await this.#docker.getNetwork("bridge").inspect()) as {
-        IPAM?: { Config?: { Gateway?: string; Subnet?: string }[] };
-      };
-      const configs = net.IPAM?.Config ?? [];
-      const gateway = configs.find((c) => c.Gateway)?.Gateway;
-      if (gateway) return gateway;
-      // Older engines leave Gateway out for the default bridge: it is the subnet's first address.
-      const v4 = configs.map((c) => /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/\d+$/.exec(c.Subnet ?? "")).find(Boolean);
-      return v4 ? `${v4[1]}.${v4[2]}.${v4[3]}.${Number(v4[4]) + 1}` : null;
+      await this.#docker.getNetwork(name).remove();
+    } catch (err) {
+      if (statusOf(err) === 404) return;
+      const e = wrap(`cannot remove network ${name}`, err);
+      // The engine answers 403 (older) or 409 while containers still have endpoints on it.
+      if (statusOf(err) === 403 || statusOf(err) === 409)
+        throw new ContainerError("DOCKER_NETWORK_IN_USE", `${e.message} (containers still use it)`, {
+          cause: err,
+        });
+      throw e;
+    }
+  }
+
+  async containerAddress(id: string, network: string): Promise<string | null> {
+    try {
+      const i = await this.#docker.getContainer(id).inspect();
+      const endpoint = (i.NetworkSettings.Networks as Record<string, { IPAddress?: string }>)[network];
+      return endpoint?.IPAddress || null;
     } catch (err) {
       if (statusOf(err) === 404) return null;
-      throw wrap("cannot inspect the bridge network", err);
+      throw wrap(`cannot inspect container ${id}`, err);
+    }
+  }
+
+  async #network(name: string): Promise<RawNetwork | null> {
+    try {
+      return (await this.#docker.getNetwork(name).inspect()) as RawNetwork;
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw wrap(`cannot inspect network ${name}`, err);
     }
   }
 

@@ -51,6 +51,8 @@ export async function probeDataVisibility(runtime: ContainerRuntime, o: ProbeOpt
         ],
         capDrop: ["ALL"],
         securityOpt: ["no-new-privileges"],
+        // It only reads a file: no network at all, so it depends on no bridge and reaches nothing.
+        network: "none",
       });
     } catch (err) {
       // The engine refuses a bind source it cannot see; anything else (a missing image...) is not ours to explain.

@@ -27,6 +27,8 @@ export interface ContainerSpec {
   nanoCpus?: number;
   pidsLimit?: number;
   extraHosts?: string[];
+  /** The network the container joins (HostConfig.NetworkMode); the engine's default bridge when unset. */
+  network?: string;
   /** Keep stdin open for the attached protocol. */
   openStdin?: boolean;
 }
@@ -46,6 +48,21 @@ export interface ContainerInfo {
   user: string;
   mounts: { source: string; destination: string; readOnly: boolean }[];
   oomKilled: boolean;
+}
+
+/** A bridge network to create: inter-container traffic is always off. */
+export interface NetworkSpec {
+  /** No route out of the host (Docker `internal`): containers reach only the host itself. */
+  internal: boolean;
+  labels: Record<string, string>;
+}
+
+/** A network as the engine reports it. */
+export interface NetworkInfo {
+  name: string;
+  /** The host's address on that network (null when the engine reports none). */
+  gateway: string | null;
+  internal: boolean;
 }
 
 /** A container's attached stdio: stdout and stderr already demultiplexed. */
@@ -91,7 +108,17 @@ export interface ContainerRuntime {
   /** Containers (running or not) carrying every given label (`value` undefined: any value). */
   list(labels: Record<string, string | undefined>): Promise<ContainerInfo[]>;
   imageExists(tag: string): Promise<boolean>;
-  /** The gateway address of the default bridge network: the host as containers reach it. */
+  /** The gateway address of the default bridge network (agents are not on it: see `ensureNetwork`). */
   bridgeGateway(): Promise<string | null>;
+  /**
+   * Creates a bridge network with inter-container traffic off, or returns it when it exists with the
+   * same settings and labels. One with other settings is replaced (which fails with code
+   * DOCKER_NETWORK_IN_USE while containers use it); one without these labels is not ours: ContainerError.
+   */
+  ensureNetwork(name: string, spec: NetworkSpec): Promise<NetworkInfo>;
+  /** Removes a network; one already gone is not an error; one still used: DOCKER_NETWORK_IN_USE. */
+  removeNetwork(name: string): Promise<void>;
+  /** The container's IPv4 address on `network`; null when the container or its endpoint there is absent. */
+  containerAddress(id: string, network: string): Promise<string | null>;
   buildImage(spec: BuildSpec): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, expect, it } from "vitest";
@@ -6,6 +7,14 @@ import type { ContainerRuntime, ContainerSpec } from "../../src/containers/runti
 import { ContainerError } from "../../src/errors.js";
 
 const LABEL = "nestbox.conformance";
+const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
+/** Once a line arrives on stdin, connects to argv host:port; prints OK, REFUSED or TIMEOUT. */
+const CONNECT = `process.stdin.once("data", () => {
+  const s = require("net").connect(+process.argv[2], process.argv[1]);
+  setTimeout(() => { console.log("TIMEOUT"); process.exit(0); }, 3000);
+  s.on("connect", () => { console.log("OK"); process.exit(0); });
+  s.on("error", (e) => { console.log(e.code === "ECONNREFUSED" ? "REFUSED" : "ERR " + e.code); process.exit(0); });
+});`;
 
 /** Reads a stream until `predicate` holds for the text so far. */
 function readUntil(
@@ -28,7 +37,7 @@ function readUntil(
 
 /**
  * The behaviour every ContainerRuntime must show against a real engine. `image` needs `sh`,
- * `cat` and `sleep`. Call inside a describe that only runs when the engine is reachable.
+ * `cat`, `sleep` and `node`; the engine must run on this machine (the host's side of a network is checked). Call inside a describe that only runs when the engine is reachable.
  */
 export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: string): void {
   const rt = makeRuntime();
@@ -43,8 +52,10 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
     ...over,
   });
 
+  const netName = `conformance-${run}-net`;
   afterAll(async () => {
     for (const c of await rt.list({ [LABEL]: run })) await rt.remove(c.id);
+    await rt.removeNetwork(netName);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -148,6 +159,106 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
     expect(await rt.imageExists(image)).toBe(true);
     expect(await rt.imageExists(`nestbox-missing-${run}:none`)).toBe(false);
     expect(await rt.bridgeGateway()).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  });
+
+  /** Runs CONNECT in a container on `network`: what it printed, and its address there. */
+  async function connectFrom(network: string, host: string, port: number) {
+    const id = await rt.create(
+      spec(`connect-${Math.random().toString(36).slice(2, 8)}`, {
+        cmd: ["node", "-e", CONNECT, host, String(port)],
+        network,
+        openStdin: true,
+      }),
+    );
+    const io = await rt.attach(id);
+    const out = readUntil(io.stdout, (s) => s.includes("\n"));
+    await rt.start(id);
+    const address = await rt.containerAddress(id, network);
+    io.stdin.write("go\n");
+    const text = (await out).trim();
+    io.close();
+    await rt.remove(id);
+    return { out: text, address };
+  }
+
+  it("creates a labelled network once, reports its gateway and each container's address on it", async () => {
+    const labels = { [LABEL]: run };
+    const first = await rt.ensureNetwork(netName, { internal: false, labels });
+    expect(first).toEqual({ name: netName, gateway: expect.stringMatching(IPV4), internal: false });
+    const id = await rt.create(spec("on-net", { cmd: ["sleep", "300"], init: true, network: netName }));
+    await rt.start(id);
+    const address = await rt.containerAddress(id, netName);
+    expect(address).toMatch(IPV4);
+    expect(await rt.containerAddress(id, "bridge")).toBeNull();
+    // Idempotent: asking again while a container uses it keeps the same network (and the container on it).
+    expect(await rt.ensureNetwork(netName, { internal: false, labels })).toEqual(first);
+    expect(await rt.containerAddress(id, netName)).toBe(address);
+    // Other settings mean replacing it, which the engine refuses while a container is attached.
+    const replacing = rt.ensureNetwork(netName, { internal: true, labels });
+    await expect(replacing).rejects.toBeInstanceOf(ContainerError);
+    await expect(replacing).rejects.toMatchObject({ code: "DOCKER_NETWORK_IN_USE" });
+    await expect(
+      rt.ensureNetwork(netName, { internal: false, labels: { [LABEL]: "another-install" } }),
+    ).rejects.toThrow(/exists without the labels/);
+    await rt.remove(id);
+    expect(await rt.containerAddress(id, netName)).toBeNull();
+  });
+
+  it("keeps inter-container traffic off on its networks; the host is reached on the gateway as the container's address", async () => {
+    const { gateway } = await rt.ensureNetwork(netName, { internal: false, labels: { [LABEL]: run } });
+    const listener = await rt.create(
+      spec("listener", {
+        cmd: ["node", "-e", "require('net').createServer((s) => s.end('hi')).listen(9999)"],
+        init: true,
+        network: netName,
+      }),
+    );
+    await rt.start(listener);
+    const address = (await rt.containerAddress(listener, netName)) ?? "";
+    // Control: the listener is up (the host reaches containers on its bridges).
+    await new Promise<void>((resolve, reject) => {
+      const deadline = Date.now() + 15_000;
+      const tryOnce = () =>
+        net
+          .connect(9999, address, function (this: net.Socket) {
+            this.destroy();
+            resolve();
+          })
+          .on("error", () =>
+            Date.now() > deadline ? reject(new Error("listener never up")) : setTimeout(tryOnce, 200),
+          );
+      tryOnce();
+    });
+    expect(["TIMEOUT", "REFUSED"]).toContain((await connectFrom(netName, address, 9999)).out);
+    const seen: string[] = [];
+    const server = net.createServer((s) => {
+      seen.push(s.remoteAddress?.replace(/^::ffff:/, "") ?? "");
+      s.end();
+    });
+    await new Promise<void>((r) => server.listen(0, gateway ?? "", r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const from = await connectFrom(netName, gateway ?? "", port);
+      expect(from.out).toBe("OK");
+      expect(from.address).toMatch(IPV4);
+      expect(seen).toEqual([from.address]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    await rt.remove(listener);
+  });
+
+  it("replaces a network whose settings changed once nothing uses it, and removes it", async () => {
+    const labels = { [LABEL]: run };
+    await rt.ensureNetwork(netName, { internal: false, labels });
+    const internal = await rt.ensureNetwork(netName, { internal: true, labels });
+    expect(internal).toMatchObject({ name: netName, internal: true, gateway: expect.stringMatching(IPV4) });
+    await rt.removeNetwork(netName);
+    // Gone: a container meant for it cannot start.
+    const orphan = await rt.create(spec("gone-net", { cmd: ["true"], network: netName }));
+    await expect(rt.start(orphan)).rejects.toThrow(/network .* not found/);
+    await rt.remove(orphan);
+    await expect(rt.removeNetwork(netName)).resolves.toBeUndefined();
   });
 
   it("builds an image from in-memory files, and reports a failing build as a ContainerError", async () => {

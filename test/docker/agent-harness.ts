@@ -3,8 +3,8 @@ import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { CredentialProxy, type ProxyLimits } from "../../src/agents/credential-proxy.js";
 import { DiskGuard } from "../../src/agents/disk-guard.js";
-import { AgentSupervisor } from "../../src/agents/supervisor.js";
-import { agentUser, GATEWAY_NAME, syncSkills } from "../../src/agents/wiring.js";
+import { AgentSupervisor, type TokenIssuer } from "../../src/agents/supervisor.js";
+import { agentUser, ensureAgentNetwork, GATEWAY_NAME, syncSkills } from "../../src/agents/wiring.js";
 import { ChannelRegistry } from "../../src/channels/registry.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import type { AllowlistRoot } from "../../src/containers/mount-allowlist.js";
@@ -43,7 +43,29 @@ export interface HarnessOptions {
   proxyLimits?: Partial<ProxyLimits>;
   /** The host's logger (default: silent, or debug to stderr with NESTBOX_TEST_LOG). */
   log?: Logger;
+  /** AGENT_NETWORK for this install (default open). */
+  agentNetwork?: "open" | "internal";
 }
+
+/**
+ * The proxy as the supervisor's TokenIssuer, recording each binding (token -> address). Where the proxy
+ * enforces bindings itself (it has `bindToken`), the call goes through to it as well.
+ */
+function recordingIssuer(proxy: CredentialProxy, bindings: Map<string, string | null>): TokenIssuer {
+  const own = (proxy as Partial<TokenIssuer>).bindToken?.bind(proxy);
+  return {
+    issueToken: (chatId) => proxy.issueToken(chatId),
+    revokeToken: (token) => proxy.revokeToken(token),
+    bindToken: (token, address) => {
+      bindings.set(token, address);
+      own?.(token, address);
+    },
+  };
+}
+
+/** Whether the credential proxy on this branch enforces token bindings itself. */
+export const PROXY_BINDS_TOKENS =
+  typeof (CredentialProxy.prototype as Partial<TokenIssuer>).bindToken === "function";
 
 /**
  * The real agent stack in this process: Store, Host, AgentSupervisor on the real Docker daemon,
@@ -95,7 +117,9 @@ export async function startAgentHarness(options: HarnessOptions) {
   const installId = options.installId ?? `t${Date.now().toString(36)}`;
   store.meta.set("install_id", installId);
   const sandbox = detectSandbox({ env: process.env });
-  const gateway = (await docker.bridgeGateway()) ?? "127.0.0.1";
+  const network = await ensureAgentNetwork(docker, installId, options.agentNetwork ?? "open");
+  if (!network.gateway) throw new Error(`network ${network.name} has no gateway address`);
+  const gateway = network.gateway;
   const proxy = new CredentialProxy({
     model: { provider: "openai", name: "scripted", baseUrl: llm.url, apiKey: SECRET },
     proxy: sandbox.proxy,
@@ -104,6 +128,7 @@ export async function startAgentHarness(options: HarnessOptions) {
     limits: options.proxyLimits,
   });
   await proxy.listen();
+  const bindings = new Map<string, string | null>();
   let host: Host | null = null;
   const supervisor = new AgentSupervisor({
     runtime: docker,
@@ -116,13 +141,14 @@ export async function startAgentHarness(options: HarnessOptions) {
       timezone: "UTC",
       model: { provider: "openai", name: "scripted", baseUrl: llm.url, apiKey: SECRET },
       modelBaseUrl: `http://${GATEWAY_NAME}:${proxy.port}${CredentialProxy.pathPrefix}`,
+      network: network.name,
       gateway: { name: GATEWAY_NAME, address: gateway },
       proxy: sandbox.proxy,
       ca: writeCaFiles(sandbox, dataDir),
       defaults: { memoryMb: 512, cpus: Number(process.env.NESTBOX_TEST_CPUS ?? 1), pids: 256 },
       user: agentUser(),
     },
-    tokens: proxy,
+    tokens: recordingIssuer(proxy, bindings),
     mountPolicy,
     log,
     idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
@@ -147,6 +173,7 @@ export async function startAgentHarness(options: HarnessOptions) {
   });
   await host.start();
   const h = host;
+  let closing: Promise<void> | null = null;
   return {
     dataDir,
     mountPolicy,
@@ -158,7 +185,11 @@ export async function startAgentHarness(options: HarnessOptions) {
     channel,
     host: h,
     installId,
+    /** The agents' network (its name) and the host's address on it, where the proxy listens. */
+    network: network.name,
     gateway,
+    /** Every token binding the supervisor made: token -> the container's address on the network. */
+    bindings,
     /** Sends a message and waits until its turn is answered. */
     async ask(chatId: string, text: string): Promise<string[]> {
       const before = channel.sent.length;
@@ -174,14 +205,20 @@ export async function startAgentHarness(options: HarnessOptions) {
         (c) => c.running,
       );
     },
-    async close() {
-      await h.stop();
-      await proxy.close();
-      await llm.close();
-      for (const c of await docker.list({ "nestbox.install": installId })) await docker.remove(c.id);
-      store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-      rmSync(configDir, { recursive: true, force: true });
+    /** Stops everything and removes this install's containers and network; calling it again is a no-op. */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await h.stop();
+        await proxy.close();
+        await llm.close();
+        for (const c of await docker.list({ "nestbox.install": installId })) await docker.remove(c.id);
+        // The daemon has a small pool of bridge subnets: every test install gives its network back.
+        await docker.removeNetwork(network.name);
+        store.close();
+        rmSync(dataDir, { recursive: true, force: true });
+        rmSync(configDir, { recursive: true, force: true });
+      })();
+      return closing;
     },
   };
 }

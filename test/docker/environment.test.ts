@@ -43,6 +43,11 @@ describeDocker("setup environment: detection and egress paths from the host and 
       ownContainer: null,
       dockerVersion: expect.any(String),
       hostDataDir: null,
+      agentNetwork: {
+        mode: "open",
+        name: expect.stringMatching(/^nestbox-env-/),
+        gateway: expect.any(String),
+      },
     });
     expect(report.detected.proxy.noProxy).toEqual(["corp.example"]);
     expect(report.probes.map((p: { path: string }) => p.path)).toEqual([
@@ -52,6 +57,19 @@ describeDocker("setup environment: detection and egress paths from the host and 
     ]);
     // Both model probes got an HTTP answer from the upstream (not the proxy's 502).
     for (const p of report.probes.slice(1)) expect(p.detail).toMatch(/^HTTP \d{3} in \d+ ms$/);
+  });
+
+  it("with AGENT_NETWORK=internal, an agent container still reaches the model through the credential proxy", async () => {
+    const { code, report } = await run({
+      OPENAI_BASE_URL: llm.url,
+      HTTPS_PROXY: "",
+      AGENT_NETWORK: "internal",
+    });
+    expect(report.probes.filter((p: { ok: boolean }) => !p.ok)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.detected.agentNetwork).toMatchObject({ mode: "internal", name: expect.any(String) });
+    const agent = report.probes.find((p: { path: string }) => p.path.includes("agent container"));
+    expect(agent?.detail).toMatch(/^HTTP \d{3} in \d+ ms$/);
   });
 
   it("fails with the reason when the model endpoint is unreachable", async () => {

@@ -250,7 +250,7 @@ interface Inspected {
   Id: string;
   Name: string;
   Config: { Env: string[] | null; Labels: Record<string, string> | null };
-  HostConfig: { ExtraHosts: string[] | null };
+  HostConfig: { ExtraHosts: string[] | null; NetworkMode: string };
   State: { Running: boolean; StartedAt: string; Status: string };
   RestartCount: number;
 }
@@ -486,7 +486,9 @@ describeDocker("sandbox VM: nested Docker behind a TLS-intercepting proxy (issue
     );
     expect(env.get("HTTPS_PROXY")).toBe(proxyUrl);
     expect(env.get("https_proxy")).toBe(proxyUrl);
-    // host.docker.internal is the inner daemon's bridge gateway, where the credential proxy listens.
+    // The agent is on the install's own network (inner daemon); host.docker.internal is that network's
+    // gateway, where the credential proxy listens.
+    expect(agent.HostConfig.NetworkMode).toBe(`nestbox-${installId}`);
     const gatewayHost = (agent.HostConfig.ExtraHosts ?? []).find((h) =>
       h.startsWith("host.docker.internal:"),
     );

@@ -4,6 +4,8 @@ import type {
   ContainerInfo,
   ContainerRuntime,
   ContainerSpec,
+  NetworkInfo,
+  NetworkSpec,
 } from "../../src/containers/runtime.js";
 
 /** One fake container: its stdio as in-process pipes, from the container's side. */
@@ -95,6 +97,16 @@ export class PipeRuntime implements ContainerRuntime {
 
   async bridgeGateway(): Promise<string | null> {
     return null;
+  }
+
+  async ensureNetwork(name: string, spec: NetworkSpec): Promise<NetworkInfo> {
+    return { name, gateway: "127.0.0.1", internal: spec.internal };
+  }
+
+  async removeNetwork(): Promise<void> {}
+
+  async containerAddress(id: string): Promise<string | null> {
+    return this.containers.some((c) => c.id === id) ? "127.0.0.1" : null;
   }
 
   async buildImage(): Promise<void> {}
