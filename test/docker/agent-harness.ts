@@ -47,25 +47,17 @@ export interface HarnessOptions {
   agentNetwork?: "open" | "internal";
 }
 
-/**
- * The proxy as the supervisor's TokenIssuer, recording each binding (token -> address). Where the proxy
- * enforces bindings itself (it has `bindToken`), the call goes through to it as well.
- */
+/** The proxy as the supervisor's TokenIssuer, recording each binding (token -> address) for the tests. */
 function recordingIssuer(proxy: CredentialProxy, bindings: Map<string, string | null>): TokenIssuer {
-  const own = (proxy as Partial<TokenIssuer>).bindToken?.bind(proxy);
   return {
     issueToken: (chatId) => proxy.issueToken(chatId),
     revokeToken: (token) => proxy.revokeToken(token),
     bindToken: (token, address) => {
       bindings.set(token, address);
-      own?.(token, address);
+      proxy.bindToken(token, address);
     },
   };
 }
-
-/** Whether the credential proxy on this branch enforces token bindings itself. */
-export const PROXY_BINDS_TOKENS =
-  typeof (CredentialProxy.prototype as Partial<TokenIssuer>).bindToken === "function";
 
 /**
  * The real agent stack in this process: Store, Host, AgentSupervisor on the real Docker daemon,

@@ -2,12 +2,12 @@
 // is what the agent's bash tool runs as), an agent must reach neither another agent nor any other
 // container, must still reach the credential proxy, and its token must be bound to its own address.
 import { execFile, execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import net, { type AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { agentUser } from "../../src/agents/wiring.js";
-import { type AgentHarness, PROXY_BINDS_TOKENS, startAgentHarness } from "./agent-harness.js";
+import { type AgentHarness, startAgentHarness } from "./agent-harness.js";
+import { startOutsideHost } from "./outside-host.js";
 import { BASE_IMAGE, describeDocker } from "./support.js";
 
 const UID = agentUser();
@@ -54,17 +54,6 @@ function hostConnect(host: string, port: number, ms = 15_000): Promise<string> {
     };
     once();
   });
-}
-
-/** The host's default route gateway (from /proc/net/route), or null. */
-function hostDefaultGateway(): string | null {
-  const row = readFileSync("/proc/net/route", "utf8")
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/))
-    .find((f) => f[1] === "00000000" && f[2] !== "00000000");
-  const hex = row?.[2];
-  if (!hex) return null;
-  return [3, 2, 1, 0].map((i) => Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join(".");
 }
 
 const respond = (req: { messages: unknown[] }) => {
@@ -164,17 +153,14 @@ describeDocker("attacks: the agents' network (open)", () => {
     }
   });
 
-  it.runIf(PROXY_BINDS_TOKENS)(
-    "agent A's token used from agent B is refused and forwards nothing",
-    async () => {
-      const before = h.llm.requests.length;
-      const tokenA =
-        /NESTBOX_MODEL_TOKEN=([^\0]+)/.exec(docker("exec", a.id, "cat", "/proc/1/environ"))?.[1] ?? "";
-      const url = `http://host.docker.internal:${h.proxy.port}/model/chat/completions`;
-      expect(await nodeIn(b.id, POST, url, tokenA)).toMatch(/^HTTP 40[13]$/);
-      expect(h.llm.requests.length).toBe(before);
-    },
-  );
+  it("agent A's token used from agent B is refused and forwards nothing", async () => {
+    const before = h.llm.requests.length;
+    const tokenA =
+      /NESTBOX_MODEL_TOKEN=([^\0]+)/.exec(docker("exec", a.id, "cat", "/proc/1/environ"))?.[1] ?? "";
+    const url = `http://host.docker.internal:${h.proxy.port}/model/chat/completions`;
+    expect(await nodeIn(b.id, POST, url, tokenA)).toMatch(/^HTTP 40[13]$/);
+    expect(h.llm.requests.length).toBe(before);
+  });
 
   it("documents what an agent still reaches: host ports on 0.0.0.0 (gateway and default bridge address), not loopback", async () => {
     const open = net.createServer((s) => s.end("host-any"));
@@ -222,15 +208,20 @@ describeDocker("attacks: the agents' network (AGENT_NETWORK=internal)", () => {
     expect(await open.ask("local:out", "RUN:echo outside")).toEqual([expect.stringMatching(/^done/)]);
   }, 120_000);
 
-  it("has no egress past the host, where an open agent has it (the host's default gateway answers)", async () => {
-    const target = hostDefaultGateway();
-    if (!target) throw new Error("this machine has no default route to test egress against");
-    const [inside] = await h.containersOf("in");
-    const [outside] = await open.containersOf("out");
-    if (!inside || !outside) throw new Error("agents not running");
-    // Any answer (accept or refuse) proves a route; port 9 (discard) is rarely open.
-    expect(await nodeIn(outside.id, CONNECT, target, "9")).toMatch(/^(OK|REFUSED)/);
-    expect(blocked.filter((x) => x !== "REFUSED")).toContain(await nodeIn(inside.id, CONNECT, target, "9"));
+  // The outside host is a network namespace on this machine, so the test sends nothing off it.
+  it("has no egress past the host, where an open agent has it", async () => {
+    const outsideHost = await startOutsideHost();
+    try {
+      const [inside] = await h.containersOf("in");
+      const [outside] = await open.containersOf("out");
+      if (!inside || !outside) throw new Error("agents not running");
+      const port = String(outsideHost.port);
+      expect(await hostConnect(outsideHost.address, outsideHost.port)).toBe("outside");
+      expect(await nodeIn(outside.id, CONNECT, outsideHost.address, port)).toBe("OK outside");
+      expect(blocked).toContain(await nodeIn(inside.id, CONNECT, outsideHost.address, port));
+    } finally {
+      outsideHost.close();
+    }
   }, 30_000);
 
   it("gives the install's network back when it closes (the daemon's pool of bridge subnets is small)", async () => {
