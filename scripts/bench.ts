@@ -96,6 +96,9 @@ async function oneRun(run: number) {
     ],
     installId: `bench${process.pid}r${run}`,
     respond: () => ({ text: "pong" }),
+    // One agent driven back to back, far faster than a chat: the per-token rate cap (an abuse limit)
+    // must not throttle what is being measured.
+    proxyLimits: { rateBurst: 10_000, ratePerSecond: 10_000 },
     onTurnSent: (chatId) => {
       if (measuring && chatId === "local:bench") routing.push(performance.now() - sentAt);
     },

@@ -1,17 +1,7 @@
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { DiskGuard } from "./agents/disk-guard.js";
-import { AgentSupervisor } from "./agents/supervisor.js";
-import {
-  agentUser,
-  closeAgentPlumbing,
-  ensureAgentImage,
-  requireModel,
-  startAgentPlumbing,
-  syncSkills,
-} from "./agents/wiring.js";
+import { ensureAgentImage, requireModel, syncSkills } from "./agents/wiring.js";
 import type { Channel } from "./channels/channel.js";
-import { ChannelRegistry } from "./channels/registry.js";
 import { createTelegramAdapter } from "./channels/telegram/index.js";
 import { createTerminalAdapter, type TerminalAdapter } from "./channels/terminal/index.js";
 import {
@@ -22,12 +12,10 @@ import {
 import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
-import { mountPolicy } from "./containers/mount-policy.js";
 import { probeDataVisibility } from "./containers/probe.js";
-import { Reaper } from "./containers/reaper.js";
 import { agentFor, detectSandbox } from "./containers/sandbox/index.js";
-import { Host } from "./host.js";
 import { createLogger } from "./log.js";
+import { createNestbox } from "./nestbox.js";
 import { registerChat } from "./registration.js";
 import { Store } from "./store/index.js";
 
@@ -104,121 +92,66 @@ export async function start(options: StartOptions): Promise<number> {
     dataDir: config.dataDir,
     hostDataDir: sandbox.hostDataDir,
   });
-  const store = Store.open(config.dataDir);
-  const installId = store.meta.installId();
-  const plumbing = await startAgentPlumbing(docker, config, model, sandbox, log, installId);
-  let host: Host | null = null;
-  const supervisor = new AgentSupervisor({
-    runtime: docker,
-    spec: {
-      installId,
-      image: config.agentImage,
-      dataDir: config.dataDir,
-      hostDataDir: sandbox.hostDataDir,
-      assistantName: config.assistantName,
-      timezone: config.timezone,
-      model,
-      modelBaseUrl: plumbing.modelBaseUrl,
-      network: plumbing.network,
-      gateway: plumbing.gateway,
-      proxy: sandbox.proxy,
-      ca: plumbing.ca,
-      defaults: config.agentLimits,
-      user: agentUser(),
-    },
-    tokens: plumbing.proxy,
-    mountPolicy: { ...mountPolicy(config), hostDataDir: sandbox.hostDataDir },
-    bindTokens: plumbing.bindsAddresses,
-    log,
-    idleTimeoutMs: config.agentIdleTimeoutMs,
-    turnTimeoutMs: config.agentTurnTimeoutMs,
-    isRegistered: (chatId) => store.chats.get(chatId) !== null,
-    sendMessage: async (_from, chatId, text) => {
-      store.outbox.add(chatId, null, text, Date.now());
-      host?.delivery.kick();
-    },
-  });
-  const reaper = new Reaper({
-    runtime: docker,
-    installId,
-    owned: () => supervisor.ownedContainers(),
-    ownContainerId: sandbox.ownContainerId,
-    log,
-  });
-  await reaper.start();
-
-  const channels: Channel[] = [];
-  if (config.telegram) {
-    channels.push(
-      createTelegramAdapter({
-        botToken: config.telegram.botToken,
-        apiRoot: config.telegram.apiRoot,
-        assistantName: config.assistantName,
-        log,
-        proxyAgent: agentFor(new URL(config.telegram.apiRoot), sandbox.proxy),
-      }),
-    );
-  } else log.info("Telegram skipped: TELEGRAM_BOT_TOKEN is not set");
-  if (whatsappLinked) {
-    channels.push(
-      createWhatsAppAdapter({
-        authDir: whatsappAuth,
-        assistantName: config.assistantName,
-        log,
-        proxyAgent: whatsappProxyAgent(sandbox.proxy),
-        selfChatIsMain: (jid) => store.chats.get(jid)?.isMain === true,
-      }),
-    );
-  } else log.info("WhatsApp skipped: not linked (run npm run auth -- whatsapp)");
   let terminal: TerminalAdapter | null = null;
-  if (openTerminal) {
-    terminal = createTerminalAdapter({
-      input: io.stdin,
-      output: io.stdout,
-      assistantName: config.assistantName,
-      interactive,
-    });
-    channels.push(terminal);
-  }
-  const registry = new ChannelRegistry(channels, log);
-  const disk = new DiskGuard({
-    dataDir: config.dataDir,
-    chatLimitMb: config.disk.chatLimitMb,
-    reserveMb: config.disk.reserveMb,
+  const nestbox = await createNestbox({
+    config,
+    model,
+    sandbox,
+    docker,
     log,
-    onStoreLow: (message) => store.meta.setDiskLow(message),
-  });
-  host = new Host({
-    store,
-    registry,
-    runtime: supervisor,
-    log,
-    maxConcurrentAgents: config.maxConcurrentAgents,
-    disk,
-    limits: {
-      maxMessages: config.catchupMaxMessages,
-      maxChars: config.catchupMaxChars,
-      timezone: config.timezone,
+    channels: (store) => {
+      const channels: Channel[] = [];
+      if (config.telegram) {
+        channels.push(
+          createTelegramAdapter({
+            botToken: config.telegram.botToken,
+            apiRoot: config.telegram.apiRoot,
+            assistantName: config.assistantName,
+            log,
+            proxyAgent: agentFor(new URL(config.telegram.apiRoot), sandbox.proxy),
+          }),
+        );
+      } else log.info("Telegram skipped: TELEGRAM_BOT_TOKEN is not set");
+      if (whatsappLinked) {
+        channels.push(
+          createWhatsAppAdapter({
+            authDir: whatsappAuth,
+            assistantName: config.assistantName,
+            log,
+            proxyAgent: whatsappProxyAgent(sandbox.proxy),
+            selfChatIsMain: (jid) => store.chats.get(jid)?.isMain === true,
+          }),
+        );
+      } else log.info("WhatsApp skipped: not linked (run npm run auth -- whatsapp)");
+      if (openTerminal) {
+        terminal = createTerminalAdapter({
+          input: io.stdin,
+          output: io.stdout,
+          assistantName: config.assistantName,
+          interactive,
+        });
+        channels.push(terminal);
+      }
+      return channels;
     },
   });
 
-  const inputEnded = new Promise<"eof">((resolve) => terminal?.onInputEnd(() => resolve("eof")));
-  await host.start();
+  const inputEnded = new Promise<"eof">((resolve) =>
+    (terminal as TerminalAdapter | null)?.onInputEnd(() => resolve("eof")),
+  );
+  await nestbox.start();
   if (terminal && io.stdout.isTTY) {
     io.stderr.write(
       `nestbox is running. Talk to ${config.assistantName} here; Ctrl-D to finish, Ctrl-C to stop.\n`,
     );
   }
   const why = await Promise.race([inputEnded, options.stopSignal]);
-  reaper.stop();
   if (why === "eof") {
-    await host.drain();
-    await host.stop();
+    await nestbox.host.drain();
+    await nestbox.stop();
   } else {
     log.info({ signal: why }, "stopping");
-    await host.stop(why === "SIGTERM" ? 10_000 : 0);
+    await nestbox.stop(why === "SIGTERM" ? 10_000 : 0);
   }
-  await closeAgentPlumbing(docker, plumbing, log);
-  store.close();
   return why === "SIGINT" ? 130 : 0;
 }

@@ -7,7 +7,7 @@ import type { ContainerRuntime, NetworkInfo } from "../containers/runtime.js";
 import { type CaFiles, type SandboxEnvironment, writeCaFiles } from "../containers/sandbox/index.js";
 import { ConfigError, ContainerError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { CredentialProxy } from "./credential-proxy.js";
+import { CredentialProxy, type ProxyLimits } from "./credential-proxy.js";
 
 /** The host name agent containers use for the host (mapped to the agents' network gateway). */
 export const GATEWAY_NAME = "host.docker.internal";
@@ -101,11 +101,13 @@ export async function startAgentPlumbing(
   sandbox: SandboxEnvironment,
   log: Logger,
   installId: string,
+  /** Caps beyond the configured ones (the benchmark raises the rate). */
+  proxyLimits: Partial<ProxyLimits> = {},
 ): Promise<AgentPlumbing> {
   const ca = writeCaFiles(sandbox, config.dataDir);
   const network = await ensureAgentNetwork(runtime, installId, config.agentNetwork);
   const address = network.gateway ?? "127.0.0.1";
-  const limits = { maxBodyBytes: config.credentialProxy.maxBodyBytes };
+  const limits = { ...proxyLimits, maxBodyBytes: config.credentialProxy.maxBodyBytes };
   let proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: address, limits });
   let bindsAddresses = network.gateway !== null;
   try {

@@ -1,17 +1,20 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
-import { CredentialProxy, type ProxyLimits } from "../../src/agents/credential-proxy.js";
-import { DiskGuard } from "../../src/agents/disk-guard.js";
-import { AgentSupervisor, type TokenIssuer } from "../../src/agents/supervisor.js";
-import { agentUser, ensureAgentNetwork, GATEWAY_NAME, syncSkills } from "../../src/agents/wiring.js";
-import { ChannelRegistry } from "../../src/channels/registry.js";
+import type { ProxyLimits } from "../../src/agents/credential-proxy.js";
+import type { TokenIssuer } from "../../src/agents/supervisor.js";
+import { syncSkills } from "../../src/agents/wiring.js";
+import { loadConfig } from "../../src/config.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import type { AllowlistRoot } from "../../src/containers/mount-allowlist.js";
-import type { ExtraMount, MountPolicy } from "../../src/containers/mount-policy.js";
-import { detectSandbox, writeCaFiles } from "../../src/containers/sandbox/index.js";
-import { Host } from "../../src/host.js";
+import {
+  type ExtraMount,
+  type MountPolicy,
+  mountPolicy as productMountPolicy,
+} from "../../src/containers/mount-policy.js";
+import { detectSandbox } from "../../src/containers/sandbox/index.js";
 import { createLogger, type Logger, silentLogger } from "../../src/log.js";
+import { createNestbox } from "../../src/nestbox.js";
 import { registerChat } from "../../src/registration.js";
 import { Store } from "../../src/store/index.js";
 import { MemoryChannel } from "../doubles/memory-channel.js";
@@ -48,7 +51,7 @@ export interface HarnessOptions {
 }
 
 /** The proxy as the supervisor's TokenIssuer, recording each binding (token -> address) for the tests. */
-function recordingIssuer(proxy: CredentialProxy, bindings: Map<string, string | null>): TokenIssuer {
+function recordingIssuer(proxy: TokenIssuer, bindings: Map<string, string | null>): TokenIssuer {
   return {
     issueToken: (chatId) => proxy.issueToken(chatId),
     revokeToken: (token) => proxy.revokeToken(token),
@@ -92,79 +95,68 @@ export async function startAgentHarness(options: HarnessOptions) {
     });
   }
   syncSkills(root, dataDir);
-  mkdirSync(path.join(dataDir, "sessions"), { recursive: true });
   const configDir = mkdtempSync(path.join(tmpdir(), "nestbox-config-"));
-  const mountPolicy: MountPolicy = {
-    allowlistFile: path.join(configDir, "mount-allowlist.json"),
-    dataDir,
-    hostDataDir: null,
-    homes: [homedir(), "/root"],
-    dockerSockets: ["/var/run/docker.sock", "/run/docker.sock"],
-    protectedFiles: [path.join(root, ".env")],
-  };
-  if (options.mountAllowlist) {
-    writeFileSync(mountPolicy.allowlistFile, JSON.stringify({ roots: options.mountAllowlist }));
-  }
-  const store = Store.open(dataDir);
+  const allowlistFile = path.join(configDir, "mount-allowlist.json");
+  if (options.mountAllowlist) writeFileSync(allowlistFile, JSON.stringify({ roots: options.mountAllowlist }));
   const installId = options.installId ?? `t${Date.now().toString(36)}`;
-  store.meta.set("install_id", installId);
-  const sandbox = detectSandbox({ env: process.env });
-  const network = await ensureAgentNetwork(docker, installId, options.agentNetwork ?? "open");
-  if (!network.gateway) throw new Error(`network ${network.name} has no gateway address`);
-  const gateway = network.gateway;
-  const proxy = new CredentialProxy({
-    model: { provider: "openai", name: "scripted", baseUrl: llm.url, apiKey: SECRET },
-    proxy: sandbox.proxy,
-    log,
-    host: gateway,
-    limits: options.proxyLimits,
-  });
-  await proxy.listen();
+  const seed = Store.open(dataDir);
+  seed.meta.set("install_id", installId);
+  seed.close();
+  // The product's own configuration path, with the harness's values.
+  const config = loadConfig(
+    {
+      ...process.env,
+      NESTBOX_DATA_DIR: dataDir,
+      OPENAI_BASE_URL: llm.url,
+      OPENAI_API_KEY: SECRET,
+      MODEL: "scripted",
+      MODEL_PROVIDER: "openai",
+      ANTHROPIC_API_KEY: undefined,
+      TELEGRAM_BOT_TOKEN: undefined,
+      ASSISTANT_NAME: "Andy",
+      TZ: "UTC",
+      AGENT_IMAGE,
+      AGENT_NETWORK: options.agentNetwork ?? "open",
+      AGENT_MEMORY_MB: "512",
+      AGENT_CPUS: process.env.NESTBOX_TEST_CPUS ?? "1",
+      AGENT_PIDS: "256",
+      AGENT_IDLE_TIMEOUT: String(options.idleTimeoutMs ?? 600_000),
+      AGENT_TURN_TIMEOUT: String(options.turnTimeoutMs ?? 600_000),
+      AGENT_DISK_MB: String(options.disk?.chatLimitMb ?? 2048),
+      STORE_RESERVE_MB: String(options.disk?.reserveMb ?? 0),
+      MAX_CONCURRENT_AGENTS: "4",
+      CATCHUP_MAX_MESSAGES: "50",
+      CATCHUP_MAX_CHARS: "20000",
+      NESTBOX_MOUNT_ALLOWLIST: allowlistFile,
+      NESTBOX_HOST_DATA_DIR: undefined,
+    },
+    root,
+  );
+  const model = config.model;
+  if (!model) throw new Error("the harness configures a model");
   const bindings = new Map<string, string | null>();
-  let host: Host | null = null;
-  const supervisor = new AgentSupervisor({
-    runtime: docker,
-    spec: {
-      installId,
-      image: AGENT_IMAGE,
-      dataDir,
-      hostDataDir: null,
-      assistantName: "Andy",
-      timezone: "UTC",
-      model: { provider: "openai", name: "scripted", baseUrl: llm.url, apiKey: SECRET },
-      modelBaseUrl: `http://${GATEWAY_NAME}:${proxy.port}${CredentialProxy.pathPrefix}`,
-      network: network.name,
-      gateway: { name: GATEWAY_NAME, address: gateway },
-      proxy: sandbox.proxy,
-      ca: writeCaFiles(sandbox, dataDir),
-      defaults: { memoryMb: 512, cpus: Number(process.env.NESTBOX_TEST_CPUS ?? 1), pids: 256 },
-      user: agentUser(),
-    },
-    tokens: recordingIssuer(proxy, bindings),
-    mountPolicy,
-    log,
-    idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
-    turnTimeoutMs: options.turnTimeoutMs ?? 600_000,
-    backoffMs: 200,
-    onTurnSent: options.onTurnSent,
-    isRegistered: (id) => store.chats.get(id) !== null,
-    sendMessage: async (_from, chatId, text) => {
-      store.outbox.add(chatId, null, text, Date.now());
-      host?.delivery.kick();
-    },
-  });
   const channel = new MemoryChannel("memory", "local:");
-  host = new Host({
-    store,
-    registry: new ChannelRegistry([channel], log),
-    runtime: supervisor,
+  const nestbox = await createNestbox({
+    config,
+    model,
+    sandbox: detectSandbox({ env: process.env }),
+    docker,
     log,
-    maxConcurrentAgents: 4,
-    limits: { maxMessages: 50, maxChars: 20_000, timezone: "UTC" },
-    disk: options.disk && new DiskGuard({ dataDir, log, ...options.disk }),
+    channels: () => [channel],
+    tuning: {
+      backoffMs: 200,
+      onTurnSent: options.onTurnSent,
+      proxyLimits: options.proxyLimits,
+      tokens: (proxy) => recordingIssuer(proxy, bindings),
+      diskWatchIntervalMs: options.disk?.watchIntervalMs,
+    },
   });
-  await host.start();
-  const h = host;
+  await nestbox.start();
+  const { store, supervisor, host: h } = nestbox;
+  const proxy = nestbox.plumbing.proxy;
+  const network = { name: nestbox.plumbing.network };
+  const gateway = nestbox.plumbing.gateway.address;
+  const mountPolicy: MountPolicy = { ...productMountPolicy(config), hostDataDir: null };
   let closing: Promise<void> | null = null;
   return {
     dataDir,
@@ -200,13 +192,12 @@ export async function startAgentHarness(options: HarnessOptions) {
     /** Stops everything and removes this install's containers and network; calling it again is a no-op. */
     close(): Promise<void> {
       closing ??= (async () => {
-        await h.stop();
-        await proxy.close();
+        // Stops the pipeline, the agents, the proxy, gives the network back and closes the store.
+        await nestbox.stop();
         await llm.close();
         for (const c of await docker.list({ "nestbox.install": installId })) await docker.remove(c.id);
         // The daemon has a small pool of bridge subnets: every test install gives its network back.
         await docker.removeNetwork(network.name);
-        store.close();
         rmSync(dataDir, { recursive: true, force: true });
         rmSync(configDir, { recursive: true, force: true });
       })();

@@ -1,0 +1,156 @@
+import type { ProxyLimits } from "./agents/credential-proxy.js";
+import { DiskGuard } from "./agents/disk-guard.js";
+import { AgentSupervisor, type TokenIssuer } from "./agents/supervisor.js";
+import { type AgentPlumbing, agentUser, closeAgentPlumbing, startAgentPlumbing } from "./agents/wiring.js";
+import type { Channel } from "./channels/channel.js";
+import { ChannelRegistry } from "./channels/registry.js";
+import type { Config, ModelConfig } from "./config.js";
+import { mountPolicy } from "./containers/mount-policy.js";
+import { Reaper } from "./containers/reaper.js";
+import type { ContainerRuntime } from "./containers/runtime.js";
+import type { SandboxEnvironment } from "./containers/sandbox/index.js";
+import { Host } from "./host.js";
+import type { Logger } from "./log.js";
+import { Store } from "./store/index.js";
+
+/** What the composition root is built from: the loaded context and the channels to run. */
+export interface NestboxOptions {
+  config: Config;
+  model: ModelConfig;
+  sandbox: SandboxEnvironment;
+  docker: ContainerRuntime;
+  log: Logger;
+  /** The channels, built once the store is open (WhatsApp asks it which self-chat is main). */
+  channels: (store: Store) => Channel[];
+  /** Knobs for tests and the benchmark; production leaves them unset. */
+  tuning?: {
+    backoffMs?: number;
+    onTurnSent?: (chatId: string) => void;
+    proxyLimits?: Partial<ProxyLimits>;
+    /** Wraps the credential proxy's token issuer (tests record bindings). */
+    tokens?: (proxy: TokenIssuer) => TokenIssuer;
+    diskWatchIntervalMs?: number;
+  };
+}
+
+/** A built nestbox: every part, and one start and one stop. */
+export interface Nestbox {
+  store: Store;
+  installId: string;
+  registry: ChannelRegistry;
+  host: Host;
+  supervisor: AgentSupervisor;
+  reaper: Reaper;
+  plumbing: AgentPlumbing;
+  /** Starts the reaper, the channels and recovery. */
+  start(): Promise<void>;
+  /** Stops taking work, gives running turns `graceMs`, then stops channels, agents, proxy, network, store. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * The composition root: store, agents' plumbing (network, credential proxy, CA files), supervisor,
+ * reaper, disk guard, channel registry and the message pipeline, wired once for `nestbox start`, the
+ * Docker test harness and the benchmark alike.
+ */
+export async function createNestbox(o: NestboxOptions): Promise<Nestbox> {
+  const { config, model, sandbox, docker, log } = o;
+  const tuning = o.tuning ?? {};
+  const store = Store.open(config.dataDir);
+  const installId = store.meta.installId();
+  const plumbing = await startAgentPlumbing(
+    docker,
+    config,
+    model,
+    sandbox,
+    log,
+    installId,
+    tuning.proxyLimits,
+  );
+  let host: Host | null = null;
+  const supervisor = new AgentSupervisor({
+    runtime: docker,
+    spec: {
+      installId,
+      image: config.agentImage,
+      dataDir: config.dataDir,
+      hostDataDir: sandbox.hostDataDir,
+      assistantName: config.assistantName,
+      timezone: config.timezone,
+      model,
+      modelBaseUrl: plumbing.modelBaseUrl,
+      network: plumbing.network,
+      gateway: plumbing.gateway,
+      proxy: sandbox.proxy,
+      ca: plumbing.ca,
+      defaults: config.agentLimits,
+      user: agentUser(),
+    },
+    tokens: tuning.tokens ? tuning.tokens(plumbing.proxy) : plumbing.proxy,
+    mountPolicy: { ...mountPolicy(config), hostDataDir: sandbox.hostDataDir },
+    bindTokens: plumbing.bindsAddresses,
+    log,
+    idleTimeoutMs: config.agentIdleTimeoutMs,
+    turnTimeoutMs: config.agentTurnTimeoutMs,
+    ...(tuning.backoffMs === undefined ? {} : { backoffMs: tuning.backoffMs }),
+    onTurnSent: tuning.onTurnSent,
+    isRegistered: (chatId) => store.chats.get(chatId) !== null,
+    sendMessage: async (_from, chatId, text) => {
+      store.outbox.add(chatId, null, text, Date.now());
+      host?.delivery.kick();
+    },
+  });
+  const reaper = new Reaper({
+    runtime: docker,
+    installId,
+    owned: () => supervisor.ownedContainers(),
+    ownContainerId: sandbox.ownContainerId,
+    log,
+  });
+  const registry = new ChannelRegistry(o.channels(store), log);
+  const disk = new DiskGuard({
+    dataDir: config.dataDir,
+    chatLimitMb: config.disk.chatLimitMb,
+    reserveMb: config.disk.reserveMb,
+    log,
+    onStoreLow: (message) => store.meta.setDiskLow(message),
+    ...(tuning.diskWatchIntervalMs === undefined ? {} : { watchIntervalMs: tuning.diskWatchIntervalMs }),
+  });
+  host = new Host({
+    store,
+    registry,
+    runtime: supervisor,
+    log,
+    maxConcurrentAgents: config.maxConcurrentAgents,
+    disk,
+    limits: {
+      maxMessages: config.catchupMaxMessages,
+      maxChars: config.catchupMaxChars,
+      timezone: config.timezone,
+    },
+  });
+  const pipeline = host;
+  let stopping: Promise<void> | null = null;
+  return {
+    store,
+    installId,
+    registry,
+    host: pipeline,
+    supervisor,
+    reaper,
+    plumbing,
+    async start() {
+      await reaper.start();
+      await pipeline.start();
+    },
+    stop(graceMs = 0) {
+      stopping ??= (async () => {
+        reaper.stop();
+        await pipeline.stop(graceMs);
+        await closeAgentPlumbing(docker, plumbing, log);
+        store.close();
+      })();
+      return stopping;
+    },
+  };
+}
