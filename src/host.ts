@@ -1,9 +1,11 @@
+import type { ToolCallFrame } from "../container/agent-runner/src/protocol.js";
 import { ConversationQueue } from "./agents/queue.js";
 import type { AgentRuntime } from "./agents/runtime.js";
 import { runChatTurn, type TurnDiskGuard } from "./agents/turn.js";
 import type { InboundMessage } from "./channels/channel.js";
 import { DeliveryWorker } from "./channels/delivery.js";
 import type { ChannelRegistry } from "./channels/registry.js";
+import type { RegisteredChat } from "./chats.js";
 import type { Logger } from "./log.js";
 import type { PromptLimits } from "./router/prompt.js";
 import { decide } from "./router/trigger.js";
@@ -58,11 +60,33 @@ export class Host {
           setTyping: (id, active) => options.registry.setTyping(id, active),
           shutdownSignal: this.#shutdown.signal,
           disk: options.disk,
+          hostTools: (chat) => (call) => this.#hostTool(chat, call),
         }),
       onError: (chatId, err) => options.log.error({ err, chatId }, "turn crashed"),
     });
     options.registry.onInbound((message, channel) => this.receive(message, channel));
     options.registry.onReady(() => this.delivery.kick());
+  }
+
+  /** Queues a message to a chat: the outbox row, then delivery (in order, retried, never lost). */
+  post(chatId: string, text: string): void {
+    this.#o.store.outbox.add(chatId, null, text, this.#now());
+    this.delivery.kick();
+  }
+
+  /**
+   * The host tools' policy: `send_message` to the agent's own chat; only the main chat may name
+   * another chat, and only a registered one.
+   */
+  async #hostTool(chat: RegisteredChat, call: ToolCallFrame): Promise<string> {
+    if (call.name !== "send_message") throw new Error(`unknown host tool ${call.name}`);
+    const target = call.args.chatId ?? chat.chatId;
+    if (target !== chat.chatId) {
+      if (!chat.isMain) throw new Error("only the main chat may send to other chats");
+      if (!this.#o.store.chats.get(target)) throw new Error(`${target} is not a registered chat`);
+    }
+    this.post(target, call.args.text);
+    return `sent to ${target}`;
   }
 
   /** Stores an inbound message (once), then dispatches it if it triggers the assistant. */

@@ -67,7 +67,6 @@ export async function createNestbox(o: NestboxOptions): Promise<Nestbox> {
     installId,
     tuning.proxyLimits,
   );
-  let host: Host | null = null;
   const supervisor = new AgentSupervisor({
     runtime: docker,
     spec: {
@@ -94,11 +93,6 @@ export async function createNestbox(o: NestboxOptions): Promise<Nestbox> {
     turnTimeoutMs: config.agentTurnTimeoutMs,
     ...(tuning.backoffMs === undefined ? {} : { backoffMs: tuning.backoffMs }),
     onTurnSent: tuning.onTurnSent,
-    isRegistered: (chatId) => store.chats.get(chatId) !== null,
-    sendMessage: async (_from, chatId, text) => {
-      store.outbox.add(chatId, null, text, Date.now());
-      host?.delivery.kick();
-    },
   });
   const reaper = new Reaper({
     runtime: docker,
@@ -116,7 +110,7 @@ export async function createNestbox(o: NestboxOptions): Promise<Nestbox> {
     onStoreLow: (message) => store.meta.setDiskLow(message),
     ...(tuning.diskWatchIntervalMs === undefined ? {} : { watchIntervalMs: tuning.diskWatchIntervalMs }),
   });
-  host = new Host({
+  const host = new Host({
     store,
     registry,
     runtime: supervisor,
@@ -129,24 +123,23 @@ export async function createNestbox(o: NestboxOptions): Promise<Nestbox> {
       timezone: config.timezone,
     },
   });
-  const pipeline = host;
   let stopping: Promise<void> | null = null;
   return {
     store,
     installId,
     registry,
-    host: pipeline,
+    host,
     supervisor,
     reaper,
     plumbing,
     async start() {
       await reaper.start();
-      await pipeline.start();
+      await host.start();
     },
     stop(graceMs = 0) {
       stopping ??= (async () => {
         reaper.stop();
-        await pipeline.stop(graceMs);
+        await host.stop(graceMs);
         await closeAgentPlumbing(docker, plumbing, log);
         store.close();
       })();

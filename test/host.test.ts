@@ -271,4 +271,50 @@ describe("Host pipeline", () => {
     expect(t.store.turns.list("mem:group")[0]?.status).toBe("failed");
     await host.stop();
   });
+
+  it("lets a turn's agent post to its own chat; only the main chat may name another, registered one", async () => {
+    const t = setup(
+      async (req) => {
+        const outcomes: string[] = [];
+        for (const args of [
+          { text: "working on it" },
+          { text: "psst", chatId: "mem:other" },
+          { text: "hi", chatId: "mem:stranger" },
+        ]) {
+          outcomes.push(
+            await req
+              .onToolCall({ type: "tool_call", turnId: "t", callId: "c", name: "send_message", args })
+              .then(
+                (r) => r,
+                (e: Error) => `refused: ${e.message}`,
+              ),
+          );
+        }
+        return outcomes.join(" | ");
+      },
+      [chat("mem:main", "main", { isMain: true }), chat("mem:group", "group"), chat("mem:other", "other")],
+    );
+    const host = t.make();
+    await host.start();
+    await t.channel.receive("mem:group", "@Andy go");
+    await host.drain();
+    expect(t.channel.sent).toEqual([
+      { chatId: "mem:group", text: "working on it" },
+      {
+        chatId: "mem:group",
+        text: "sent to mem:group | refused: only the main chat may send to other chats | refused: only the main chat may send to other chats",
+      },
+    ]);
+    await t.channel.receive("mem:main", "go");
+    await host.drain();
+    expect(t.channel.sent.slice(2)).toEqual([
+      { chatId: "mem:main", text: "working on it" },
+      { chatId: "mem:other", text: "psst" },
+      {
+        chatId: "mem:main",
+        text: "sent to mem:main | sent to mem:other | refused: mem:stranger is not a registered chat",
+      },
+    ]);
+    await host.stop();
+  });
 });

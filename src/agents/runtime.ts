@@ -1,3 +1,4 @@
+import type { ToolCallFrame } from "../../container/agent-runner/src/protocol.js";
 import type { RegisteredChat } from "../chats.js";
 
 /** What a turn asks of the agent. */
@@ -9,6 +10,8 @@ export interface TurnRequest {
   sessionId: string | null;
   /** Aborted when the host gives up on the turn (shutdown, timeout). */
   signal: AbortSignal;
+  /** Answers the agent's host tool calls during this turn (the pipeline's policy); rejects to refuse. */
+  onToolCall: (call: ToolCallFrame) => Promise<string>;
 }
 
 /** Token usage one turn reported. */

@@ -93,8 +93,6 @@ it("a stored mount that became a symlink to data/ stops the start: no container,
     idleTimeoutMs: 60_000,
     turnTimeoutMs: 60_000,
     backoffMs: 1,
-    sendMessage: async () => {},
-    isRegistered: () => true,
   });
   const chat: RegisteredChat = {
     chatId: "local:a",
@@ -115,6 +113,7 @@ it("a stored mount that became a symlink to data/ stops the start: no container,
       prompt: "hi",
       sessionId: null,
       signal: new AbortController().signal,
+      onToolCall: async () => "unused",
     }));
   };
   // While the folder is a real, allowlisted folder, the start gets as far as creating the container.

@@ -39,10 +39,6 @@ export interface SupervisorOptions {
   /** Tries per turn when the container crashes before replying. */
   maxAttempts?: number;
   backoffMs?: number;
-  /** The `send_message` host tool: validated target chat, text. */
-  sendMessage: (from: RegisteredChat, chatId: string, text: string) => Promise<void>;
-  /** Whether `chatId` is a registered chat (the main chat may message any of them). */
-  isRegistered: (chatId: string) => boolean;
   now?: () => number;
 }
 
@@ -53,6 +49,8 @@ interface Slot {
   starting: Promise<void>;
   busy: boolean;
   idleTimer: NodeJS.Timeout | null;
+  /** The running turn's host tools; null between turns (a tool call then is refused). */
+  tools: TurnRequest["onToolCall"] | null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -118,6 +116,7 @@ export class AgentSupervisor implements AgentRuntime {
         continue;
       }
       slot.busy = true;
+      slot.tools = request.onToolCall;
       if (slot.idleTimer) clearTimeout(slot.idleTimer);
       let timedOut: Promise<void> | null = null;
       const timer = setTimeout(() => {
@@ -161,6 +160,7 @@ export class AgentSupervisor implements AgentRuntime {
         clearTimeout(timer);
         request.signal.removeEventListener("abort", onAbort);
         slot.busy = false;
+        slot.tools = null;
         if (this.#slots.get(chat.chatId) === slot && slot.agent.alive) this.#armIdle(slot);
       }
     }
@@ -220,8 +220,16 @@ export class AgentSupervisor implements AgentRuntime {
     this.#prepareDirs(chat);
     const token = this.#o.tokens.issueToken(chat.chatId);
     const spec = agentContainerSpec({ ...chat, extraMounts }, this.#o.spec, token, this.#o.now());
-    const agent = new AgentContainer(this.#o.runtime, spec, this.#o.log, (call) => this.#tool(chat, call));
-    const slot: Slot = { chat, agent, token, starting: Promise.resolve(), busy: false, idleTimer: null };
+    const slot: Slot = {
+      chat,
+      agent: new AgentContainer(this.#o.runtime, spec, this.#o.log, (call) => this.#tool(slot, call)),
+      token,
+      starting: Promise.resolve(),
+      busy: false,
+      idleTimer: null,
+      tools: null,
+    };
+    const { agent } = slot;
     // Bound before anyone awaiting `starting` can send a turn (and so a model call).
     slot.starting = agent.start(this.#o.readyTimeoutMs).then(() => this.#bind(agent, token));
     this.#slots.set(chat.chatId, slot);
@@ -269,14 +277,9 @@ export class AgentSupervisor implements AgentRuntime {
     prepareChatFolders(this.#o.spec.dataDir, chat, { uid, gid });
   }
 
-  async #tool(chat: RegisteredChat, call: ToolCallFrame): Promise<string> {
-    if (call.name !== "send_message") throw new Error(`unknown host tool ${call.name}`);
-    const target = call.args.chatId ?? chat.chatId;
-    if (target !== chat.chatId) {
-      if (!chat.isMain) throw new Error("only the main chat may send to other chats");
-      if (!this.#o.isRegistered(target)) throw new Error(`${target} is not a registered chat`);
-    }
-    await this.#o.sendMessage(chat, target, call.args.text);
-    return `sent to ${target}`;
+  /** Forwards a tool call to the running turn's host tools; the pipeline decides what is allowed. */
+  async #tool(slot: Slot, call: ToolCallFrame): Promise<string> {
+    if (!slot.tools) throw new Error("no turn is running");
+    return slot.tools(call);
   }
 }

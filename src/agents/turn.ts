@@ -3,7 +3,7 @@ import { AgentError, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { formatCatchUp, type PromptLimits } from "../router/prompt.js";
 import type { Store } from "../store/index.js";
-import type { AgentRuntime } from "./runtime.js";
+import type { AgentRuntime, TurnRequest } from "./runtime.js";
 
 /** What a turn needs from the rest of the host. */
 export interface TurnDeps {
@@ -19,6 +19,8 @@ export interface TurnDeps {
   shutdownSignal: AbortSignal;
   /** Refuses turns (and stops running ones) when a chat's folder or the store's disk is full. */
   disk?: TurnDiskGuard;
+  /** The host tools a chat's agent may call during its turn. */
+  hostTools: (chat: RegisteredChat) => TurnRequest["onToolCall"];
 }
 
 /** The part of the disk guard a turn uses. */
@@ -97,6 +99,7 @@ async function streamTurn(
     prompt,
     sessionId: store.sessions.get(chat.chatId),
     signal: deps.shutdownSignal,
+    onToolCall: deps.hostTools(chat),
   });
   for await (const event of events) {
     if (event.type === "reply") {
