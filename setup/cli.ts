@@ -1,12 +1,13 @@
-import { type CommandIO, fail } from "../src/cli/io.js";
-import { loadConfig, readEnvironment } from "../src/config.js";
+import { type Command, defineCommand } from "../src/cli/args.js";
+import { type CommandIO, EXIT, fail } from "../src/cli/io.js";
 import { mountPolicy } from "../src/containers/mount-policy.js";
+import { loadContext } from "../src/context.js";
 import { UsageError } from "../src/errors.js";
 import { registerChat } from "../src/registration.js";
 import { listChats, printChats } from "./chats.js";
 import { container } from "./container.js";
 import { environment } from "./environment.js";
-import { parseRegister } from "./register.js";
+import { parseRegister, REGISTER } from "./register.js";
 import { verify } from "./verify.js";
 
 const USAGE = `Usage: npm run setup -- <step> [flags]      (or --step <step>)
@@ -21,11 +22,12 @@ Steps:
   environment  show the detected proxy, CA files, Docker endpoint, own container and path mapping, and
              test each egress path once (host and agent container)
   verify     check the configuration: model, Docker, agent image, Telegram token and privacy mode
-Every step takes --json for machine-readable output.
+Every step takes --json for machine-readable output and --help for its own flags.
+Exit codes: 0 done, 1 failed, 2 wrong flags.
 `;
 
-/** A setup step: gets the remaining argv, returns an exit code. */
-export type SetupStep = (argv: string[], io: CommandIO, json: boolean) => Promise<number>;
+/** A setup step: gets its own flags (the step name removed), returns an exit code. */
+export type SetupStep = Command;
 
 /** Splits `<step> ...` or `--step <step> ...` into the step name and its own flags. */
 export function splitStep(argv: string[]): { step: string | undefined; rest: string[] } {
@@ -36,15 +38,15 @@ export function splitStep(argv: string[]): { step: string | undefined; rest: str
   return { step: argv[first], rest: [...argv.slice(0, first), ...argv.slice(first + 1)] };
 }
 
-const register: SetupStep = async (argv, io, json) => {
-  const config = loadConfig(readEnvironment(io.env, io.cwd), io.cwd);
-  const request = parseRegister(argv, {
+const register = defineCommand(REGISTER, async (args, io) => {
+  const { config } = loadContext(io);
+  const request = parseRegister(args.values, {
     assistantName: config.assistantName,
     now: Date.now(),
     mountPolicy: mountPolicy(config),
   });
   const chat = registerChat(config.dataDir, request);
-  if (json) io.stdout.write(`${JSON.stringify({ ok: true, chat })}\n`);
+  if (args.json) io.stdout.write(`${JSON.stringify({ ok: true, chat })}\n`);
   else {
     const how =
       chat.isMain || !chat.requiresTrigger
@@ -54,48 +56,44 @@ const register: SetupStep = async (argv, io, json) => {
       `Registered ${chat.chatId} "${chat.name}" in data/groups/${chat.folder}/ (${how}${chat.isMain ? ", main chat" : ""}).\n`,
     );
   }
-  return 0;
-};
+  return EXIT.ok;
+});
 
-const chats: SetupStep = async (argv, io, json) => {
-  const unknown = argv.filter((a) => a !== "--json");
-  if (unknown.length > 0)
-    throw new UsageError(`unknown flag ${unknown[0]} for "chats": it takes only --json`);
-  const config = loadConfig(readEnvironment(io.env, io.cwd), io.cwd);
-  printChats(io, listChats(config.dataDir), json);
-  return 0;
-};
+const chats = defineCommand(
+  {
+    name: "setup chats",
+    usage: "Usage: npm run setup -- chats [--json]\n\nLists the registered chats.\n",
+    options: {},
+    json: true,
+  },
+  async (args, io) => {
+    printChats(io, listChats(loadContext(io).config.dataDir), args.json);
+    return EXIT.ok;
+  },
+);
 
 /** The steps by name. */
 export const steps: Record<string, SetupStep> = { register, chats, container, environment, verify };
 
-/** Runs `npm run setup -- ...`; returns the exit code. */
+/** Runs `npm run setup -- ...`; returns the exit code (0 done, 1 failed, 2 wrong flags). */
 export async function runSetup(
   argv: string[],
   io: CommandIO,
   extra: Record<string, SetupStep> = {},
 ): Promise<number> {
-  const json = argv.includes("--json");
   const all = { ...steps, ...extra };
   const { step, rest } = splitStep(argv);
-  if (!step || step === "help" || argv.includes("--help")) {
-    io.stdout.write(USAGE);
-    return step || argv.includes("--help") ? 0 : 1;
+  if (!step || step === "help") {
+    const asked = step === "help" || rest.includes("--help") || rest.includes("-h");
+    (asked ? io.stdout : io.stderr).write(USAGE);
+    return asked ? EXIT.ok : EXIT.usage;
   }
   const run = all[step];
   if (!run)
     return fail(
       io,
       new UsageError(`unknown setup step "${step}": use one of ${Object.keys(all).join(", ")}`),
-      json,
+      argv.includes("--json"),
     );
-  try {
-    return await run(
-      rest.filter((a) => a !== "--json"),
-      io,
-      json,
-    );
-  } catch (err) {
-    return fail(io, err, json);
-  }
+  return run(rest, io);
 }

@@ -1,29 +1,29 @@
 import path from "node:path";
-import { parseArgs } from "node:util";
-import { loadConfig, readEnvironment } from "../src/config.js";
+import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../src/cli/args.js";
 import { buildAgentImage } from "../src/containers/agent-image.js";
-import { DockerRuntime } from "../src/containers/docker-runtime.js";
-import { detectSandbox } from "../src/containers/sandbox/index.js";
-import { UsageError } from "../src/errors.js";
-import type { SetupStep } from "./cli.js";
+import { loadContext } from "../src/context.js";
 
 const projectDir = path.resolve(import.meta.dirname, "..");
+
+const CONTAINER = {
+  name: "setup container",
+  usage: `Usage: npm run setup -- container [--base <image>] [--tag <image:tag>] [--json]
+
+Builds the agent image through the Docker Engine API (proxy as build args, extra CA trusted).
+  --base <image>     base image (default AGENT_BASE_IMAGE, else the Dockerfile's)
+  --tag <image:tag>  the image to build (default AGENT_IMAGE)
+  --json             one JSON object per line: start, progress, done
+`,
+  options: { base: { type: "string" }, tag: { type: "string" } },
+  json: true,
+} satisfies CommandSpec<ParseArgsOptionsConfig>;
 
 /**
  * `setup container`: builds the agent image through the Docker Engine API, streaming progress,
  * with the proxy as build args and the extra CA trusted by the build's package installs.
  */
-export const container: SetupStep = async (argv, io, json) => {
-  let values: { base?: string; tag?: string };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { base: { type: "string" }, tag: { type: "string" } } }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}; "container" takes --base <image> and --tag <image:tag>`);
-  }
-  const env = readEnvironment(io.env, io.cwd);
-  const config = loadConfig(env, io.cwd);
-  const sandbox = detectSandbox({ env });
-  const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
+export const container = defineCommand(CONTAINER, async ({ values, json }, io) => {
+  const { config, sandbox, docker } = loadContext(io);
   const version = await docker.version();
   const tag = values.tag ?? config.agentImage;
   const base = values.base ?? config.agentBaseImage;
@@ -55,4 +55,4 @@ export const container: SetupStep = async (argv, io, json) => {
     `Built ${tag} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
   );
   return 0;
-};
+});

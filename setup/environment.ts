@@ -3,20 +3,19 @@ import http from "node:http";
 import https from "node:https";
 import { CredentialProxy } from "../src/agents/credential-proxy.js";
 import { GATEWAY_NAME } from "../src/agents/wiring.js";
-import { type Config, loadConfig, readEnvironment } from "../src/config.js";
-import { DockerRuntime } from "../src/containers/docker-runtime.js";
+import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../src/cli/args.js";
+import type { Config } from "../src/config.js";
 import { probeDataVisibility } from "../src/containers/probe.js";
 import type { ContainerRuntime, NetworkInfo } from "../src/containers/runtime.js";
 import {
   agentFor,
   agentProxyEnv,
-  detectSandbox,
   type HostGateway,
   type SandboxEnvironment,
   writeCaFiles,
 } from "../src/containers/sandbox/index.js";
+import { loadContext } from "../src/context.js";
 import { silentLogger } from "../src/log.js";
-import type { SetupStep } from "./cli.js";
 
 interface Probe {
   path: string;
@@ -113,15 +112,86 @@ function caSummary(sandbox: SandboxEnvironment, env: Record<string, string | und
   return `${sources.join(" ")}: ${count} certificates in ${sandbox.caFiles.length} file(s), forwarded via data/ca/`;
 }
 
-/** The model and Telegram paths, from the host and from a container on `network`. */
-async function egressProbes(c: {
+/** What the egress probes run with. */
+interface EgressContext {
   docker: ContainerRuntime;
   config: Config;
   sandbox: SandboxEnvironment;
   imageReady: boolean;
   network: NetworkInfo | null;
   address: string;
-}): Promise<Probe[]> {
+}
+
+/** The model path through a real credential proxy on `address`, from the host and (image ready) a container. */
+async function modelProbes(
+  c: EgressContext,
+  agentEnv: Record<string, string>,
+  gateway: HostGateway,
+  caDir: string | null,
+): Promise<Probe[]> {
+  const { docker, config, sandbox, imageReady, network, address } = c;
+  const probes: Probe[] = [];
+  if (!config.model)
+    return [
+      {
+        path: "model",
+        ok: false,
+        detail: "no model configured: set MODEL and a provider (see .env.example)",
+      },
+    ];
+  const proxy = new CredentialProxy({
+    model: config.model,
+    proxy: sandbox.proxy,
+    log: silentLogger(),
+    host: address,
+  });
+  const listening = await proxy.listen().then(
+    () => null,
+    (err: unknown) => err as Error,
+  );
+  if (listening) {
+    await proxy.close().catch(() => {});
+    probes.push({
+      path: `model ${config.model.baseUrl} (host -> credential proxy)`,
+      ok: false,
+      detail: `the credential proxy cannot listen on ${address}: ${listening.message}; is that address one of this machine's (the agents' network gateway), and the port free?`,
+    });
+    return probes;
+  }
+  const token = proxy.issueToken("setup:environment");
+  // The probes come from the host and from a throwaway container: no single address to bind to.
+  proxy.bindToken(token, null);
+  const modelsPath = config.model.provider === "openai" ? "/models" : "/v1/models";
+  probes.push(
+    await attempt(`model ${config.model.baseUrl} (host -> credential proxy)`, () =>
+      hostGet(`http://${address}:${proxy.port}${CredentialProxy.pathPrefix}${modelsPath}`, sandbox, {
+        authorization: `Bearer ${token}`,
+        "x-api-key": token,
+      }),
+    ),
+  );
+  if (imageReady) {
+    probes.push(
+      await attempt(`model ${config.model.baseUrl} (agent container -> credential proxy)`, () =>
+        containerGet(
+          docker,
+          config.agentImage,
+          agentEnv,
+          gateway,
+          caDir,
+          network?.name,
+          `http://${GATEWAY_NAME}:${proxy.port}${CredentialProxy.pathPrefix}${modelsPath}`,
+          token,
+        ),
+      ),
+    );
+  }
+  await proxy.close();
+  return probes;
+}
+
+/** The model and Telegram paths, from the host and from a container on `network` (exported for tests). */
+export async function egressProbes(c: EgressContext): Promise<Probe[]> {
   const { docker, config, sandbox, imageReady, network, address } = c;
   const probes: Probe[] = [];
   const gateway = { name: GATEWAY_NAME, address };
@@ -132,51 +202,7 @@ async function egressProbes(c: {
       NODE_EXTRA_CA_CERTS: "/workspace/ca/extra.pem",
       SSL_CERT_FILE: "/workspace/ca/bundle.pem",
     });
-  if (config.model) {
-    const proxy = new CredentialProxy({
-      model: config.model,
-      proxy: sandbox.proxy,
-      log: silentLogger(),
-      host: address,
-    });
-    await proxy.listen().catch(async () => {
-      await proxy.close().catch(() => {});
-    });
-    const token = proxy.issueToken("setup:environment");
-    // The probes come from the host and from a throwaway container: no single address to bind to.
-    proxy.bindToken(token, null);
-    const modelsPath = config.model.provider === "openai" ? "/models" : "/v1/models";
-    probes.push(
-      await attempt(`model ${config.model.baseUrl} (host -> credential proxy)`, () =>
-        hostGet(`http://${address}:${proxy.port}${CredentialProxy.pathPrefix}${modelsPath}`, sandbox, {
-          authorization: `Bearer ${token}`,
-          "x-api-key": token,
-        }),
-      ),
-    );
-    if (imageReady) {
-      probes.push(
-        await attempt(`model ${config.model.baseUrl} (agent container -> credential proxy)`, () =>
-          containerGet(
-            docker,
-            config.agentImage,
-            agentEnv,
-            gateway,
-            ca?.dir ?? null,
-            network?.name,
-            `http://${GATEWAY_NAME}:${proxy.port}${CredentialProxy.pathPrefix}${modelsPath}`,
-            token,
-          ),
-        ),
-      );
-    }
-    await proxy.close();
-  } else
-    probes.push({
-      path: "model",
-      ok: false,
-      detail: "no model configured: set MODEL and a provider (see .env.example)",
-    });
+  probes.push(...(await modelProbes(c, agentEnv, gateway, ca?.dir ?? null)));
   const telegramRoot = config.telegram?.apiRoot ?? "";
   if (telegramRoot)
     probes.push(await attempt(`Telegram API ${telegramRoot} (host)`, () => hostGet(telegramRoot, sandbox)));
@@ -196,12 +222,20 @@ async function egressProbes(c: {
   return probes;
 }
 
+const ENVIRONMENT = {
+  name: "setup environment",
+  usage: `Usage: npm run setup -- environment [--json]
+
+Prints the detected proxy, NO_PROXY, CA files, Docker endpoint and version, own container and data
+mapping; tests each egress path once from the host and from an agent container. Exits 1 when one fails.
+`,
+  options: {},
+  json: true,
+} satisfies CommandSpec<ParseArgsOptionsConfig>;
+
 /** `setup environment`: what was detected, and each egress path tested once (host and container). */
-export const environment: SetupStep = async (_argv, io, json) => {
-  const env = readEnvironment(io.env, io.cwd);
-  const config = loadConfig(env, io.cwd);
-  const sandbox = detectSandbox({ env });
-  const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
+export const environment = defineCommand(ENVIRONMENT, async ({ json }, io) => {
+  const { env, config, sandbox, docker } = loadContext(io);
   const detected = {
     proxy: sandbox.proxy,
     caFiles: sandbox.caFiles,
@@ -210,7 +244,7 @@ export const environment: SetupStep = async (_argv, io, json) => {
     dockerVersion: null as string | null,
     ownContainer: sandbox.ownContainerId,
     dataDir: config.dataDir,
-    hostDataDir: sandbox.hostDataDir,
+    hostDataDir: config.hostDataDir,
     agentNetwork: { mode: config.agentNetwork, name: null as string | null, gateway: null as string | null },
   };
   const probes: Probe[] = [];
@@ -233,7 +267,7 @@ export const environment: SetupStep = async (_argv, io, json) => {
         await probeDataVisibility(docker, {
           image: config.agentImage,
           dataDir: config.dataDir,
-          hostDataDir: sandbox.hostDataDir,
+          hostDataDir: config.hostDataDir,
         });
         return "ok";
       }),
@@ -272,10 +306,10 @@ export const environment: SetupStep = async (_argv, io, json) => {
     `Docker:         ${detected.dockerEndpoint}${detected.dockerVersion ? `, engine ${detected.dockerVersion}` : " (unreachable)"}`,
     `Agents' network: ${config.agentNetwork}${detected.agentNetwork.name ? ` (tested on ${detected.agentNetwork.name}, gateway ${address})` : ""}`,
     `Own container:  ${sandbox.ownContainerId ?? "none (not running in a container)"}`,
-    `Data folder:    ${config.dataDir}${sandbox.hostDataDir ? ` (the daemon sees ${sandbox.hostDataDir})` : " (same path for the daemon)"}`,
+    `Data folder:    ${config.dataDir}${config.hostDataDir ? ` (the daemon sees ${config.hostDataDir})` : " (same path for the daemon)"}`,
     "Checks:",
     ...probes.map((x) => `  ${x.ok ? "ok  " : "FAIL"} ${x.path}: ${x.detail}`),
   ];
   io.stdout.write(`${lines.join("\n")}\n`);
   return ok ? 0 : 1;
-};
+});

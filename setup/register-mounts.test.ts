@@ -57,7 +57,7 @@ const good = ["--channel", "telegram", "--jid", "tg:-1001234", "--name", "Family
 async function expectRefused(mounts: string[], message: RegExp) {
   const before = dataFiles();
   const r = await setup("register", ...good, ...mounts.flatMap((m) => ["--mount", m]));
-  expect(r.code).toBe(1);
+  expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/^error: --mount ".*" is refused: /);
   expect(r.stderr).toMatch(message);
   expect(r.stderr.trim().split("\n")).toHaveLength(1);

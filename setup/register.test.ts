@@ -125,11 +125,11 @@ describe("setup register", () => {
     ],
     [
       ["--channel", "telegram", "--jid", "tg:1", "--name", "x", "--folder", "x", "--bogus"],
-      /Unknown option '--bogus'/,
+      /unknown flag --bogus: "setup register" takes --channel <value>, /,
     ],
   ])("refuses %j with one line naming the flag, writing nothing", async (argv, message) => {
     const r = await setup("register", ...(argv as string[]));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/^error: /);
@@ -176,7 +176,7 @@ describe("setup register", () => {
       "--is-main",
     );
     expect(secondMain.stderr).toMatch(/--is-main: tg:-1001234 is already the main chat/);
-    for (const r of [dupJid, dupFolder, secondMain]) expect(r.code).toBe(1);
+    for (const r of [dupJid, dupFolder, secondMain]) expect(r.code).toBe(2);
     expect(dataFiles().sort()).toEqual(before);
     expect(JSON.parse((await setup("chats", "--json")).stdout)).toHaveLength(1);
   });
@@ -196,14 +196,14 @@ describe("setup register", () => {
     [["--pids", "1.5"], /--pids "1.5" is out of range: use a whole number/],
   ])("refuses limits %j, writing nothing", async (extra, message) => {
     const r = await setup("register", ...good, ...(extra as string[]));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(dataFiles()).toEqual([]);
   });
 
   it("reports errors as JSON with --json", async () => {
     const r = await setup("register", "--channel", "telegram", "--json");
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout)).toMatchObject({
       ok: false,
       code: "USAGE",
@@ -221,7 +221,7 @@ describe("setup register", () => {
 
   it("rejects an unknown step with the list of steps", async () => {
     const r = await setup("frobnicate");
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown setup step "frobnicate": use one of register, chats/);
   });
 });

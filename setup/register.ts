@@ -1,7 +1,7 @@
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { chatIdPatterns } from "../src/channels/channel.js";
 import { FOLDER_PATTERN, type RegisteredChat, sanitizeName } from "../src/chats.js";
+import type { CommandSpec, ParseArgsOptionsConfig, ParsedCommand } from "../src/cli/args.js";
 import {
   checkExtraMounts,
   type ExtraMount,
@@ -27,39 +27,50 @@ const JID_HELP: Record<RegisteredChat["channel"], string> = {
   terminal: "terminal chat ids look like local:console",
 };
 
-/** Parses and validates `setup register` flags; throws a UsageError naming the bad flag and the fix. */
+/** `setup register`'s flags and help. */
+export const REGISTER = {
+  name: "setup register",
+  usage: `Usage: npm run setup -- register --channel telegram|whatsapp|terminal --jid <chat id> --name <name>
+       --folder <folder> [flags]
+
+Registers a chat; validates everything and writes nothing on error.
+
+Flags:
+  --trigger <word>          the word that wakes the assistant in a group (default @<assistant name>)
+  --assistant-name <name>   the assistant's name in this chat (default ASSISTANT_NAME)
+  --is-main                 the main chat (answers every message, may message other chats)
+  --no-trigger-required     answer every message, not only those starting with the trigger
+  --allow-sender <id>       only these senders may wake the assistant (repeatable)
+  --memory-mb, --cpus, --pids, --disk-mb <n>   this chat's container limits
+  --mount name=/host/folder[:ro|:rw]           an extra mount (repeatable; see the mount allowlist)
+  --json                    print the registered chat as JSON
+`,
+  options: {
+    channel: { type: "string" },
+    jid: { type: "string" },
+    name: { type: "string" },
+    folder: { type: "string" },
+    trigger: { type: "string" },
+    "assistant-name": { type: "string" },
+    "is-main": { type: "boolean" },
+    "no-trigger-required": { type: "boolean" },
+    "allow-sender": { type: "string", multiple: true },
+    mount: { type: "string", multiple: true },
+    "memory-mb": { type: "string" },
+    cpus: { type: "string" },
+    pids: { type: "string" },
+    "disk-mb": { type: "string" },
+  },
+  json: true,
+} satisfies CommandSpec<ParseArgsOptionsConfig>;
+
+/** Validates parsed `setup register` flags; throws a UsageError naming the bad flag and the fix. */
 export function parseRegister(
-  argv: string[],
+  values: ParsedCommand<typeof REGISTER.options>["values"],
   defaults: { assistantName: string; now: number; mountPolicy: MountPolicy },
 ): RegisterRequest {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        channel: { type: "string" },
-        jid: { type: "string" },
-        name: { type: "string" },
-        folder: { type: "string" },
-        trigger: { type: "string" },
-        "assistant-name": { type: "string" },
-        "is-main": { type: "boolean" },
-        "no-trigger-required": { type: "boolean" },
-        "allow-sender": { type: "string", multiple: true } as never,
-        mount: { type: "string", multiple: true } as never,
-        "memory-mb": { type: "string" },
-        cpus: { type: "string" },
-        pids: { type: "string" },
-        "disk-mb": { type: "string" },
-        json: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}; see the flags in docs/configuration.md`);
-  }
-  const str = (k: string) => (typeof values[k] === "string" ? (values[k] as string).trim() : undefined);
+  const flags = values as Record<string, unknown>;
+  const str = (k: string) => (typeof flags[k] === "string" ? (flags[k] as string).trim() : undefined);
   const channelFlag = str("channel");
   if (!channelFlag) throw new UsageError("--channel is required: use telegram, whatsapp or terminal");
   const channel = CHANNELS[channelFlag as keyof typeof CHANNELS];
@@ -94,7 +105,7 @@ export function parseRegister(
       `--trigger "${trigger}" is not allowed: use one word without spaces, e.g. --trigger @${assistantName}`,
     );
   }
-  const allowed = values["allow-sender"] as unknown as string[] | undefined;
+  const allowed = values["allow-sender"];
   return {
     assistantName,
     chat: {
@@ -107,7 +118,7 @@ export function parseRegister(
       isMain: values["is-main"] === true,
       allowedSenders: allowed && allowed.length > 0 ? allowed : null,
       limits: parseLimits(str),
-      extraMounts: parseMounts((values.mount as unknown as string[] | undefined) ?? [], defaults.mountPolicy),
+      extraMounts: parseMounts(values.mount ?? [], defaults.mountPolicy),
       createdAt: defaults.now,
     },
   };

@@ -1,10 +1,9 @@
 import path from "node:path";
 import { verifyTelegram } from "../src/channels/telegram/index.js";
 import { hasRegisteredCredentials } from "../src/channels/whatsapp/index.js";
-import { loadConfig, readEnvironment } from "../src/config.js";
-import { DockerRuntime } from "../src/containers/docker-runtime.js";
-import { agentFor, detectSandbox } from "../src/containers/sandbox/index.js";
-import type { SetupStep } from "./cli.js";
+import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../src/cli/args.js";
+import { agentFor } from "../src/containers/sandbox/index.js";
+import { loadContext } from "../src/context.js";
 
 interface Check {
   name: string;
@@ -13,11 +12,20 @@ interface Check {
   fix?: string;
 }
 
+const VERIFY = {
+  name: "setup verify",
+  usage: `Usage: npm run setup -- verify [--json]
+
+Checks the model settings, Docker, the agent image, the Telegram token and privacy mode, WhatsApp
+linking; says how to fix each failure. Exits 1 when a check fails.
+`,
+  options: {},
+  json: true,
+} satisfies CommandSpec<ParseArgsOptionsConfig>;
+
 /** `setup verify`: checks each part of the configuration and says how to fix what fails. */
-export const verify: SetupStep = async (_argv, io, json) => {
-  const env = readEnvironment(io.env, io.cwd);
-  const config = loadConfig(env, io.cwd);
-  const sandbox = detectSandbox({ env });
+export const verify = defineCommand(VERIFY, async ({ json }, io) => {
+  const { config, sandbox, docker } = loadContext(io);
   const checks: Check[] = [];
   checks.push(
     config.model
@@ -33,7 +41,6 @@ export const verify: SetupStep = async (_argv, io, json) => {
           fix: "set MODEL and OPENAI_BASE_URL / OPENAI_API_KEY or ANTHROPIC_API_KEY (see .env.example)",
         },
   );
-  const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
   try {
     const version = await docker.version();
     checks.push({ name: "docker", ok: true, detail: `Docker ${version}` });
@@ -86,4 +93,4 @@ export const verify: SetupStep = async (_argv, io, json) => {
     }
   }
   return failed.length === 0 ? 0 : 1;
-};
+});

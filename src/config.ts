@@ -105,7 +105,13 @@ const schema = z.object({
         .regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/, "must be one word of letters, digits, - or _ (e.g. Andy)"),
     ),
   NESTBOX_DATA_DIR: z.string().default("./data"),
-  NESTBOX_HOST_DATA_DIR: z.string().optional(),
+  NESTBOX_HOST_DATA_DIR: z
+    .string()
+    .refine(
+      (p) => path.posix.isAbsolute(p),
+      "must be the absolute path of data/ as the Docker daemon sees it, e.g. /srv/nestbox/data",
+    )
+    .optional(),
   MAX_CONCURRENT_AGENTS: intIn(5, 1, 64),
   AGENT_IDLE_TIMEOUT: duration("10m"),
   AGENT_TURN_TIMEOUT: duration("10m"),

@@ -10,11 +10,10 @@ import {
   whatsappProxyAgent,
 } from "./channels/whatsapp/index.js";
 import type { CommandIO } from "./cli/io.js";
-import { type Config, loadConfig, readEnvironment } from "./config.js";
-import { DockerRuntime } from "./containers/docker-runtime.js";
+import type { Config } from "./config.js";
 import { probeDataVisibility } from "./containers/probe.js";
-import { agentFor, detectSandbox } from "./containers/sandbox/index.js";
-import { createLogger } from "./log.js";
+import { agentFor } from "./containers/sandbox/index.js";
+import { loadContext } from "./context.js";
 import { createNestbox } from "./nestbox.js";
 import { registerChat } from "./registration.js";
 import { Store } from "./store/index.js";
@@ -62,12 +61,10 @@ export function ensureTerminalChat(config: Config): void {
  */
 export async function start(options: StartOptions): Promise<number> {
   const { io } = options;
-  const config = loadConfig(readEnvironment(io.env, io.cwd), io.cwd);
-  const model = requireModel(config);
   const interactive = io.stdout.isTTY === true && (io.stdin as { isTTY?: boolean }).isTTY === true;
-  // At an interactive terminal, info logs would interleave with the chat: show warnings unless asked.
-  const log = createLogger({ level: interactive && !io.env.LOG_LEVEL ? "warn" : config.logLevel });
-  const sandbox = detectSandbox({ env: io.env });
+  // One environment (process + .env) for config, sandbox, Docker and the log level.
+  const { config, sandbox, docker, log } = loadContext(io, { interactive });
+  const model = requireModel(config);
   log.info(
     {
       ownContainer: sandbox.ownContainerId,
@@ -75,11 +72,10 @@ export async function start(options: StartOptions): Promise<number> {
       noProxy: sandbox.proxy.noProxy,
       caFiles: sandbox.caFiles.length,
       docker: sandbox.dockerHost ?? "default socket",
-      hostDataDir: sandbox.hostDataDir,
+      hostDataDir: config.hostDataDir,
     },
     "environment detected",
   );
-  const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
   await docker.version();
   await ensureAgentImage(docker, config, sandbox, options.projectDir, (line) => io.stderr.write(`${line}\n`));
   const whatsappAuth = path.join(config.dataDir, "auth", "whatsapp");
@@ -90,7 +86,7 @@ export async function start(options: StartOptions): Promise<number> {
   await probeDataVisibility(docker, {
     image: config.agentImage,
     dataDir: config.dataDir,
-    hostDataDir: sandbox.hostDataDir,
+    hostDataDir: config.hostDataDir,
   });
   let terminal: TerminalAdapter | null = null;
   const nestbox = await createNestbox({

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -44,5 +44,39 @@ describe("nestbox start: configuration errors", () => {
     const r = await nestbox(["start"], "", { MAX_CONCURRENT_AGENTS: "lots" });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/MAX_CONCURRENT_AGENTS: must be a whole number/);
+  });
+});
+
+describe("nestbox start: .env", () => {
+  it("takes the proxy, DOCKER_HOST and NESTBOX_HOST_DATA_DIR from .env, as the config does", async () => {
+    cwd = mkdtempSync(path.join(tmpdir(), "nestbox-start-"));
+    // Exactly what .env.example advertises; the engine address is one nothing listens on.
+    writeFileSync(
+      path.join(cwd, ".env"),
+      [
+        "MODEL=m",
+        "OPENAI_BASE_URL=http://127.0.0.1:1/v1",
+        "HTTPS_PROXY=http://proxy.test:3128",
+        "NESTBOX_HOST_DATA_DIR=/srv/nestbox/data",
+        "DOCKER_HOST=tcp://127.0.0.1:1",
+        "LOG_LEVEL=info",
+        "",
+      ].join("\n"),
+    );
+    // The harness's LOG_LEVEL=warn blanked: the default level (info) shows the detection line.
+    const r = await nestbox(["start"], "", { LOG_LEVEL: "" });
+    const detected = r.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === "environment detected");
+    expect(detected).toMatchObject({
+      proxy: "http://proxy.test:3128",
+      docker: "tcp://127.0.0.1:1",
+      hostDataDir: "/srv/nestbox/data",
+    });
+    // It asked the engine .env names, not the default socket.
+    expect(r.stderr).toMatch(/error: cannot reach the Docker engine \(connect ECONNREFUSED 127\.0\.0\.1:1\)/);
+    expect(r.code).toBe(1);
   });
 });

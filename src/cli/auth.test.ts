@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -175,7 +175,7 @@ describe("npm run auth -- whatsapp --pairing-code", () => {
     ["1234567890123456"],
     ["phone"],
   ])("refuses --phone %j with one clear line and writes nothing", async (phone) => {
-    expect(await run(["whatsapp", "--pairing-code", "--phone", phone])).toBe(1);
+    expect(await run(["whatsapp", "--pairing-code", "--phone", phone])).toBe(2);
     expect(err.trim().split("\n")).toHaveLength(1);
     expect(err).toContain("--phone");
     expect(err).toContain("country code");
@@ -184,7 +184,7 @@ describe("npm run auth -- whatsapp --pairing-code", () => {
   });
 
   it("asks for --phone when --pairing-code comes alone", async () => {
-    expect(await run(["whatsapp", "--pairing-code"])).toBe(1);
+    expect(await run(["whatsapp", "--pairing-code"])).toBe(2);
     expect(err).toContain("--phone");
     expect(world.sockets).toHaveLength(0);
   });
@@ -217,9 +217,9 @@ describe("npm run auth (other cases)", () => {
   });
 
   it.each([[[]], [["telegram"]], [["whatsapp", "extra"]], [["whatsapp", "--bogus"]]])(
-    "exits 1 with usage for %j",
+    "exits 2 with usage for %j",
     async (argv) => {
-      expect(await run(argv)).toBe(1);
+      expect(await run(argv)).toBe(2);
       expect(err).toContain("Usage: npm run auth -- whatsapp");
       expect(world.sockets).toHaveLength(0);
     },
@@ -236,5 +236,28 @@ describe("npm run auth (other cases)", () => {
     });
     expect(code).toBe(0);
     expect(JSON.parse(out)).toEqual({ event: "already_linked", phone: "15550001111" });
+  });
+});
+
+describe("npm run auth -- whatsapp (context)", () => {
+  it("takes the data dir from .env, like every command", async () => {
+    writeFileSync(path.join(root, ".env"), `NESTBOX_DATA_DIR=${path.join(root, "from-dotenv")}\n`);
+    await writeLinkedCreds(path.join(root, "from-dotenv", "auth", "whatsapp"));
+    const code = await runAuth(["whatsapp", "--json"], {
+      stdout: { write: (t: string) => (out += t) },
+      stderr: { write: (t: string) => (err += t) },
+      env: {},
+      cwd: root,
+      socketFactory: world.factory,
+    });
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({ event: "already_linked", phone: "15550001111" });
+  });
+
+  it("--help prints the usage and exits 0; -h too", async () => {
+    expect(await run(["--help"])).toBe(0);
+    expect(out).toContain("Usage: npm run auth -- whatsapp");
+    expect(await run(["-h"])).toBe(0);
+    expect(world.sockets).toHaveLength(0);
   });
 });

@@ -2,23 +2,25 @@ import { realpathSync } from "node:fs";
 import type { Agent } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import QRCode from "qrcode";
 import { hasRegisteredCredentials, readLinkedAccount } from "../channels/whatsapp/auth-state.js";
 import type { Timers } from "../channels/whatsapp/connection.js";
 import { type LinkEvent, linkWhatsApp } from "../channels/whatsapp/link.js";
 import { whatsappProxyAgent } from "../channels/whatsapp/proxy.js";
 import type { SocketFactory } from "../channels/whatsapp/socket.js";
-import { loadConfig, parseDuration, readEnvironment } from "../config.js";
-import { detectSandbox } from "../containers/sandbox/index.js";
+import { parseDuration } from "../config.js";
+import { loadContext } from "../context.js";
 import { describeError, UsageError } from "../errors.js";
-import { createLogger, type Logger, silentLogger } from "../log.js";
+import type { Logger } from "../log.js";
+import { silentLogger } from "../log.js";
+import { type CommandSpec, type ParseArgsOptionsConfig, parseCommand } from "./args.js";
+import { EXIT } from "./io.js";
 
 /** Everything `runAuth` touches, injectable so tests need no network, no real terminal and no process exit. */
 export interface AuthDeps {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
-  /** Environment for `loadConfig` (the data dir); `{}` when absent. */
+  /** The process environment (`.env` in `cwd` is merged beneath it); `{}` when absent. */
   env?: Record<string, string | undefined>;
   cwd?: string;
   /** Overrides `<dataDir>/auth/whatsapp`. */
@@ -63,7 +65,7 @@ function parseAuthArgs(argv: string[]): AuthArgs | "help" {
     throw new UsageError(`${describeError(err)}\n\n${AUTH_USAGE}`);
   }
   const { values, positionals } = parsed;
-  if (values.help) return "help";
+  if (parsed.help) return "help";
   if (positionals.length !== 1 || positionals[0] !== "whatsapp") {
     const got = positionals.length === 0 ? "no channel" : `"${positionals.join(" ")}"`;
     throw new UsageError(`only "whatsapp" can be linked, got ${got}\n\n${AUTH_USAGE}`);
@@ -87,24 +89,25 @@ function parseAuthArgs(argv: string[]): AuthArgs | "help" {
     ...(phone !== undefined ? { phone } : {}),
     timeoutMs,
     force: values.force ?? false,
-    json: values.json ?? false,
+    json: parsed.json,
   };
 }
 
+const AUTH = {
+  name: "auth",
+  usage: AUTH_USAGE,
+  options: {
+    "pairing-code": { type: "boolean" },
+    phone: { type: "string" },
+    timeout: { type: "string" },
+    force: { type: "boolean" },
+  },
+  json: true,
+  positionals: true,
+} satisfies CommandSpec<ParseArgsOptionsConfig>;
+
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      "pairing-code": { type: "boolean" },
-      phone: { type: "string" },
-      json: { type: "boolean" },
-      timeout: { type: "string" },
-      force: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  return parseCommand(AUTH, argv);
 }
 
 /** `ABCD1234` as `ABCD-1234`, the way the phone shows it. */
@@ -128,6 +131,8 @@ export async function runAuth(argv: string[], deps: AuthDeps): Promise<number> {
 
   let args: AuthArgs | "help";
   let authDir: string;
+  let proxyAgent: Agent | undefined;
+  let log: Logger;
   try {
     args = parseAuthArgs(argv);
     if (args === "help") {
@@ -135,9 +140,14 @@ export async function runAuth(argv: string[], deps: AuthDeps): Promise<number> {
       return 0;
     }
     json = args.json;
-    authDir = deps.authDir ?? path.join(loadConfig(deps.env ?? {}, deps.cwd).dataDir, "auth", "whatsapp");
+    // One context (environment with .env) for the data folder, the proxy and the log level.
+    const ctx = loadContext({ ...deps, env: deps.env ?? {}, cwd: deps.cwd ?? process.cwd() });
+    authDir = deps.authDir ?? path.join(ctx.config.dataDir, "auth", "whatsapp");
+    proxyAgent = deps.proxyAgent ?? whatsappProxyAgent(ctx.sandbox.proxy);
+    const verbose = ctx.config.logLevel === "debug" || ctx.config.logLevel === "trace";
+    log = deps.log ?? (verbose ? ctx.log : silentLogger());
   } catch (err) {
-    return failed(describeError(err));
+    return failed(describeError(err), err instanceof UsageError ? EXIT.usage : EXIT.failed);
   }
 
   if (!args.force && (await hasRegisteredCredentials(authDir))) {
@@ -178,12 +188,12 @@ export async function runAuth(argv: string[], deps: AuthDeps): Promise<number> {
     say(args.phone ? `Requesting a pairing code for +${args.phone}...` : "Connecting to WhatsApp...");
   const result = await linkWhatsApp({
     authDir,
-    log: deps.log ?? silentLogger(),
+    log,
     timeoutMs: args.timeoutMs,
     onEvent,
     ...(args.phone ? { phone: args.phone } : {}),
     ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}),
-    ...(deps.proxyAgent ? { proxyAgent: deps.proxyAgent } : {}),
+    ...(proxyAgent ? { proxyAgent } : {}),
     ...(deps.timers ? { timers: deps.timers } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
@@ -200,17 +210,12 @@ async function main(): Promise<void> {
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
   process.once("SIGTERM", () => controller.abort());
-  const env = readEnvironment(process.env, process.cwd());
-  const verbose = env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace";
-  const proxyAgent = whatsappProxyAgent(detectSandbox({ env }).proxy);
   const code = await runAuth(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
-    env,
+    env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,
-    log: verbose ? createLogger({ level: env.LOG_LEVEL }) : silentLogger(),
-    ...(proxyAgent ? { proxyAgent } : {}),
   });
   // baileys may leave timers behind; the command is done.
   process.exit(code);

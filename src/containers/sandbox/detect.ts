@@ -20,11 +20,12 @@ export interface SandboxEnvironment {
   dockerHost: string | null;
   /** The id (full or the 12-char prefix) of the container nestbox itself runs in, or null. */
   ownContainerId: string | null;
-  /** `data/` as the Docker daemon sees it, when it differs from nestbox's own path. */
-  hostDataDir: string | null;
 }
 
-/** What detection reads; injected so tests describe a machine without being on it. */
+/**
+ * What detection reads; injected so tests describe a machine without being on it. `env` is the merged
+ * environment (with `.env`) that the config came from; NESTBOX_HOST_DATA_DIR is the config's, not read here.
+ */
 export interface DetectionSources {
   env: Record<string, string | undefined>;
   readFile?: (path: string) => string | null;
@@ -111,6 +112,5 @@ export function detectSandbox(sources: DetectionSources): SandboxEnvironment {
     caCertificates: [...certificates],
     dockerHost: env.DOCKER_HOST?.trim() || null,
     ownContainerId: detectOwnContainer(read, (sources.hostname ?? hostname)()),
-    hostDataDir: env.NESTBOX_HOST_DATA_DIR?.trim() || null,
   };
 }

@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { StartOptions } from "../main.js";
+import { runNestbox } from "./commands.js";
+import type { CommandIO } from "./io.js";
+
+let cwd: string;
+let started: StartOptions[];
+let signalsAsked: number;
+beforeEach(() => {
+  cwd = mkdtempSync(path.join(tmpdir(), "nestbox-cli-"));
+  started = [];
+  signalsAsked = 0;
+});
+afterEach(() => rmSync(cwd, { recursive: true, force: true }));
+
+async function nestbox(...argv: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const io: CommandIO = {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: { DOCKER_HOST: "tcp://127.0.0.1:1" },
+    cwd,
+  };
+  const code = await runNestbox(argv, io, {
+    stdin: new PassThrough(),
+    stdout: new PassThrough(),
+    projectDir: cwd,
+    stopSignal: () => {
+      signalsAsked++;
+      return new Promise(() => {});
+    },
+    start: async (options) => {
+      started.push(options);
+      return 0;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
+describe("nestbox commands parse their flags strictly", () => {
+  it.each([
+    ["start", "--terminal"],
+    ["status", "--json"],
+    ["chats", "--json"],
+  ])(
+    "%s refuses an unknown flag with exit 2, naming it and the flags it takes, starting nothing",
+    async (name, flag) => {
+      const r = await nestbox(name, "--bogus");
+      expect(r).toEqual({
+        code: 2,
+        stdout: "",
+        stderr: expect.stringMatching(
+          new RegExp(`^error: unknown flag --bogus: "${name}" takes ${flag}, --help\\n$`),
+        ),
+      });
+      expect(started).toEqual([]);
+      expect(signalsAsked).toBe(0);
+    },
+  );
+
+  it.each(["start", "status", "chats"])(
+    "%s --help prints its usage and exits 0 without running",
+    async (name) => {
+      const r = await nestbox(name, "--help");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: nestbox ${name}`));
+      expect(await nestbox(name, "-h")).toEqual(r);
+      expect(started).toEqual([]);
+    },
+  );
+
+  it("start passes --terminal on; no command means start", async () => {
+    expect((await nestbox("start", "--terminal")).code).toBe(0);
+    expect((await nestbox()).code).toBe(0);
+    expect(started.map((s) => s.terminal)).toEqual([true, false]);
+    expect(signalsAsked).toBe(2);
+  });
+
+  it("status --json answers with the report; start refuses --json (it has no report)", async () => {
+    const r = await nestbox("status", "--json");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ installId: null, chats: [] });
+    expect((await nestbox("start", "--json")).code).toBe(2);
+  });
+
+  it("refuses an unknown command with exit 2; help exits 0", async () => {
+    const r = await nestbox("frobnicate", "--json");
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: false,
+      code: "USAGE",
+      error: expect.stringContaining("frobnicate"),
+    });
+    expect((await nestbox("--help")).stdout).toMatch(/^Usage: nestbox <command>/);
+  });
+});

@@ -1,0 +1,45 @@
+import type { DestinationStream } from "pino";
+import type { CommandIO } from "./cli/io.js";
+import { type Config, loadConfig, readEnvironment } from "./config.js";
+import { DockerRuntime } from "./containers/docker-runtime.js";
+import { type DetectionSources, detectSandbox, type SandboxEnvironment } from "./containers/sandbox/index.js";
+import { createLogger, type Logger } from "./log.js";
+
+/** What every command starts from: the environment (with `.env`), its validated config, the sandbox, Docker, a logger. */
+export interface Context {
+  /** The process environment with `.env` filled in beneath it; the only environment anything reads. */
+  env: Record<string, string | undefined>;
+  config: Config;
+  sandbox: SandboxEnvironment;
+  /** A client for the Docker engine; constructed only, nothing is asked of the daemon yet. */
+  docker: DockerRuntime;
+  log: Logger;
+}
+
+/** How {@link loadContext} reads the machine; the defaults are the real ones. */
+export interface ContextOptions {
+  /** Output goes to a person at a terminal: logs default to warnings so they do not interleave with the chat. */
+  interactive?: boolean;
+  /** Replaces sandbox detection's file and hostname reads (tests describe a machine without being on it). */
+  detection?: Omit<DetectionSources, "env">;
+  /** Where log lines go (stderr by default). */
+  logDestination?: DestinationStream;
+}
+
+/**
+ * Builds a command's context: `.env` merged once, before anything reads the environment, then
+ * config, sandbox detection and logger all from that one merged environment. No network call.
+ */
+export function loadContext(io: CommandIO, options: ContextOptions = {}): Context {
+  const env = readEnvironment(io.env, io.cwd);
+  const config = loadConfig(env, io.cwd);
+  const sandbox = detectSandbox({ ...options.detection, env });
+  const asked = (env.LOG_LEVEL ?? "").trim() !== "";
+  const level = options.interactive === true && !asked ? "warn" : config.logLevel;
+  const log = createLogger({
+    level,
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
+  const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
+  return { env, config, sandbox, docker, log };
+}
