@@ -1,3 +1,4 @@
+import { backoffDelay } from "../backoff.js";
 import { ChannelNetworkError, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
@@ -93,7 +94,10 @@ export class DeliveryWorker {
 
   #scheduleRetry(): void {
     if (this.#retryTimer || this.#stopped) return;
-    const delay = Math.min(this.#o.maxRetryDelayMs, this.#o.retryDelayMs * 2 ** this.#failures);
+    const delay = backoffDelay(this.#failures, {
+      baseMs: this.#o.retryDelayMs,
+      maxMs: this.#o.maxRetryDelayMs,
+    });
     this.#failures++;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;

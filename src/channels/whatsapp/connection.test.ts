@@ -5,24 +5,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { boom, OWNER, waMessage } from "../../../test/whatsapp/fake-socket.js";
 import { type AdapterRig, adapterRig, settle, until } from "../../../test/whatsapp/harness.js";
 import { ChannelError, ChannelNetworkError } from "../../errors.js";
-import { backoffDelay, classifyDisconnect } from "./connection.js";
+import { classifyDisconnect } from "./connection.js";
 
 const DM = "4917612345678@s.whatsapp.net";
 
-describe("classifyDisconnect / backoffDelay", () => {
+describe("classifyDisconnect", () => {
   it("maps baileys disconnect codes to actions", () => {
     expect(classifyDisconnect(515)).toBe("restart");
     expect(classifyDisconnect(401)).toBe("logged-out");
     expect(classifyDisconnect(440)).toBe("replaced");
     for (const code of [405, 408, 428, 500, 503, undefined]) expect(classifyDisconnect(code)).toBe("backoff");
-  });
-
-  it("grows exponentially with jitter and never passes the cap", () => {
-    const b = { baseMs: 1000, maxMs: 30_000 };
-    expect(backoffDelay(0, b, () => 0)).toBe(1000);
-    expect(backoffDelay(0, b, () => 1)).toBe(1250);
-    expect(backoffDelay(3, b, () => 0)).toBe(8000);
-    for (let i = 0; i < 80; i++) expect(backoffDelay(i, b, () => 1)).toBeLessThanOrEqual(30_000);
   });
 });
 

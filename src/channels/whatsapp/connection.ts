@@ -1,5 +1,6 @@
 import type { Agent } from "node:http";
 import type { BaileysEventMap, proto, WAMessageKey } from "@whiskeysockets/baileys";
+import { type Backoff, backoffDelay } from "../../backoff.js";
 import type { Logger } from "../../log.js";
 import { type AuthStore, openAuthStore, wipeAuthDir } from "./auth-state.js";
 import { disconnectCode, type SocketFactory, type WhatsAppSocket } from "./socket.js";
@@ -19,18 +20,6 @@ export function classifyDisconnect(code: number | undefined): DisconnectAction {
     default:
       return "backoff";
   }
-}
-
-/** Exponential backoff bounds for reconnects. */
-export interface Backoff {
-  baseMs: number;
-  maxMs: number;
-}
-
-/** `baseMs * 2^attempt` plus up to 25% jitter, never above `maxMs`. */
-export function backoffDelay(attempt: number, backoff: Backoff, random: () => number): number {
-  const exp = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.min(attempt, 30));
-  return Math.min(backoff.maxMs, Math.round(exp * (1 + 0.25 * random())));
 }
 
 /** The timer functions the connection uses; injectable so tests control time. */
@@ -60,6 +49,7 @@ export interface ConnectionOptions {
   getMessage?: (key: WAMessageKey) => Promise<proto.IMessage | undefined>;
   random: () => number;
   timers: Timers;
+  /** Reconnect delays; up to 25% jitter is added so many hosts do not reconnect in step. */
   backoff: Backoff;
   hooks: ConnectionHooks;
   /** Level for baileys' own (chatty) logs. */
@@ -195,7 +185,7 @@ export class WhatsAppConnection {
 
   #scheduleReconnect(code?: number): void {
     if (this.#timer !== null || this.#isStopped()) return;
-    const delay = backoffDelay(this.#attempt++, this.#o.backoff, this.#o.random);
+    const delay = backoffDelay(this.#attempt++, { ...this.#o.backoff, jitter: 0.25 }, this.#o.random);
     this.#status = "waiting";
     this.#o.log.warn({ code, delayMs: delay }, "WhatsApp disconnected; reconnecting after a delay");
     this.#timer = this.#o.timers.setTimeout(() => {
