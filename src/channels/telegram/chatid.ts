@@ -1,4 +1,5 @@
 import { isValidFolder } from "../../chats.js";
+import { toChatId } from "./inbound.js";
 
 /**
  * A folder name for a chat that `setup register` accepts, derived from its name (lowercase ASCII,
@@ -32,7 +33,7 @@ export interface ChatIdReplyInput {
 
 /** The answer to `/chatid`: the chat's nestbox id and the exact command that registers it. */
 export function chatIdReply(input: ChatIdReplyInput): string {
-  const jid = `tg:${input.chatId}`;
+  const jid = toChatId(input.chatId);
   const command = [
     "npm run setup -- register --channel telegram",
     `--jid ${jid}`,
