@@ -9,6 +9,7 @@ import type {
   ContainerSpec,
   NetworkInfo,
   NetworkSpec,
+  RunResult,
 } from "./runtime.js";
 import { packTar } from "./tar.js";
 
@@ -43,6 +44,21 @@ function gatewayOf(net: RawNetwork): string | null {
   if (gateway) return gateway;
   const v4 = configs.map((c) => /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/\d+$/.exec(c.Subnet ?? "")).find(Boolean);
   return v4 ? `${v4[1]}.${v4[2]}.${v4[3]}.${Number(v4[4]) + 1}` : null;
+}
+
+/** How long run() waits, after the exit, for the attach stream to hand over the last output. */
+const OUTPUT_DRAIN_MS = 2_000;
+
+/** Collects a stream's text; `ended` resolves when it ends (never rejects). */
+function collect(stream: NodeJS.ReadableStream): { text: () => string; ended: Promise<void> } {
+  const chunks: Buffer[] = [];
+  stream.on("data", (d: Buffer) => chunks.push(d));
+  const ended = new Promise<void>((resolve) => {
+    stream.once("end", resolve);
+    stream.once("close", resolve);
+    stream.once("error", () => resolve());
+  });
+  return { text: () => Buffer.concat(chunks).toString(), ended };
 }
 
 const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode;
@@ -180,6 +196,43 @@ export class DockerRuntime implements ContainerRuntime {
       if (statusOf(err) === 404 || statusOf(err) === 409) return;
       throw wrap(`cannot kill container ${id}`, err);
     }
+  }
+
+  async run(spec: ContainerSpec): Promise<RunResult> {
+    const id = await this.create(spec);
+    let result: RunResult | null = null;
+    let failure: unknown = null;
+    try {
+      // Attached before start, so not a byte of a short-lived container's output is missed.
+      const io = await this.attach(id);
+      const out = collect(io.stdout);
+      const err = collect(io.stderr);
+      try {
+        await this.start(id);
+        const exitCode = await this.wait(id);
+        // wait() can return before the attach stream has delivered the last bytes: wait for its end.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all([out.ended, err.ended]),
+          new Promise((r) => {
+            timer = setTimeout(r, OUTPUT_DRAIN_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+        result = { exitCode, stdout: out.text(), stderr: err.text() };
+      } finally {
+        io.close();
+      }
+    } catch (e) {
+      failure = e;
+    }
+    try {
+      await this.remove(id);
+    } catch (e) {
+      failure ??= e;
+    }
+    if (failure || !result) throw failure;
+    return result;
   }
 
   async remove(id: string): Promise<void> {
