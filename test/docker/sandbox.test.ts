@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { type MitmProxy, startMitmProxy } from "../doubles/mitm-proxy.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
-import { type LiveProcess, watchProcess } from "./host-process.js";
+import { type LiveProcess, watchProcess } from "../process.js";
 import { AGENT_IMAGE, BASE_IMAGE, describeDocker } from "./support.js";
 
 const ROOT = path.join(import.meta.dirname, "..", "..");

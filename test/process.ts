@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 
-const root = path.join(import.meta.dirname, "..", "..");
+const root = path.join(import.meta.dirname, "..");
 
 /** A running process whose output a test waits on and whose stdin it drives like a user at a terminal. */
 export interface LiveProcess {
