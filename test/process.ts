@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import path from "node:path";
 
 const root = path.join(import.meta.dirname, "..");
@@ -17,8 +17,12 @@ export interface LiveProcess {
     options?: { stream?: "stdout" | "stderr"; timeoutMs?: number },
   ): Promise<string>;
   send(line: string): void;
-  endInput(): void;
+  /** Writes `input` (if any) and closes stdin. */
+  endInput(input?: string): void;
+  /** Resolves with the exit code once the process has exited and its output is read. */
   exited(): Promise<number | null>;
+  /** Sends `signal` and resolves once the process itself has exited (children may still hold its pipes). */
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** Watches a spawned process (stdio piped) as a {@link LiveProcess}. */
@@ -38,14 +42,22 @@ export function watchProcess(child: ChildProcess): LiveProcess {
     notify();
   });
   const exit = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  const gone = new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once("exit", (code) => resolve(code));
+  });
   const outputs = () => `\n--- stdout\n${out}\n--- stderr (tail)\n${err.slice(-6000)}`;
   return {
     child,
     stdout: () => out,
     stderr: () => err,
     send: (line) => child.stdin?.write(`${line}\n`),
-    endInput: () => child.stdin?.end(),
+    endInput: (input) => child.stdin?.end(input ?? ""),
     exited: () => exit,
+    kill: (signal = "SIGTERM") => {
+      child.kill(signal);
+      return gone;
+    },
     waitFor: (pattern, options = {}) =>
       new Promise<string>((resolve, reject) => {
         const read = () => (options.stream === "stderr" ? err : out);
@@ -80,17 +92,84 @@ export function watchProcess(child: ChildProcess): LiveProcess {
   };
 }
 
+/** Spawns `cmd` with stdio piped and watches it. */
+export function spawnProcess(cmd: string, args: string[], options: SpawnOptions = {}): LiveProcess {
+  return watchProcess(spawn(cmd, args, { ...options, stdio: ["pipe", "pipe", "pipe"] }));
+}
+
+/** How a process run to completion ended. */
+export interface ProcessResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options for {@link runProcess}. */
+export interface RunOptions {
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Resolve on a non-zero exit too, instead of rejecting with the output. */
+  allowFail?: boolean;
+  /** Killed (SIGKILL) after this long; default 120 s. */
+  timeoutMs?: number;
+}
+
+/** Runs a command to completion with `input` on stdin; rejects on a non-zero exit unless `allowFail`. */
+export async function runProcess(
+  cmd: string,
+  args: string[],
+  options: RunOptions = {},
+): Promise<ProcessResult> {
+  const child = spawn(cmd, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const failed = new Promise<never>((_, reject) => child.on("error", reject));
+  const p = watchProcess(child);
+  p.endInput(options.input);
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
+  try {
+    const code = await Promise.race([p.exited(), failed]);
+    const result = { code, stdout: p.stdout(), stderr: p.stderr() };
+    if (code !== 0 && !options.allowFail) {
+      throw new Error(
+        `${cmd} ${args.join(" ").slice(0, 300)} exited with ${code}\n${result.stderr.slice(-3000)}${result.stdout.slice(-1000)}`,
+      );
+    }
+    return result;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs the `nestbox` CLI (through tsx, from source) to completion in `cwd` with exactly `env` (plus PATH and HOME). */
+export function runNestbox(
+  cwd: string,
+  args: string[],
+  options: { input?: string; env?: Record<string, string> } = {},
+): Promise<ProcessResult> {
+  return runProcess(
+    path.join(root, "node_modules/.bin/tsx"),
+    [path.join(root, "src/cli/nestbox.ts"), ...args],
+    {
+      cwd,
+      env: { PATH: process.env.PATH ?? "", HOME: cwd, LOG_LEVEL: "warn", ...options.env },
+      input: options.input,
+      allowFail: true,
+    },
+  );
+}
+
 /** Starts `nestbox start` in `cwd` with exactly `env` (plus PATH and HOME). */
 export function startHost(cwd: string, env: Record<string, string>, args: string[] = []): LiveProcess {
-  return watchProcess(
-    spawn(
-      path.join(root, "node_modules/.bin/tsx"),
-      [path.join(root, "src/cli/nestbox.ts"), "start", ...args],
-      {
-        cwd,
-        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? cwd, LOG_LEVEL: "info", ...env },
-        stdio: ["pipe", "pipe", "pipe"],
-      },
-    ),
+  return spawnProcess(
+    path.join(root, "node_modules/.bin/tsx"),
+    [path.join(root, "src/cli/nestbox.ts"), "start", ...args],
+    {
+      cwd,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? cwd, LOG_LEVEL: "info", ...env },
+    },
   );
 }
