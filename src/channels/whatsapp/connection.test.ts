@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { boom, OWNER, waMessage } from "../../../test/whatsapp/fake-socket.js";
+import { boom, OWNER, waMessage, writeLinkedCreds } from "../../../test/whatsapp/fake-socket.js";
 import { type AdapterRig, adapterRig, settle, until } from "../../../test/whatsapp/harness.js";
 import { ChannelError, ChannelNetworkError } from "../../errors.js";
 import { classifyDisconnect } from "./connection.js";
@@ -41,6 +41,11 @@ describe("WhatsApp connection state machine", () => {
 
   it("saves the credentials baileys updates (creds.update)", async () => {
     rig = await adapterRig();
+    // Linked, but without the lid: only the creds.update that comes with the open connection brings it.
+    await writeLinkedCreds(rig.authDir, { id: OWNER.id, name: OWNER.name });
+    const before = await readFile(path.join(rig.authDir, "creds.json"), "utf8");
+    expect(before).toContain(OWNER.id);
+    expect(before).not.toContain(OWNER.lid);
     await rig.startOpen();
     await until(async () => {
       // baileys rewrites the file in place: a read can catch it half written
