@@ -31,7 +31,8 @@ export interface Timers {
 /** Why the connection stopped for good. */
 export type StopReason = "stopped" | "logged-out" | "replaced" | "not-linked";
 
-export type ConnectionStatus = "idle" | "connecting" | "open" | "waiting" | StopReason;
+/** Where the connection is in its life (internal: the adapter only asks for `openSocket`). */
+type ConnectionStatus = "idle" | "connecting" | "open" | "waiting" | StopReason;
 
 /** What the owner of a connection hears about. */
 export interface ConnectionHooks {
@@ -75,10 +76,6 @@ export class WhatsAppConnection {
 
   constructor(options: ConnectionOptions) {
     this.#o = options;
-  }
-
-  get status(): ConnectionStatus {
-    return this.#status;
   }
 
   /** The socket while the connection is open, else null. */
