@@ -4,6 +4,7 @@ import https from "node:https";
 import { CredentialProxy } from "../src/agents/credential-proxy.js";
 import { GATEWAY_NAME } from "../src/agents/wiring.js";
 import { type Config, loadConfig, readEnvironment } from "../src/config.js";
+import { dockerEndpoint } from "../src/containers/docker-connection.js";
 import { DockerRuntime } from "../src/containers/docker-runtime.js";
 import { probeDataVisibility } from "../src/containers/probe.js";
 import type { ContainerRuntime, NetworkInfo } from "../src/containers/runtime.js";
@@ -190,7 +191,7 @@ export const environment: SetupStep = async (_argv, io, json) => {
   const env = readEnvironment(io.env, io.cwd);
   const config = loadConfig(env, io.cwd);
   const sandbox = detectSandbox({ env });
-  const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
+  const docker = new DockerRuntime(dockerEndpoint(env));
   const detected = {
     proxy: sandbox.proxy,
     caFiles: sandbox.caFiles,

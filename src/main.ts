@@ -21,6 +21,7 @@ import {
 } from "./channels/whatsapp/index.js";
 import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
+import { dockerEndpoint } from "./containers/docker-connection.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
 import { mountPolicy } from "./containers/mount-policy.js";
 import { probeDataVisibility } from "./containers/probe.js";
@@ -91,7 +92,7 @@ export async function start(options: StartOptions): Promise<number> {
     },
     "environment detected",
   );
-  const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
+  const docker = new DockerRuntime(dockerEndpoint(io.env));
   await docker.version();
   await ensureAgentImage(docker, config, sandbox, options.projectDir, (line) => io.stderr.write(`${line}\n`));
   const whatsappAuth = path.join(config.dataDir, "auth", "whatsapp");

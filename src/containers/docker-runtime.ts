@@ -1,6 +1,7 @@
 import { type Duplex, PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { ContainerError } from "../errors.js";
+import { type DockerEndpoint, dockerConnection } from "./docker-connection.js";
 import type {
   AttachedStdio,
   BuildSpec,
@@ -13,17 +14,8 @@ import type {
 } from "./runtime.js";
 import { packTar } from "./tar.js";
 
-/** Where the Docker engine is: a socket path or a `tcp://host:port` / `unix://` URL (DOCKER_HOST). */
-export interface DockerRuntimeConfig {
-  dockerHost?: string;
-}
-
-function connection(dockerHost: string | undefined): Docker.DockerOptions {
-  if (!dockerHost) return { socketPath: "/var/run/docker.sock" };
-  if (dockerHost.startsWith("unix://")) return { socketPath: dockerHost.slice("unix://".length) };
-  const url = new URL(dockerHost.replace(/^tcp:/, "http:"));
-  return { host: url.hostname, port: Number(url.port || 2375), protocol: "http" };
-}
+/** Where the Docker engine is and how to talk to it (DOCKER_HOST, TLS, ssh): see {@link dockerConnection}. */
+export type DockerRuntimeConfig = DockerEndpoint;
 
 /** Docker's bridge driver option that turns inter-container traffic on a network on or off. */
 const ICC = "com.docker.network.bridge.enable_icc";
@@ -75,7 +67,7 @@ export class DockerRuntime implements ContainerRuntime {
   readonly #docker: Docker;
 
   constructor(config: DockerRuntimeConfig = {}) {
-    this.#docker = new Docker(connection(config.dockerHost));
+    this.#docker = new Docker(dockerConnection(config));
   }
 
   async version(): Promise<string> {
