@@ -67,7 +67,7 @@ async function containerGet(
   url: string,
   token = "",
 ): Promise<string> {
-  const id = await docker.create({
+  const { stdout } = await docker.run({
     name: `nestbox-egress-${randomBytes(4).toString("hex")}`,
     image,
     labels: { "nestbox.probe": "1" },
@@ -79,19 +79,8 @@ async function containerGet(
     capDrop: ["ALL"],
     securityOpt: ["no-new-privileges"],
   });
-  try {
-    const io = await docker.attach(id);
-    let out = "";
-    io.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    await docker.start(id);
-    await docker.wait(id);
-    await new Promise((r) => setImmediate(r));
-    io.close();
-    if (!out.startsWith("HTTP ")) throw new Error(out.replace(/^FAIL /, "").trim() || "no answer");
-    return out.trim();
-  } finally {
-    await docker.remove(id);
-  }
+  if (!stdout.startsWith("HTTP ")) throw new Error(stdout.replace(/^FAIL /, "").trim() || "no answer");
+  return stdout.trim();
 }
 
 async function attempt(path: string, fn: () => Promise<string>): Promise<Probe> {

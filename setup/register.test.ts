@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { suggestFolder } from "../src/channels/telegram/chatid.js";
 import type { CommandIO } from "../src/cli/io.js";
 import { runSetup } from "./cli.js";
 
@@ -44,6 +45,23 @@ describe("setup register", () => {
         isMain: false,
       }),
     ]);
+  });
+
+  it("accepts the folder /chatid suggests, also for a group named Global", async () => {
+    const folder = suggestFolder("Global", -1001234);
+    const r = await setup(
+      "register",
+      "--channel",
+      "telegram",
+      "--jid",
+      "tg:-1001234",
+      "--name",
+      "Global",
+      "--folder",
+      folder,
+    );
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(existsSync(path.join(cwd, "data/groups", folder, "AGENTS.md"))).toBe(true);
   });
 
   it("also takes --step register, --assistant-name, --no-trigger-required and --is-main", async () => {

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { chatIdPatterns } from "../src/channels/channel.js";
-import { FOLDER_PATTERN, type RegisteredChat, sanitizeName } from "../src/chats.js";
+import { isValidFolder, RESERVED_FOLDERS, type RegisteredChat, sanitizeName } from "../src/chats.js";
 import type { CommandSpec, ParseArgsOptionsConfig, ParsedCommand } from "../src/cli/args.js";
 import {
   checkExtraMounts,
@@ -88,9 +88,10 @@ export function parseRegister(
   const folder = str("folder");
   if (!folder)
     throw new UsageError("--folder is required: a folder name under data/groups/, e.g. --folder family");
-  if (!FOLDER_PATTERN.test(folder) || folder === "global") {
+  if (!isValidFolder(folder)) {
+    const reserved = RESERVED_FOLDERS.map((f) => `"${f}"`).join(", ");
     throw new UsageError(
-      `--folder "${folder}" is not allowed: use 1-64 lowercase letters, digits, - or _, starting with a letter or digit (not "global"), e.g. --folder family-chat`,
+      `--folder "${folder}" is not allowed: use 1-64 lowercase letters, digits, - or _, starting with a letter or digit (not ${reserved}), e.g. --folder family-chat`,
     );
   }
   const assistantName = str("assistant-name") ?? defaults.assistantName;

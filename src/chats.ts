@@ -3,7 +3,7 @@ export interface RegisteredChat {
   chatId: string;
   channel: "telegram" | "whatsapp" | "terminal";
   name: string;
-  /** Folder under `data/groups/`; matches {@link FOLDER_PATTERN}. */
+  /** Folder under `data/groups/`; {@link isValidFolder} holds for it. */
   folder: string;
   /** Trigger word at the start of a message, e.g. `@Andy`. */
   trigger: string;
@@ -22,6 +22,14 @@ export interface RegisteredChat {
 
 /** Folder names: safe as one path segment, never `..`, `/x` or `a/b`. */
 export const FOLDER_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** Folders under `data/groups/` nestbox keeps for itself (`global` holds the memory every chat shares). */
+export const RESERVED_FOLDERS: readonly string[] = ["global"];
+
+/** The one folder rule: what `setup register` accepts and what `/chatid` may suggest. */
+export function isValidFolder(folder: string): boolean {
+  return FOLDER_PATTERN.test(folder) && !RESERVED_FOLDERS.includes(folder);
+}
 
 /**
  * A display name as it may appear in memory files and prompts: one line (control, line and bidi

@@ -1,6 +1,7 @@
 import type { DestinationStream } from "pino";
 import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
+import { dockerEndpoint } from "./containers/docker-connection.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
 import { type DetectionSources, detectSandbox, type SandboxEnvironment } from "./containers/sandbox/index.js";
 import { createLogger, type Logger } from "./log.js";
@@ -40,6 +41,6 @@ export function loadContext(io: CommandIO, options: ContextOptions = {}): Contex
     level,
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
-  const docker = new DockerRuntime({ dockerHost: sandbox.dockerHost ?? undefined });
+  const docker = new DockerRuntime(dockerEndpoint(env));
   return { env, config, sandbox, docker, log };
 }

@@ -7,8 +7,9 @@ import { ChannelRegistry } from "../src/channels/registry.js";
 import type { RegisteredChat } from "../src/chats.js";
 import { AgentError } from "../src/errors.js";
 import { Host } from "../src/host.js";
-import { silentLogger } from "../src/log.js";
+import { type Logger, silentLogger } from "../src/log.js";
 import { Store } from "../src/store/index.js";
+import { captureLog } from "./doubles/capture-log.js";
 import { makeChat } from "./doubles/chat.js";
 import { type InProcessAgent, InProcessRuntime } from "./doubles/in-process-runtime.js";
 import { MemoryChannel } from "./doubles/memory-channel.js";
@@ -25,6 +26,7 @@ function setup(
   agent: InProcessAgent,
   chats: RegisteredChat[] = [chat("mem:group", "group")],
   disk?: (dataDir: string) => DiskGuard,
+  log: Logger = silentLogger(),
 ) {
   const dir = mkdtempSync(path.join(tmpdir(), "nestbox-host-"));
   const store = Store.open(dir);
@@ -37,7 +39,7 @@ function setup(
       store,
       registry: new ChannelRegistry([channel], silentLogger()),
       runtime,
-      log: silentLogger(),
+      log,
       maxConcurrentAgents: 2,
       limits: { maxMessages: 50, maxChars: 20_000, timezone: "UTC" },
       delivery: { retryDelayMs: 10, maxRetryDelayMs: 20 },
@@ -210,16 +212,22 @@ describe("Host pipeline", () => {
   });
 
   it("leaves a reply for a chat no channel owns pending, and says why", async () => {
-    const t = setup(async () => "x", [chat("other:1", "o", { isMain: true })]);
+    const logs = captureLog();
+    const t = setup(async () => "x", [chat("other:1", "o", { isMain: true })], undefined, logs.log);
     const host = t.make();
     await host.start();
     const now = Date.now();
     t.store.commitReply("other:1", null, "nowhere to go", 0, now);
+    t.store.commitReply("other:1", null, "still nowhere", 0, now);
     host.delivery.kick();
     await host.drain();
-    expect(t.store.outbox.pending()).toHaveLength(1);
-    const registry = new ChannelRegistry([t.channel], silentLogger());
-    await expect(registry.send("other:1", "x")).rejects.toThrow(/No channel owns chat id "other:1"/);
+    host.delivery.kick();
+    await host.drain();
+    expect(t.store.outbox.pending()).toHaveLength(2);
+    const why = logs.lines.filter((l) => l.chatId === "other:1" && /no running channel owns/.test(l.msg));
+    // Once per chat, not once per row and pass: a chat without its channel must not flood the log.
+    expect(why).toHaveLength(1);
+    expect(why[0]?.level).toBe(40);
     await host.stop();
   });
 

@@ -1,32 +1,14 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { runNestbox } from "./process.js";
 
-const root = path.join(import.meta.dirname, "..");
 let cwd: string;
 afterEach(() => rmSync(cwd, { recursive: true, force: true }));
 
-function nestbox(args: string[], input: string, env: Record<string, string> = {}) {
-  const child = spawn(
-    path.join(root, "node_modules/.bin/tsx"),
-    [path.join(root, "src/cli/nestbox.ts"), ...args],
-    {
-      cwd,
-      env: { PATH: process.env.PATH ?? "", HOME: cwd, LOG_LEVEL: "warn", ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(input);
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("exit", (code) => resolve({ code, stdout, stderr })),
-  );
-}
+const nestbox = (args: string[], input: string, env: Record<string, string> = {}) =>
+  runNestbox(cwd, args, { input, env });
 
 describe("nestbox start: configuration errors", () => {
   it("without a model, says exactly which variables to set and exits non-zero", async () => {

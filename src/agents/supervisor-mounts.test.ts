@@ -29,6 +29,10 @@ function recordingRuntime(created: ContainerSpec[]): ContainerRuntime {
     attach: no,
     start: no,
     wait: no,
+    run: async (spec) => {
+      created.push(spec);
+      throw new Error("create reached");
+    },
     stop: no,
     kill: no,
     remove: async () => {},

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ToolCallFrame } from "../../container/agent-runner/src/protocol.js";
+import { backoffDelay } from "../backoff.js";
 import type { RegisteredChat } from "../chats.js";
 import { type AgentSpecContext, agentContainerSpec } from "../containers/agent-spec.js";
 import { checkExtraMounts, type MountPolicy, MountRefusedError } from "../containers/mount-policy.js";
@@ -112,7 +113,7 @@ export class AgentSupervisor implements AgentRuntime {
         const refused = err instanceof AgentError && err.code === "MOUNT_REFUSED";
         if (refused || attempt >= maxAttempts || this.#closed) throw this.#giveUp(err, attempt);
         log.warn({ err, chatId: chat.chatId, attempt }, "agent failed to start; retrying");
-        await sleep(this.#o.backoffMs * 2 ** (attempt - 1));
+        await sleep(backoffDelay(attempt - 1, { baseMs: this.#o.backoffMs }));
         continue;
       }
       slot.busy = true;
@@ -155,7 +156,7 @@ export class AgentSupervisor implements AgentRuntime {
           { chatId: chat.chatId, attempt, exitCode: err.exitCode },
           "agent crashed mid-turn; retrying",
         );
-        await sleep(this.#o.backoffMs * 2 ** (attempt - 1));
+        await sleep(backoffDelay(attempt - 1, { baseMs: this.#o.backoffMs }));
       } finally {
         clearTimeout(timer);
         request.signal.removeEventListener("abort", onAbort);

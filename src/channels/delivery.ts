@@ -1,3 +1,4 @@
+import { backoffDelay } from "../backoff.js";
 import { ChannelNetworkError, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
@@ -28,6 +29,8 @@ export class DeliveryWorker {
   #retryTimer: NodeJS.Timeout | null = null;
   #failures = 0;
   #stopped = false;
+  /** Chats whose pending replies no channel routes, already logged once (until they route again). */
+  readonly #unroutable = new Set<string>();
 
   constructor(options: DeliveryOptions) {
     this.#o = { now: Date.now, maxAttempts: 5, retryDelayMs: 500, maxRetryDelayMs: 30_000, ...options };
@@ -72,8 +75,16 @@ export class DeliveryWorker {
       if (blocked.has(row.chatId)) continue;
       if (!registry.routes(row.chatId)) {
         blocked.add(row.chatId);
+        if (!this.#unroutable.has(row.chatId)) {
+          this.#unroutable.add(row.chatId);
+          log.warn(
+            { chatId: row.chatId, outboxId: row.id },
+            "reply kept pending: no running channel owns this chat id (is its channel configured?)",
+          );
+        }
         continue;
       }
+      this.#unroutable.delete(row.chatId);
       try {
         await registry.send(row.chatId, row.text);
         store.outbox.markDelivered(row.id, this.#o.now());
@@ -93,7 +104,10 @@ export class DeliveryWorker {
 
   #scheduleRetry(): void {
     if (this.#retryTimer || this.#stopped) return;
-    const delay = Math.min(this.#o.maxRetryDelayMs, this.#o.retryDelayMs * 2 ** this.#failures);
+    const delay = backoffDelay(this.#failures, {
+      baseMs: this.#o.retryDelayMs,
+      maxMs: this.#o.maxRetryDelayMs,
+    });
     this.#failures++;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;

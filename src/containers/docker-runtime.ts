@@ -1,6 +1,7 @@
 import { type Duplex, PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { ContainerError } from "../errors.js";
+import { type DockerEndpoint, dockerConnection } from "./docker-connection.js";
 import type {
   AttachedStdio,
   BuildSpec,
@@ -9,20 +10,12 @@ import type {
   ContainerSpec,
   NetworkInfo,
   NetworkSpec,
+  RunResult,
 } from "./runtime.js";
 import { packTar } from "./tar.js";
 
-/** Where the Docker engine is: a socket path or a `tcp://host:port` / `unix://` URL (DOCKER_HOST). */
-export interface DockerRuntimeConfig {
-  dockerHost?: string;
-}
-
-function connection(dockerHost: string | undefined): Docker.DockerOptions {
-  if (!dockerHost) return { socketPath: "/var/run/docker.sock" };
-  if (dockerHost.startsWith("unix://")) return { socketPath: dockerHost.slice("unix://".length) };
-  const url = new URL(dockerHost.replace(/^tcp:/, "http:"));
-  return { host: url.hostname, port: Number(url.port || 2375), protocol: "http" };
-}
+/** Where the Docker engine is and how to talk to it (DOCKER_HOST, TLS, ssh): see {@link dockerConnection}. */
+export type DockerRuntimeConfig = DockerEndpoint;
 
 /** Docker's bridge driver option that turns inter-container traffic on a network on or off. */
 const ICC = "com.docker.network.bridge.enable_icc";
@@ -45,6 +38,21 @@ function gatewayOf(net: RawNetwork): string | null {
   return v4 ? `${v4[1]}.${v4[2]}.${v4[3]}.${Number(v4[4]) + 1}` : null;
 }
 
+/** How long run() waits, after the exit, for the attach stream to hand over the last output. */
+const OUTPUT_DRAIN_MS = 2_000;
+
+/** Collects a stream's text; `ended` resolves when it ends (never rejects). */
+function collect(stream: NodeJS.ReadableStream): { text: () => string; ended: Promise<void> } {
+  const chunks: Buffer[] = [];
+  stream.on("data", (d: Buffer) => chunks.push(d));
+  const ended = new Promise<void>((resolve) => {
+    stream.once("end", resolve);
+    stream.once("close", resolve);
+    stream.once("error", () => resolve());
+  });
+  return { text: () => Buffer.concat(chunks).toString(), ended };
+}
+
 const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode;
 
 function wrap(what: string, err: unknown): ContainerError {
@@ -59,7 +67,7 @@ export class DockerRuntime implements ContainerRuntime {
   readonly #docker: Docker;
 
   constructor(config: DockerRuntimeConfig = {}) {
-    this.#docker = new Docker(connection(config.dockerHost));
+    this.#docker = new Docker(dockerConnection(config));
   }
 
   async version(): Promise<string> {
@@ -180,6 +188,43 @@ export class DockerRuntime implements ContainerRuntime {
       if (statusOf(err) === 404 || statusOf(err) === 409) return;
       throw wrap(`cannot kill container ${id}`, err);
     }
+  }
+
+  async run(spec: ContainerSpec): Promise<RunResult> {
+    const id = await this.create(spec);
+    let result: RunResult | null = null;
+    let failure: unknown = null;
+    try {
+      // Attached before start, so not a byte of a short-lived container's output is missed.
+      const io = await this.attach(id);
+      const out = collect(io.stdout);
+      const err = collect(io.stderr);
+      try {
+        await this.start(id);
+        const exitCode = await this.wait(id);
+        // wait() can return before the attach stream has delivered the last bytes: wait for its end.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all([out.ended, err.ended]),
+          new Promise((r) => {
+            timer = setTimeout(r, OUTPUT_DRAIN_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+        result = { exitCode, stdout: out.text(), stderr: err.text() };
+      } finally {
+        io.close();
+      }
+    } catch (e) {
+      failure = e;
+    }
+    try {
+      await this.remove(id);
+    } catch (e) {
+      failure ??= e;
+    }
+    if (failure || !result) throw failure;
+    return result;
   }
 
   async remove(id: string): Promise<void> {

@@ -32,10 +32,10 @@ export async function probeDataVisibility(runtime: ContainerRuntime, o: ProbeOpt
   mkdirSync(o.dataDir, { recursive: true });
   const file = path.join(o.dataDir, ".nestbox-probe");
   writeFileSync(file, token, { mode: 0o644 });
-  let id = "";
   try {
+    let out: string;
     try {
-      id = await runtime.create({
+      ({ stdout: out } = await runtime.run({
         name: `nestbox-probe-${randomBytes(4).toString("hex")}`,
         image: o.image,
         labels: { "nestbox.probe": "1" },
@@ -53,26 +53,16 @@ export async function probeDataVisibility(runtime: ContainerRuntime, o: ProbeOpt
         securityOpt: ["no-new-privileges"],
         // It only reads a file: no network at all, so it depends on no bridge and reaches nothing.
         network: "none",
-      });
+      }));
     } catch (err) {
       // The engine refuses a bind source it cannot see; anything else (a missing image...) is not ours to explain.
       if (/bind|mount|no such file or directory/i.test((err as Error).message))
         throw notVisible(o, (err as Error).message);
       throw err;
     }
-    const io = await runtime.attach(id);
-    let out = "";
-    io.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    await runtime.start(id);
-    await runtime.wait(id);
-    await new Promise((r) => setImmediate(r));
-    io.close();
     if (out.trim() !== token)
       throw notVisible(o, out.trim() ? "it holds another file there" : "the file is missing");
   } finally {
-    if (id) await runtime.remove(id).catch(() => {});
     rmSync(file, { force: true });
   }
 }

@@ -74,6 +74,13 @@ export interface AttachedStdio {
   close(): void;
 }
 
+/** What a one-shot container left behind: its exit code and everything it wrote. */
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
 /** Progress of an image build, one line at a time. */
 export type BuildProgress = (line: string) => void;
 
@@ -101,6 +108,11 @@ export interface ContainerRuntime {
   wait(id: string): Promise<number>;
   stop(id: string, timeoutSeconds: number): Promise<void>;
   kill(id: string, signal?: string): Promise<void>;
+  /**
+   * Runs a one-shot container to its end: create, attach, start, wait, collect all of its output,
+   * remove (also when a step fails). Throws ContainerError when a step fails, not for a non-zero exit.
+   */
+  run(spec: ContainerSpec): Promise<RunResult>;
   /** Removes the container (forcefully); a container already gone is not an error. */
   remove(id: string): Promise<void>;
   /** null when the container does not exist. */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Channel, InboundMessage } from "../../src/channels/channel.js";
+import { type Channel, chatIdPatterns, type InboundMessage } from "../../src/channels/channel.js";
 import { waitFor } from "../wait.js";
 
 /** What a channel implementation provides so the shared contract can drive it through its platform. */
@@ -41,6 +41,18 @@ export function channelContract(name: string, makeHarness: () => Promise<Channel
     it("owns its own chat ids and no other channel's", () => {
       expect(h.channel.ownsChatId(h.chatId)).toBe(true);
       expect(h.channel.ownsChatId(h.foreignChatId)).toBe(false);
+    });
+
+    it("owns exactly the ids its entry in chatIdPatterns accepts", () => {
+      const pattern = chatIdPatterns[h.channel.name as keyof typeof chatIdPatterns];
+      expect(pattern).toBeDefined();
+      const ids = [
+        ...["tg:1", "tg:-1001234567890", "tg:", "tg:abc", "tg:-", `tg:${"9".repeat(21)}`],
+        ...["491701234567@s.whatsapp.net", "120363012345678901@g.us", "1234567890@lid", "12@g.us"],
+        ...["status@broadcast", "491701234567@s.whatsapp.net.evil"],
+        ...["local:console", "local:family-chat", "local:", "local:../x", "local:Console", "localx"],
+      ];
+      for (const id of ids) expect([id, h.channel.ownsChatId(id)]).toEqual([id, pattern?.test(id)]);
     });
 
     it("turns a platform message into an InboundMessage", async () => {

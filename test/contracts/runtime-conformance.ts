@@ -84,6 +84,25 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
     await rt.remove(id);
   });
 
+  it("runs a one-shot container: exit code, all of stdout and stderr up to the exit, then it is gone", async () => {
+    const labels = { [LABEL]: run, "nestbox.oneshot": "ok" };
+    // Output written right before the exit is what a wait-then-read loses (the race run() owns).
+    const script = "i=0; while [ $i -lt 3000 ]; do echo line$i; i=$((i+1)); done; echo oops >&2; exit 4";
+    const r = await rt.run(spec("oneshot", { labels, cmd: ["sh", "-c", script] }));
+    expect(r.exitCode).toBe(4);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect([lines.length, lines[0], lines.at(-1)]).toEqual([3000, "line0", "line2999"]);
+    expect(r.stderr).toBe("oops\n");
+    expect(await rt.list(labels)).toEqual([]);
+  });
+
+  it("removes a one-shot container that cannot start, and throws a ContainerError", async () => {
+    const labels = { [LABEL]: run, "nestbox.oneshot": "broken" };
+    const r = rt.run(spec("oneshot-broken", { labels, entrypoint: ["/no/such/binary"] }));
+    await expect(r).rejects.toBeInstanceOf(ContainerError);
+    expect(await rt.list(labels)).toEqual([]);
+  });
+
   it("inspects labels, env, user and mounts; lists by label; null once removed", async () => {
     writeFileSync(path.join(dir, "hello.txt"), "from the host");
     const id = await rt.create(

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { type LlmFormat, type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
-import { startHost } from "./host-process.js";
+import { startHost } from "../process.js";
 import { AGENT_IMAGE, describeDocker } from "./support.js";
 
 const SECRET = "sk-test-real-secret-never-in-a-container";

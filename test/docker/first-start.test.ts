@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
-import { startHost } from "./host-process.js";
+import { startHost } from "../process.js";
 import { BASE_IMAGE, describeDocker } from "./support.js";
 
 describeDocker("first start: the agent image is built when missing, with progress", () => {

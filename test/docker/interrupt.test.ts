@@ -5,8 +5,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { Store } from "../../src/store/index.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
+import { startHost } from "../process.js";
 import { waitFor } from "../wait.js";
-import { startHost } from "./host-process.js";
 import { AGENT_IMAGE, describeDocker } from "./support.js";
 
 describeDocker("Ctrl-C during a turn: stops at once, loses nothing, answers after restart", () => {

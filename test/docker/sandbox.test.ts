@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { type MitmProxy, startMitmProxy } from "../doubles/mitm-proxy.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
-import { type LiveProcess, watchProcess } from "./host-process.js";
+import { type LiveProcess, type RunOptions, runProcess, spawnProcess } from "../process.js";
 import { AGENT_IMAGE, BASE_IMAGE, describeDocker } from "./support.js";
 
 const ROOT = path.join(import.meta.dirname, "..", "..");
@@ -61,51 +61,9 @@ const EXCLUDED = [
 // ---------------------------------------------------------------------------------------------------
 // Processes
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion; rejects on a non-zero exit unless `allowFail`. */
-function run(
-  cmd: string,
-  args: string[],
-  options: { input?: string; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: options.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (code !== 0 && !options.allowFail) {
-        reject(
-          new Error(
-            `${cmd} ${args.join(" ").slice(0, 300)} exited with ${code}\n${stderr.slice(-3000)}${stdout.slice(-1000)}`,
-          ),
-        );
-      } else resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? "");
-  });
-}
-
-const docker = (args: string[], options?: Parameters<typeof run>[2]) => run("docker", args, options);
+const docker = (args: string[], options?: RunOptions) => runProcess("docker", args, options);
 /** A command run inside the sandbox container. */
-const inSandbox = (args: string[], options?: Parameters<typeof run>[2]) =>
-  docker(["exec", SANDBOX, ...args], options);
+const inSandbox = (args: string[], options?: RunOptions) => docker(["exec", SANDBOX, ...args], options);
 
 /** TypeScript run inside the sandbox from /opt/nestbox (imports like `./src/store/index.js`). */
 async function tsxInSandbox(code: string): Promise<string> {
@@ -294,21 +252,15 @@ describeDocker("sandbox VM: nested Docker behind a TLS-intercepting proxy (issue
       LOG_LEVEL: "info",
     };
     const script = `${trustCa ? "" : "unset NODE_EXTRA_CA_CERTS; "}cd /opt/nestbox && exec node_modules/.bin/tsx src/cli/nestbox.ts start`;
-    const p = watchProcess(
-      spawn(
-        "docker",
-        [
-          "exec",
-          "-i",
-          ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
-          SANDBOX,
-          "sh",
-          "-c",
-          script,
-        ],
-        { stdio: ["pipe", "pipe", "pipe"] },
-      ),
-    );
+    const p = spawnProcess("docker", [
+      "exec",
+      "-i",
+      ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
+      SANDBOX,
+      "sh",
+      "-c",
+      script,
+    ]);
     processes.push(p);
     return p;
   };

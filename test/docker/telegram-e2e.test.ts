@@ -7,8 +7,8 @@ import type { CommandIO } from "../../src/cli/io.js";
 import { Store } from "../../src/store/index.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
 import { TelegramBotApiDouble } from "../doubles/telegram-bot-api.js";
+import { startHost } from "../process.js";
 import { waitFor } from "../wait.js";
-import { startHost } from "./host-process.js";
 import { AGENT_IMAGE, describeDocker } from "./support.js";
 
 const GROUP = -1001234567890;

@@ -1,4 +1,5 @@
 import { PassThrough } from "node:stream";
+import { finished } from "node:stream/promises";
 import type {
   AttachedStdio,
   ContainerInfo,
@@ -6,6 +7,7 @@ import type {
   ContainerSpec,
   NetworkInfo,
   NetworkSpec,
+  RunResult,
 } from "../../src/containers/runtime.js";
 
 /** One fake container: its stdio as in-process pipes, from the container's side. */
@@ -24,7 +26,7 @@ export interface PipeContainer {
 
 /**
  * A ContainerRuntime whose containers are in-process pipes: `onStart` plays the process inside.
- * Only the calls AgentContainer makes do anything; the others answer as for an empty engine.
+ * Only the calls AgentContainer makes, and `run`, do anything; the others answer as for an empty engine.
  */
 export class PipeRuntime implements ContainerRuntime {
   readonly containers: PipeContainer[] = [];
@@ -71,6 +73,22 @@ export class PipeRuntime implements ContainerRuntime {
 
   wait(id: string): Promise<number> {
     return this.#exits.get(id)?.promise ?? Promise.resolve(-1);
+  }
+
+  /** Plays the container through `onStart`; its output is everything written before it exits. */
+  async run(spec: ContainerSpec): Promise<RunResult> {
+    const id = await this.create(spec);
+    const c = this.#get(id);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    c.stdout.on("data", (d: Buffer) => out.push(d));
+    c.stderr.on("data", (d: Buffer) => err.push(d));
+    await this.start(id);
+    const exitCode = await this.wait(id);
+    c.stdout.end();
+    c.stderr.end();
+    await Promise.all([finished(c.stdout), finished(c.stderr)]);
+    return { exitCode, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
   }
 
   async stop(id: string): Promise<void> {

@@ -7,7 +7,7 @@ import { ChatQueue } from "./chat-queue.js";
 import { chatIdReply } from "./chatid.js";
 import { type ResolvedTelegramConfig, resolveConfig, type TelegramAdapterConfig } from "./config.js";
 import { describeFailure, toChannelError } from "./errors.js";
-import { chatName, parseChatId, toInbound, updateChatKey } from "./inbound.js";
+import { chatName, parseChatId, toChatId, toInbound, updateChatKey } from "./inbound.js";
 import { Outbound } from "./outbound.js";
 import { Poller } from "./poller.js";
 import { callWithRetry, grammySignal } from "./retry.js";
@@ -176,7 +176,7 @@ export class TelegramAdapter implements Channel {
     this.#log.error(
       {
         updateId: err.ctx.update.update_id,
-        chatId: err.ctx.chat ? `tg:${err.ctx.chat.id}` : undefined,
+        chatId: err.ctx.chat ? toChatId(err.ctx.chat.id) : undefined,
         // An HttpError carries the request URL, and so the token: only its description is logged.
         err: error instanceof HttpError ? undefined : error,
         reason: describeFailure(error),
@@ -188,9 +188,9 @@ export class TelegramAdapter implements Channel {
   async #receive(message: Message): Promise<void> {
     if (!this.#me) return;
     if (message.migrate_to_chat_id !== undefined) {
-      const to = `tg:${message.migrate_to_chat_id}`;
+      const to = toChatId(message.migrate_to_chat_id);
       this.#log.warn(
-        { chatId: `tg:${message.chat.id}`, newChatId: to },
+        { chatId: toChatId(message.chat.id), newChatId: to },
         `group became a supergroup: register ${to}`,
       );
     }

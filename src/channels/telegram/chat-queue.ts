@@ -19,9 +19,4 @@ export class ChatQueue {
   async drain(): Promise<void> {
     while (this.#tails.size > 0) await Promise.allSettled([...this.#tails.values()]);
   }
-
-  /** How many chats have work queued or running. */
-  get busyChats(): number {
-    return this.#tails.size;
-  }
 }

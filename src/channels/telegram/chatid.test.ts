@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { isValidFolder } from "../../chats.js";
 import { chatIdReply, shellQuote, suggestFolder } from "./chatid.js";
 
 describe("suggestFolder", () => {
@@ -8,9 +9,12 @@ describe("suggestFolder", () => {
     ["  --Team__2024!! ", "team__2024"],
     ["🎉🎉", "tg-100123"],
     ["x".repeat(80), "x".repeat(64)],
+    ["Global", "tg-100123"],
+    ["  GLOBAL!! ", "tg-100123"],
+    ["Global Team", "global-team"],
   ])("%s -> %s", (name, folder) => {
     expect(suggestFolder(name, -100123)).toBe(folder);
-    expect(folder).toMatch(/^[a-z0-9][a-z0-9_-]{0,63}$/);
+    expect(isValidFolder(folder)).toBe(true);
   });
 });
 

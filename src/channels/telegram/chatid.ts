@@ -1,6 +1,10 @@
-const FOLDER = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+import { isValidFolder } from "../../chats.js";
+import { toChatId } from "./inbound.js";
 
-/** A folder name for a chat, derived from its name: lowercase ASCII, dashes, at most 64 characters. */
+/**
+ * A folder name for a chat that `setup register` accepts, derived from its name (lowercase ASCII,
+ * dashes, at most 64 characters); `tg-<id>` when the name gives none or a reserved one.
+ */
 export function suggestFolder(name: string, chatId: number): string {
   const slug = name
     .normalize("NFKD")
@@ -10,7 +14,7 @@ export function suggestFolder(name: string, chatId: number): string {
     .replace(/^[-_]+/, "")
     .slice(0, 64)
     .replace(/[-_]+$/, "");
-  return FOLDER.test(slug) ? slug : `tg-${String(Math.abs(chatId))}`.slice(0, 64);
+  return isValidFolder(slug) ? slug : `tg-${String(Math.abs(chatId))}`.slice(0, 64);
 }
 
 /** Quotes a value for a POSIX shell so the user can paste the command as it is. */
@@ -29,7 +33,7 @@ export interface ChatIdReplyInput {
 
 /** The answer to `/chatid`: the chat's nestbox id and the exact command that registers it. */
 export function chatIdReply(input: ChatIdReplyInput): string {
-  const jid = `tg:${input.chatId}`;
+  const jid = toChatId(input.chatId);
   const command = [
     "npm run setup -- register --channel telegram",
     `--jid ${jid}`,

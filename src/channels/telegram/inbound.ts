@@ -1,5 +1,5 @@
 import type { Chat, Message, MessageEntity, User, UserFromGetMe } from "grammy/types";
-import type { InboundMessage } from "../channel.js";
+import { chatIdPatterns, type InboundMessage } from "../channel.js";
 
 /** `tg:<id>` for a Telegram chat id (groups are negative). */
 export function toChatId(id: number): string {
@@ -8,8 +8,7 @@ export function toChatId(id: number): string {
 
 /** The numeric Telegram chat id inside `tg:<id>`, or null when the id is not a Telegram one. */
 export function parseChatId(chatId: string): number | null {
-  const m = /^tg:(-?\d{1,20})$/.exec(chatId);
-  return m ? Number(m[1]) : null;
+  return chatIdPatterns.telegram.test(chatId) ? Number(chatId.slice("tg:".length)) : null;
 }
 
 /** A person's display name: first and last name, else the username, else the id. */

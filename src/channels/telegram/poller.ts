@@ -3,7 +3,7 @@ import type { Update } from "grammy/types";
 import type { ChannelError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import { classify, describeFailure, toChannelError } from "./errors.js";
-import { backoffDelay, callWithRetry, grammySignal, type RetryPolicy, type Sleep } from "./retry.js";
+import { callWithRetry, grammySignal, type RetryPolicy, retryDelay, type Sleep } from "./retry.js";
 
 /** Dependencies and callbacks of {@link Poller}. */
 export interface PollerConfig {
@@ -98,7 +98,7 @@ export class Poller {
         }
         failures++;
         const wait =
-          failure.kind === "rate_limited" ? failure.retryAfterMs : backoffDelay(failures, this.#c.retry);
+          failure.kind === "rate_limited" ? failure.retryAfterMs : retryDelay(failures, this.#c.retry);
         const level = failures === 1 ? "warn" : "debug";
         this.#c.log[level](
           { failures, waitMs: wait, reason: describeFailure(err) },

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { Api } from "grammy";
+import { backoffDelay } from "../../backoff.js";
 import type { Logger } from "../../log.js";
 import { classify, describeFailure, toChannelError } from "./errors.js";
 
@@ -21,9 +22,9 @@ export const realSleep: Sleep = async (ms, signal) => {
   await delay(ms, undefined, signal ? { signal } : undefined);
 };
 
-/** The delay before retry number `failures` (1-based): base * 2^(failures-1), capped. */
-export function backoffDelay(failures: number, policy: RetryPolicy): number {
-  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, failures - 1));
+/** The delay after `failures` failed attempts in a row (1-based): base * 2^(failures-1), capped. */
+export function retryDelay(failures: number, policy: RetryPolicy): number {
+  return backoffDelay(failures - 1, { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs });
 }
 
 /** What callWithRetry needs besides the call. */
@@ -55,7 +56,7 @@ export async function callWithRetry<T>(
         ctx.log.warn({ method, code: error.code, attempt, reason: describeFailure(err) }, error.message);
         throw error;
       }
-      const wait = failure.kind === "rate_limited" ? failure.retryAfterMs : backoffDelay(attempt, ctx.retry);
+      const wait = failure.kind === "rate_limited" ? failure.retryAfterMs : retryDelay(attempt, ctx.retry);
       ctx.log.debug(
         { method, attempt, waitMs: wait, reason: describeFailure(err) },
         "Telegram call failed, retrying",

@@ -1,6 +1,6 @@
 import { createInterface, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import type { Channel, InboundHandler, ReadyHandler } from "../channel.js";
+import { type Channel, chatIdPatterns, type InboundHandler, type ReadyHandler } from "../channel.js";
 
 /** Configuration of the terminal channel. */
 export interface TerminalAdapterConfig {
@@ -39,7 +39,7 @@ export class TerminalAdapter implements Channel {
   }
 
   ownsChatId(chatId: string): boolean {
-    return chatId.startsWith("local:");
+    return chatIdPatterns.terminal.test(chatId);
   }
 
   onInbound(handler: InboundHandler): void {

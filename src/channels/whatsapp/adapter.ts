@@ -1,5 +1,6 @@
 import type { Agent } from "node:http";
 import type { BaileysEventMap, proto, WAMessage } from "@whiskeysockets/baileys";
+import type { Backoff } from "../../backoff.js";
 import { ChannelError, ChannelNetworkError, describeError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import {
@@ -10,7 +11,7 @@ import {
   type ReadyHandler,
   splitMessage,
 } from "../channel.js";
-import { type Backoff, type StopReason, type Timers, WhatsAppConnection } from "./connection.js";
+import { type StopReason, type Timers, WhatsAppConnection } from "./connection.js";
 import { isSelfChat, mapInbound, type OwnAccount, ownAccount } from "./inbound.js";
 import { baileysSocketFactory, disconnectCode, type SocketFactory, type WhatsAppSocket } from "./socket.js";
 

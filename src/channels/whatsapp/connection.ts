@@ -1,5 +1,6 @@
 import type { Agent } from "node:http";
 import type { BaileysEventMap, proto, WAMessageKey } from "@whiskeysockets/baileys";
+import { type Backoff, backoffDelay } from "../../backoff.js";
 import type { Logger } from "../../log.js";
 import { type AuthStore, openAuthStore, wipeAuthDir } from "./auth-state.js";
 import { disconnectCode, type SocketFactory, type WhatsAppSocket } from "./socket.js";
@@ -21,18 +22,6 @@ export function classifyDisconnect(code: number | undefined): DisconnectAction {
   }
 }
 
-/** Exponential backoff bounds for reconnects. */
-export interface Backoff {
-  baseMs: number;
-  maxMs: number;
-}
-
-/** `baseMs * 2^attempt` plus up to 25% jitter, never above `maxMs`. */
-export function backoffDelay(attempt: number, backoff: Backoff, random: () => number): number {
-  const exp = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.min(attempt, 30));
-  return Math.min(backoff.maxMs, Math.round(exp * (1 + 0.25 * random())));
-}
-
 /** The timer functions the connection uses; injectable so tests control time. */
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -42,7 +31,8 @@ export interface Timers {
 /** Why the connection stopped for good. */
 export type StopReason = "stopped" | "logged-out" | "replaced" | "not-linked";
 
-export type ConnectionStatus = "idle" | "connecting" | "open" | "waiting" | StopReason;
+/** Where the connection is in its life (internal: the adapter only asks for `openSocket`). */
+type ConnectionStatus = "idle" | "connecting" | "open" | "waiting" | StopReason;
 
 /** What the owner of a connection hears about. */
 export interface ConnectionHooks {
@@ -60,6 +50,7 @@ export interface ConnectionOptions {
   getMessage?: (key: WAMessageKey) => Promise<proto.IMessage | undefined>;
   random: () => number;
   timers: Timers;
+  /** Reconnect delays; up to 25% jitter is added so many hosts do not reconnect in step. */
   backoff: Backoff;
   hooks: ConnectionHooks;
   /** Level for baileys' own (chatty) logs. */
@@ -85,10 +76,6 @@ export class WhatsAppConnection {
 
   constructor(options: ConnectionOptions) {
     this.#o = options;
-  }
-
-  get status(): ConnectionStatus {
-    return this.#status;
   }
 
   /** The socket while the connection is open, else null. */
@@ -195,7 +182,7 @@ export class WhatsAppConnection {
 
   #scheduleReconnect(code?: number): void {
     if (this.#timer !== null || this.#isStopped()) return;
-    const delay = backoffDelay(this.#attempt++, this.#o.backoff, this.#o.random);
+    const delay = backoffDelay(this.#attempt++, { ...this.#o.backoff, jitter: 0.25 }, this.#o.random);
     this.#status = "waiting";
     this.#o.log.warn({ code, delayMs: delay }, "WhatsApp disconnected; reconnecting after a delay");
     this.#timer = this.#o.timers.setTimeout(() => {
