@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { type PipeContainer, PipeRuntime } from "../../test/doubles/pipe-runtime.js";
+import { createLogger } from "../log.js";
 import {
   encodeFrame,
   FrameDecoder,
@@ -7,9 +9,7 @@ import {
   HostFrameSchema,
   parseKeyLine,
   type ToolCallFrame,
-} from "../../container/agent-runner/src/protocol.js";
-import { type PipeContainer, PipeRuntime } from "../../test/doubles/pipe-runtime.js";
-import { createLogger } from "../log.js";
+} from "../protocol/index.js";
 import { AgentContainer } from "./agent-container.js";
 import type { AgentLogLimits } from "./agent-log.js";
 import type { AgentEvent } from "./runtime.js";

@@ -1,20 +1,8 @@
-// Host <-> agent protocol: newline-delimited JSON frames over the container's attached stdio.
-// This module is the single definition, imported by the host (TypeScript, through protocol.d.ts)
-// and by the agent runner. It must stay free of side effects and of anything but zod and wire.js
-// (the authenticated line form, which the runner also loads alone, before zod).
+// Host <-> agent protocol: the frames, as zod schemas. The one definition, used by the host
+// (src/agents/agent-container.ts) and bundled into the agent runner by the image build
+// (container/agent-runner/build/bundle-runner.mjs). Free of side effects and of anything but zod.
 import { z } from "zod";
-import { FrameOpener, MAX_FRAME_BYTES, MAX_LINE_BYTES } from "./wire.js";
-
-export {
-  createFrameKey,
-  encodeFrame,
-  encodeKeyLine,
-  FrameOpener,
-  FrameSealer,
-  MAX_FRAME_BYTES,
-  MAX_LINE_BYTES,
-  parseKeyLine,
-} from "./wire.js";
+import { AgentErrorCode } from "./error-codes.js";
 
 const id = z.string().min(1).max(256);
 const sessionId = z.string().min(1).max(256).nullable();
@@ -94,11 +82,11 @@ export const TurnEndFrameSchema = z.object({
   usage: UsageSchema.nullable(),
 });
 
-/** Something failed; `turnId` is null when no turn is concerned. */
+/** Something failed; `turnId` is null when no turn is concerned. Codes outside the enum are invalid. */
 export const ErrorFrameSchema = z.object({
   type: z.literal("error"),
   turnId: id.nullable(),
-  code: z.string().min(1),
+  code: z.enum(AgentErrorCode),
   message: z.string(),
 });
 
@@ -125,110 +113,18 @@ export const FrameSchema = z.discriminatedUnion("type", [
   ...AgentFrameSchema.options,
 ]);
 
-const utf8 = new TextEncoder();
-
-/**
- * Parse one frame JSON line (a trailing "\n" or "\r\n" is allowed) into a frame validated by
- * `schema` (default: any frame). Never throws. The line is the frame alone, its seal already checked.
- */
-export function parseFrame(line, schema = FrameSchema) {
-  if (typeof line !== "string") return { ok: false, reason: "frame is not a string" };
-  const text = line.replace(/\r?\n$/, "");
-  // Cheap bound first: a UTF-16 code unit takes at most 3 UTF-8 bytes.
-  if (
-    text.length > MAX_FRAME_BYTES ||
-    (text.length * 3 > MAX_FRAME_BYTES && utf8.encode(text).length > MAX_FRAME_BYTES)
-  ) {
-    return { ok: false, reason: `frame exceeds ${MAX_FRAME_BYTES} bytes` };
-  }
-  if (text.trim() === "") return { ok: false, reason: "empty line" };
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, reason: `not JSON: ${err instanceof Error ? err.message : String(err)}` };
-  }
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const issues = result.error.issues
-      .slice(0, 5)
-      .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
-      .join("; ");
-    return { ok: false, reason: `invalid frame: ${issues}` };
-  }
-  return { ok: true, frame: result.data };
-}
-
-/** Parse a frame the host sent. */
-export function parseHostFrame(line) {
-  return parseFrame(line, HostFrameSchema);
-}
-
-/** Parse a frame the agent sent. */
-export function parseAgentFrame(line) {
-  return parseFrame(line, AgentFrameSchema);
-}
-
-/**
- * Splits the other side's byte stream into sealed lines, checks each line's seal (FrameOpener) and
- * parses the authentic ones with `schema`. Bounded memory: a line longer than MAX_LINE_BYTES is
- * dropped (up to its newline) and reported once. Rejected lines carry `unauthenticated: true` when
- * their seal failed (anyone in the container may have written them), so callers can count them apart.
- */
-export class FrameDecoder {
-  #schema;
-  #opener;
-  #decoder = new TextDecoder();
-  #buffer = "";
-  #discarding = false;
-
-  /** @param {{ schema: import("zod").ZodType, key: string, from: "host" | "agent" }} options */
-  constructor({ schema, key, from }) {
-    this.#schema = schema;
-    this.#opener = new FrameOpener(key, from);
-  }
-
-  /** Feed a chunk; returns the results of the lines it completed (empty lines are skipped). */
-  push(chunk) {
-    this.#buffer += typeof chunk === "string" ? chunk : this.#decoder.decode(chunk, { stream: true });
-    const results = [];
-    let start = 0;
-    let newline = this.#buffer.indexOf("\n");
-    while (newline !== -1) {
-      const line = this.#buffer.slice(start, newline);
-      start = newline + 1;
-      if (this.#discarding) this.#discarding = false;
-      else if (line.trim() !== "") results.push(this.#line(line));
-      newline = this.#buffer.indexOf("\n", start);
-    }
-    this.#buffer = this.#buffer.slice(start);
-    if (this.#buffer.length > MAX_LINE_BYTES) {
-      if (!this.#discarding) results.push(oversized());
-      this.#discarding = true;
-      this.#buffer = "";
-    }
-    return results;
-  }
-
-  /** Flush at end of stream: a last line without newline is still checked. */
-  end() {
-    this.#buffer += this.#decoder.decode();
-    const rest = this.#buffer;
-    this.#buffer = "";
-    const discarding = this.#discarding;
-    this.#discarding = false;
-    if (discarding || rest.trim() === "") return [];
-    return [this.#line(rest)];
-  }
-
-  #line(line) {
-    if (line.length > MAX_LINE_BYTES) return oversized();
-    const opened = this.#opener.open(line);
-    if (!opened.ok) return { ok: false, reason: opened.reason, unauthenticated: true };
-    return parseFrame(opened.json, this.#schema);
-  }
-}
-
-function oversized() {
-  return { ok: false, reason: `line exceeds ${MAX_LINE_BYTES} bytes`, unauthenticated: true };
-}
+export type TurnFrame = z.infer<typeof TurnFrameSchema>;
+export type ToolResultFrame = z.infer<typeof ToolResultFrameSchema>;
+export type CancelFrame = z.infer<typeof CancelFrameSchema>;
+export type ShutdownFrame = z.infer<typeof ShutdownFrameSchema>;
+export type HostFrame = z.infer<typeof HostFrameSchema>;
+export type ReadyFrame = z.infer<typeof ReadyFrameSchema>;
+export type ReplyFrame = z.infer<typeof ReplyFrameSchema>;
+export type SendMessageArgs = z.infer<typeof SendMessageArgsSchema>;
+export type ToolCallFrame = z.infer<typeof ToolCallFrameSchema>;
+export type Usage = z.infer<typeof UsageSchema>;
+export type TurnEndFrame = z.infer<typeof TurnEndFrameSchema>;
+export type ErrorFrame = z.infer<typeof ErrorFrameSchema>;
+export type LogFrame = z.infer<typeof LogFrameSchema>;
+export type AgentFrame = z.infer<typeof AgentFrameSchema>;
+export type Frame = z.infer<typeof FrameSchema>;

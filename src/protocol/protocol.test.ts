@@ -12,7 +12,7 @@ import {
   parseAgentFrame,
   parseHostFrame,
   parseKeyLine,
-} from "../../container/agent-runner/src/protocol.js";
+} from "./index.js";
 
 const reply = (text: string) => ({ type: "reply", turnId: "t1", text, final: true }) as const;
 const kinds = (results: { ok: boolean; frame?: unknown; reason?: string }[]) =>
