@@ -1,12 +1,8 @@
 import type { RunnerAgent, TurnOutcome, TurnSink } from "../../container/agent-runner/src/runner-agent.js";
 import type { TurnFrame } from "../../src/protocol/index.js";
 
-/** What the fake agent does in one turn; returning nothing ends it with a default outcome. */
-export type TurnScript = (
-  frame: TurnFrame,
-  sink: TurnSink,
-  signal: AbortSignal,
-) => Promise<TurnOutcome> | Promise<void>;
+/** What the fake agent does in one turn; resolving with anything but a TurnOutcome ends it with a default one. */
+export type TurnScript = (frame: TurnFrame, sink: TurnSink, signal: AbortSignal) => Promise<unknown>;
 
 /** Echoes the prompt as the final reply. */
 export const echo: TurnScript = async (frame, sink) => {
@@ -23,9 +19,8 @@ export class FakeAgent implements RunnerAgent {
   async runTurn(frame: TurnFrame, sink: TurnSink, signal: AbortSignal): Promise<TurnOutcome> {
     this.turns.push(frame);
     const outcome = await this.script(frame, sink, signal);
-    return (
-      outcome ?? { sessionId: frame.sessionId ?? "session-1", usage: { inputTokens: 3, outputTokens: 2 } }
-    );
+    if (isOutcome(outcome)) return outcome;
+    return { sessionId: frame.sessionId ?? "session-1", usage: { inputTokens: 3, outputTokens: 2 } };
   }
 
   async close(): Promise<void> {
@@ -40,4 +35,8 @@ export function untilAborted(signal: AbortSignal): Promise<never> {
     if (signal.aborted) fail();
     else signal.addEventListener("abort", fail, { once: true });
   });
+}
+
+function isOutcome(value: unknown): value is TurnOutcome {
+  return typeof value === "object" && value !== null && "sessionId" in value && "usage" in value;
 }
