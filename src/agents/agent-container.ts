@@ -167,11 +167,6 @@ export class AgentContainer {
     }
   }
 
-  /** Asks the runner to cancel the running turn. */
-  cancel(turnId: string): void {
-    this.#send({ type: "cancel", turnId });
-  }
-
   /** Graceful stop: `shutdown` frame, then the engine's stop with a grace period, then removal. */
   async stop(graceSeconds = 5): Promise<void> {
     if (this.alive) {
