@@ -5,6 +5,15 @@ import { join } from "node:path";
 import { AgentErrorCode } from "../../../src/protocol/error-codes.js";
 import type { SendMessageArgs, TurnFrame } from "../../../src/protocol/frames.js";
 import type { RunnerConfig } from "./config.js";
+import type {
+  PiAssistantMessage,
+  PiModelInfo,
+  PiModelRegistry,
+  PiModule,
+  PiSession,
+  PiSkills,
+  PiTool,
+} from "./pi-types.js";
 import type { RunnerAgent, TurnOutcome, TurnSink } from "./runner-agent.js";
 import { buildSystemPrompt } from "./system-prompt.js";
 
@@ -13,72 +22,6 @@ const PROVIDER_ID = "nestbox";
 /** Longest reply text sent in one frame; far above any chat platform's limit, far below the frame cap. */
 const MAX_REPLY_CHARS = 100_000;
 const SESSION_ID_PATTERN = /^[A-Za-z0-9._-]{1,200}$/;
-
-// The parts of pi (@mariozechner/pi-coding-agent) the runner uses, typed here: pi is loaded at run
-// time from the image's own bundle, never imported by name, so its types are not at hand.
-interface PiContentBlock {
-  type: string;
-  text?: string;
-}
-interface PiAssistantMessage {
-  role: string;
-  content: PiContentBlock[];
-  usage?: { input?: number; output?: number; cacheRead?: number; cacheWrite?: number };
-  stopReason?: string;
-  errorMessage?: string;
-}
-interface PiSession {
-  sessionId?: string;
-  setActiveToolsByName(names: string[]): void;
-  getActiveToolNames(): string[];
-  subscribe(listener: (event: { type: string; message?: PiAssistantMessage }) => void): () => void;
-  prompt(text: string, options: { expandPromptTemplates: boolean }): Promise<void>;
-  abort(): Promise<void>;
-  dispose(): void;
-}
-interface PiModelInfo {
-  name?: string;
-  reasoning?: boolean;
-  thinkingLevelMap?: unknown;
-  input?: string[];
-  cost?: { input: number; output: number; cacheRead: number; cacheWrite: number };
-  contextWindow?: number;
-  maxTokens?: number;
-}
-interface PiModelRegistry {
-  find(provider: string, model: string): PiModelInfo | undefined;
-  registerProvider(id: string, provider: Record<string, unknown>): void;
-}
-interface PiSkills {
-  skills: { name: string }[];
-  diagnostics: unknown[];
-}
-interface PiTool {
-  name: string;
-  label: string;
-  description: string;
-  parameters: Record<string, unknown>;
-  execute(
-    toolCallId: string,
-    params: Record<string, unknown>,
-    signal?: AbortSignal,
-  ): Promise<{ content: { type: "text"; text: string }[]; details: Record<string, never> }>;
-}
-
-/** The pi module as the runner uses it. */
-export interface PiModule {
-  VERSION?: string;
-  AuthStorage: { inMemory(): { setRuntimeApiKey(provider: string, key: string): void } };
-  ModelRegistry: { inMemory(auth: unknown): PiModelRegistry };
-  SessionManager: {
-    open(file: string, sessionsDir: string, cwd: string): unknown;
-    create(cwd: string, sessionsDir: string): unknown;
-  };
-  SettingsManager: { inMemory(settings: Record<string, unknown>): unknown };
-  createAgentSession(options: Record<string, unknown>): Promise<{ session: PiSession }>;
-  createExtensionRuntime(): unknown;
-  loadSkillsFromDir(options: { dir: string; source: string }): PiSkills;
-}
 
 /**
  * Drives pi for the runner. `pi` is the imported `@mariozechner/pi-coding-agent` module, passed in so

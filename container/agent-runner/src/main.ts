@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { AgentErrorCode } from "../../../src/protocol/error-codes.js";
 import { hasProxy, loadRunnerConfig, type RunnerConfig } from "./config.js";
 import { FrameWriter } from "./frame-writer.js";
+import type { PiModule } from "./pi-types.js";
 import { openProtocolStreams, readKeyLine } from "./protocol-fds.js";
 import type { RunnerAgent } from "./runner-agent.js";
 
@@ -98,7 +99,7 @@ async function loadAgent(config: RunnerConfig): Promise<RunnerAgent> {
  * about half the import time) or, outside the image, from node_modules. The specifiers are values,
  * not literals, so neither tsc nor esbuild follows them (pi is never bundled into the runner).
  */
-async function loadPi(): Promise<import("./agent.js").PiModule> {
+async function loadPi(): Promise<PiModule> {
   // This file runs as dist/runner/main.js in the image.
   const bundle = new URL("../pi.js", import.meta.url);
   if (!existsSync(fileURLToPath(bundle))) {
