@@ -1,4 +1,3 @@
-import type { ToolCallFrame } from "../container/agent-runner/src/protocol.js";
 import { ConversationQueue } from "./agents/queue.js";
 import type { AgentRuntime } from "./agents/runtime.js";
 import { runChatTurn, type TurnDiskGuard } from "./agents/turn.js";
@@ -7,6 +6,7 @@ import { DeliveryWorker } from "./channels/delivery.js";
 import type { ChannelRegistry } from "./channels/registry.js";
 import type { RegisteredChat } from "./chats.js";
 import type { Logger } from "./log.js";
+import type { ToolCallFrame } from "./protocol/index.js";
 import type { PromptLimits } from "./router/prompt.js";
 import { decide } from "./router/trigger.js";
 import type { Store } from "./store/index.js";

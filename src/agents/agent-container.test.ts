@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { type PipeContainer, PipeRuntime } from "../../test/doubles/pipe-runtime.js";
+import { createLogger } from "../log.js";
 import {
   encodeFrame,
   FrameDecoder,
@@ -7,9 +9,7 @@ import {
   HostFrameSchema,
   parseKeyLine,
   type ToolCallFrame,
-} from "../../container/agent-runner/src/protocol.js";
-import { type PipeContainer, PipeRuntime } from "../../test/doubles/pipe-runtime.js";
-import { createLogger } from "../log.js";
+} from "../protocol/index.js";
 import { AgentContainer } from "./agent-container.js";
 import type { AgentLogLimits } from "./agent-log.js";
 import type { AgentEvent } from "./runtime.js";
@@ -177,6 +177,24 @@ describe("AgentContainer: sealed frames, tool calls only inside a turn, a bounde
     expect(lines.filter((l) => l.unauthenticated === true)).toHaveLength(3);
   });
 
+  it("decodes agent-direction frames only: sealed host frames from the container are ignored and counted", async () => {
+    const { agent, runner, lines } = await startAgent();
+    const events = await runTurn(agent, runner, async (turnId) => {
+      runner.send({ type: "shutdown" });
+      runner.send({ type: "turn", turnId, prompt: "a turn the agent made up", sessionId: null });
+      runner.send({ type: "cancel", turnId });
+      runner.send({ type: "reply", turnId, text: "real", final: true });
+      await tick();
+    });
+    expect(events).toEqual([
+      { type: "reply", text: "real", final: true },
+      { type: "turn_end", sessionId: "s1", usage: null },
+    ]);
+    expect(agent.rejectedLines).toBe(3);
+    expect(agent.alive).toBe(true);
+    expect(lines.filter((l) => String(l.reason ?? "").startsWith("invalid frame"))).toHaveLength(3);
+  });
+
   it("answers a sealed tool call of the running turn, and refuses one outside it, for another turn or repeated", async () => {
     const { agent, runner, toolCalls, lines } = await startAgent();
     const call = (turnId: string, callId: string, text: string) =>
@@ -212,7 +230,9 @@ describe("AgentContainer: sealed frames, tool calls only inside a turn, a bounde
 
   it("caps the agent's log: a burst, then a steady rate, messages cut, never above warn, one summary", async () => {
     let now = 1_000_000;
-    const { agent, runner, lines } = await startAgent({ now: () => now, summaryIntervalMs: 5000 });
+    // The summary timer runs on real time: an interval far above how long 300k frames take on a
+    // loaded machine keeps it from firing mid-test (it did at 5 s under load).
+    const { agent, runner, lines } = await startAgent({ now: () => now, summaryIntervalMs: 120_000 });
     const before = lines.length;
     for (let i = 0; i < 300_000; i++) {
       runner.send({ type: "log", level: "error", message: `${i} ${"z".repeat(i === 0 ? 5000 : 10)}` });
@@ -225,7 +245,7 @@ describe("AgentContainer: sealed frames, tool calls only inside a turn, a bounde
 
     now += 1000; // one second later: ten more pass, and the summary is due once the interval is over
     for (let i = 0; i < 20; i++) runner.send({ type: "log", level: "info", message: `later ${i}` });
-    now += 5000;
+    now += 120_000;
     runner.send({ type: "log", level: "debug", message: "much later" });
     await tick();
     const after = lines.slice(before);

@@ -1,3 +1,6 @@
+import type { AttachedStdio, ContainerRuntime, ContainerSpec } from "../containers/runtime.js";
+import { AgentError } from "../errors.js";
+import type { Logger } from "../log.js";
 import {
   type AgentFrame,
   AgentFrameSchema,
@@ -7,10 +10,8 @@ import {
   FrameSealer,
   type HostFrame,
   type ToolCallFrame,
-} from "../../container/agent-runner/src/protocol.js";
-import type { AttachedStdio, ContainerRuntime, ContainerSpec } from "../containers/runtime.js";
-import { AgentError } from "../errors.js";
-import type { Logger } from "../log.js";
+  TURN_REFUSALS,
+} from "../protocol/index.js";
 import { AgentLogGate, type AgentLogLimits } from "./agent-log.js";
 import { AsyncQueue } from "./async-queue.js";
 import type { AgentEvent } from "./runtime.js";
@@ -48,12 +49,9 @@ const MAX_PENDING_CALLS = 4;
 /** Host tool calls one turn may make in all. */
 const MAX_CALLS_PER_TURN = 200;
 
-/** Error codes with which the runner refuses a turn outright: no `turn_end` follows them. */
-const REFUSALS = new Set(["busy", "shutting_down"]);
-
 /**
  * One running agent container and the line protocol over its attached stdio. Every line is sealed
- * with a per-container key (container/agent-runner/src/wire.js); lines whose seal fails, and frames
+ * with a per-container key (src/protocol/wire.ts); lines whose seal fails, and frames
  * that are not valid (or too large), are ignored, never trusted, and logged within a rate limit.
  */
 export class AgentContainer {
@@ -169,11 +167,6 @@ export class AgentContainer {
     }
   }
 
-  /** Asks the runner to cancel the running turn. */
-  cancel(turnId: string): void {
-    this.#send({ type: "cancel", turnId });
-  }
-
   /** Graceful stop: `shutdown` frame, then the engine's stop with a grace period, then removal. */
   async stop(graceSeconds = 5): Promise<void> {
     if (this.alive) {
@@ -258,7 +251,7 @@ export class AgentContainer {
       turn.queue.end();
     } else if (frame.type === "error") {
       const error = new AgentError(frame.code, frame.message);
-      if (REFUSALS.has(frame.code)) turn.queue.fail(error);
+      if (TURN_REFUSALS.has(frame.code)) turn.queue.fail(error);
       else turn.error ??= error;
     }
   }

@@ -1,5 +1,5 @@
-import type { ToolCallFrame } from "../../container/agent-runner/src/protocol.js";
 import type { RegisteredChat } from "../chats.js";
+import type { ToolCallFrame } from "../protocol/index.js";
 
 /** What a turn asks of the agent. */
 export interface TurnRequest {

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { ToolCallFrame } from "../../container/agent-runner/src/protocol.js";
 import { backoffDelay } from "../backoff.js";
 import type { RegisteredChat } from "../chats.js";
 import { type AgentSpecContext, agentContainerSpec } from "../containers/agent-spec.js";
@@ -7,6 +6,7 @@ import { checkExtraMounts, type MountPolicy, MountRefusedError } from "../contai
 import type { ContainerRuntime } from "../containers/runtime.js";
 import { AgentError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { ToolCallFrame } from "../protocol/index.js";
 import { AgentContainer, AgentCrashedError } from "./agent-container.js";
 import { prepareChatFolders } from "./chat-folders.js";
 import type { AgentEvent, AgentRuntime, TurnRequest } from "./runtime.js";

@@ -5,7 +5,7 @@ import { buildProxyArgs, extraCaPem, type SandboxEnvironment } from "./sandbox/i
 
 /** What to build the agent image from. */
 export interface AgentImageBuild {
-  /** The `container/` folder (Dockerfile and agent-runner/). */
+  /** The `container/` folder (Dockerfile and agent-runner/); the protocol is its sibling `../src/protocol`. */
   contextDir: string;
   tag: string;
   /** Overrides the Dockerfile's `BASE_IMAGE` (e.g. a local image made by scripts/make-base-image.sh). */
@@ -16,7 +16,8 @@ export interface AgentImageBuild {
 
 function collect(dir: string, prefix: string, out: Record<string, Buffer>): void {
   for (const name of readdirSync(dir)) {
-    if (name === "node_modules") continue;
+    // Tests never go into the image; the runner's own node_modules is installed by the build.
+    if (name === "node_modules" || name.endsWith(".test.ts")) continue;
     const full = path.join(dir, name);
     const rel = prefix ? `${prefix}/${name}` : name;
     if (statSync(full).isDirectory()) collect(full, rel, out);
@@ -24,7 +25,10 @@ function collect(dir: string, prefix: string, out: Record<string, Buffer>): void
   }
 }
 
-/** The build context: the Dockerfile, the runner's sources and lockfile, and the extra CA for the build. */
+/**
+ * The build context: the Dockerfile, the runner's sources and lockfile, the protocol (src/protocol,
+ * shared with the host, bundled into the runner by the build) and the extra CA for the build.
+ */
 export function agentBuildContext(
   contextDir: string,
   sandbox: SandboxEnvironment,
@@ -36,6 +40,7 @@ export function agentBuildContext(
     files[`agent-runner/${f}`] = readFileSync(path.join(runner, f));
   collect(path.join(runner, "src"), "agent-runner/src", files);
   collect(path.join(runner, "build"), "agent-runner/build", files);
+  collect(path.join(contextDir, "..", "src", "protocol"), "protocol", files);
   const ca = extraCaPem(sandbox);
   return { ...files, ...(ca ? { "build-ca/extra.pem": ca } : { "build-ca/.keep": "" }) };
 }

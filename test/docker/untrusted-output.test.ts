@@ -7,7 +7,7 @@ import { BASE_IMAGE, describeDocker } from "./support.js";
 
 // A runner that misbehaves before behaving: garbage, unsealed and replayed lines, an oversized line,
 // a frame for another turn, an unknown frame type, then a proper answer. It implements the wire
-// form (container/agent-runner/src/wire.js) on its own, from the spec: key line first, then
+// form (src/protocol/wire.ts) on its own, from the spec: key line first, then
 // "<seq> <hmac-sha256 hex of from\nseq\njson> <json>" lines.
 const ROGUE = `
 const { createHmac } = require("node:crypto");

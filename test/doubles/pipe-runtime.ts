@@ -1,5 +1,9 @@
 import { PassThrough } from "node:stream";
 import { finished } from "node:stream/promises";
+import { FrameWriter } from "../../container/agent-runner/src/frame-writer.js";
+import { readKeyLine } from "../../container/agent-runner/src/protocol-fds.js";
+import type { RunnerAgent } from "../../container/agent-runner/src/runner-agent.js";
+import { ServeLoop } from "../../container/agent-runner/src/serve.js";
 import type {
   AttachedStdio,
   ContainerInfo,
@@ -21,7 +25,10 @@ export interface PipeContainer {
   stderr: PassThrough;
   /** Bytes the host had written to stdin by the time it called `start`. */
   stdinBeforeStart: string;
+  /** The process inside ends with `code` (what `wait` resolves with); later calls change nothing. */
   exit(code: number): void;
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
 }
 
 /**
@@ -30,6 +37,8 @@ export interface PipeContainer {
  */
 export class PipeRuntime implements ContainerRuntime {
   readonly containers: PipeContainer[] = [];
+  /** Engine calls that end containers, in order: `stop pipe-1`, `kill pipe-2`, `remove pipe-2`. */
+  readonly calls: string[] = [];
   readonly #exits = new Map<string, { promise: Promise<number>; resolve: (code: number) => void }>();
 
   constructor(private readonly onStart: (container: PipeContainer) => void) {}
@@ -54,6 +63,7 @@ export class PipeRuntime implements ContainerRuntime {
       stderr: new PassThrough(),
       stdinBeforeStart: "",
       exit: (code) => resolve(code),
+      exited: promise,
     };
     this.containers.push(container);
     return id;
@@ -92,14 +102,19 @@ export class PipeRuntime implements ContainerRuntime {
   }
 
   async stop(id: string): Promise<void> {
+    this.calls.push(`stop ${id}`);
     this.#get(id).exit(0);
   }
 
   async kill(id: string): Promise<void> {
+    this.calls.push(`kill ${id}`);
     this.#get(id).exit(137);
   }
 
-  async remove(): Promise<void> {}
+  async remove(id: string): Promise<void> {
+    this.calls.push(`remove ${id}`);
+    this.containers.find((x) => x.id === id)?.exit(137);
+  }
 
   async inspect(): Promise<ContainerInfo | null> {
     return null;
@@ -134,4 +149,39 @@ export class PipeRuntime implements ContainerRuntime {
     if (!c) throw new Error(`no container ${id}`);
     return c;
   }
+}
+
+/**
+ * An `onStart` for {@link PipeRuntime} that runs the real runner inside each "container": the key
+ * line, `ready`, then the runner's ServeLoop over the container's pipes, with the agent `agentFor`
+ * gives (a fake agent: no pi, no model). The loop ending exits the container; a container killed
+ * or stopped from outside writes nothing more, as a dead process would.
+ */
+export function runnerInPipes(
+  agentFor: (container: PipeContainer) => RunnerAgent,
+): (c: PipeContainer) => void {
+  return (container) => {
+    let dead = false;
+    void container.exited.then(() => {
+      dead = true;
+    });
+    void (async () => {
+      const key = await readKeyLine(container.stdin);
+      if (!key) {
+        container.stderr.write("nestbox runner: the first input line must be the frame key; exiting\n");
+        container.exit(2);
+        return;
+      }
+      const writer = new FrameWriter(key, (chunk, callback) => {
+        if (!dead && chunk !== "") container.stdout.write(chunk);
+        callback?.();
+      });
+      writer.send({ type: "ready", version: "pipe" });
+      const agent = agentFor(container);
+      const loop = new ServeLoop({ input: container.stdin, key, writer, agent: Promise.resolve(agent) });
+      void loop.closed.then((code) => container.exit(code));
+      void container.exited.then(() => loop.shutdown(0));
+      loop.start();
+    })();
+  };
 }

@@ -1,11 +1,10 @@
 // The base system prompt. pi appends the AGENTS.md memory files, the skills list, the date and the
 // working directory after it.
 
-/**
- * @param {import("./config.js").RunnerConfig} config
- * @returns {string}
- */
-export function buildSystemPrompt(config) {
+import type { RunnerConfig } from "./config.js";
+
+/** The base system prompt for this chat's assistant. */
+export function buildSystemPrompt(config: RunnerConfig): string {
   const { assistantName, paths } = config;
   return `You are ${assistantName}, a personal assistant that people talk to in a chat (Telegram, WhatsApp or a terminal).
 

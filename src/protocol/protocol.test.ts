@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  AgentErrorCode,
   AgentFrameSchema,
   createFrameKey,
   encodeFrame,
@@ -12,7 +13,8 @@ import {
   parseAgentFrame,
   parseHostFrame,
   parseKeyLine,
-} from "../../container/agent-runner/src/protocol.js";
+  TURN_REFUSALS,
+} from "./index.js";
 
 const reply = (text: string) => ({ type: "reply", turnId: "t1", text, final: true }) as const;
 const kinds = (results: { ok: boolean; frame?: unknown; reason?: string }[]) =>
@@ -38,6 +40,15 @@ describe("host <-> agent protocol (the module both sides import)", () => {
     }
     expect(parseHostFrame('{"type":"reply","turnId":"t","text":"x","final":true}').ok).toBe(false);
     expect(parseAgentFrame('{"type":"turn","turnId":"t","prompt":"x","sessionId":null}').ok).toBe(false);
+    expect(parseAgentFrame('{"type":"shutdown"}').ok).toBe(false);
+  });
+
+  it("knows the error codes of both sides: one enum, an unknown code is not a valid frame", () => {
+    const error = (code: string) => JSON.stringify({ type: "error", turnId: "t1", code, message: "m" });
+    for (const code of Object.values(AgentErrorCode)) expect(parseAgentFrame(error(code)).ok).toBe(true);
+    expect(parseAgentFrame(error("Busy")).ok).toBe(false);
+    expect(parseAgentFrame(error("made_up")).ok).toBe(false);
+    expect([...TURN_REFUSALS].sort()).toEqual([AgentErrorCode.Busy, AgentErrorCode.ShuttingDown]);
   });
 });
 

@@ -1,7 +1,20 @@
 // The pi side of the runner: one pi AgentSession per conversation, persisted under the sessions
-// mount, driven one turn at a time. Everything pi-specific lives here; main.js only speaks frames.
+// mount, driven one turn at a time. Everything pi-specific lives here; serve.ts only speaks frames.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { AgentErrorCode } from "../../../src/protocol/error-codes.js";
+import type { SendMessageArgs, TurnFrame } from "../../../src/protocol/frames.js";
+import type { RunnerConfig } from "./config.js";
+import type {
+  PiAssistantMessage,
+  PiModelInfo,
+  PiModelRegistry,
+  PiModule,
+  PiSession,
+  PiSkills,
+  PiTool,
+} from "./pi-types.js";
+import type { RunnerAgent, TurnOutcome, TurnSink } from "./runner-agent.js";
 import { buildSystemPrompt } from "./system-prompt.js";
 
 /** Provider id under which the credential proxy's model is registered in pi. */
@@ -11,34 +24,21 @@ const MAX_REPLY_CHARS = 100_000;
 const SESSION_ID_PATTERN = /^[A-Za-z0-9._-]{1,200}$/;
 
 /**
- * @typedef {import("./config.js").RunnerConfig} RunnerConfig
- * @typedef {{ ok: boolean, result?: string, error?: string }} HostToolResult
- * @typedef {object} TurnSink  where a turn's output goes
- * @property {(text: string, final: boolean) => void} reply
- * @property {(code: string, message: string) => void} error
- * @property {(level: "debug" | "info" | "warn" | "error", message: string) => void} log
- * @property {(args: { text: string, chatId?: string }, signal: AbortSignal) => Promise<HostToolResult>} sendMessage
- * @typedef {{ sessionId: string | null, usage: { inputTokens: number, outputTokens: number } | null }} TurnOutcome
- */
-
-/**
  * Drives pi for the runner. `pi` is the imported `@mariozechner/pi-coding-agent` module, passed in so
- * main.js can import it in the background while it already serves stdin.
+ * main.ts can import it in the background while it already serves stdin.
  */
-export class PiAgent {
-  #pi;
-  #config;
-  #authStorage;
-  #modelRegistry;
-  #model;
-  #skills;
-  /** @type {any} the live AgentSession, kept warm between turns */
-  #session = null;
-  /** @type {TurnSink | null} */
-  #sink = null;
+export class PiAgent implements RunnerAgent {
+  readonly #pi: PiModule;
+  readonly #config: RunnerConfig;
+  readonly #authStorage: ReturnType<PiModule["AuthStorage"]["inMemory"]>;
+  readonly #modelRegistry: PiModelRegistry;
+  readonly #model: PiModelInfo;
+  readonly #skills: PiSkills;
+  /** The live AgentSession, kept warm between turns. */
+  #session: PiSession | null = null;
+  #sink: TurnSink | null = null;
 
-  /** @param {any} pi @param {RunnerConfig} config */
-  constructor(pi, config) {
+  constructor(pi: PiModule, config: RunnerConfig) {
     this.#pi = pi;
     this.#config = config;
     this.#authStorage = pi.AuthStorage.inMemory();
@@ -49,19 +49,15 @@ export class PiAgent {
   }
 
   /** Names of the skills found under the skills mount (for the startup log). */
-  get skillNames() {
+  get skillNames(): string[] {
     return this.#skills.skills.map((skill) => skill.name);
   }
 
   /**
    * Run one turn. Resolves when the turn is over (also after a model error or an abort);
    * rejects only when no session could be opened or pi refused the prompt.
-   * @param {{ prompt: string, sessionId: string | null }} turn
-   * @param {TurnSink} sink
-   * @param {AbortSignal} signal
-   * @returns {Promise<TurnOutcome>}
    */
-  async runTurn(turn, sink, signal) {
+  async runTurn(turn: TurnFrame, sink: TurnSink, signal: AbortSignal): Promise<TurnOutcome> {
     this.#sink = sink;
     const session = await this.#sessionFor(turn.sessionId, sink);
     // Re-read AGENTS.md memory: the agent may have edited it during the previous turn.
@@ -69,12 +65,11 @@ export class PiAgent {
 
     const usage = { inputTokens: 0, outputTokens: 0 };
     let assistantMessages = 0;
-    /** @type {string | null} */
-    let held = null;
-    let last = null;
+    let held: string | null = null;
+    let last: PiAssistantMessage | null = null;
     const unsubscribe = session.subscribe((event) => {
-      if (event.type !== "message_end" || event.message?.role !== "assistant") return;
       const message = event.message;
+      if (event.type !== "message_end" || message?.role !== "assistant") return;
       assistantMessages += 1;
       last = message;
       const u = message.usage ?? {};
@@ -101,18 +96,20 @@ export class PiAgent {
       this.#sink = null;
     }
     if (held !== null) sink.reply(held, true);
-    if (signal.aborted || last?.stopReason === "aborted") {
-      sink.error("cancelled", "the turn was cancelled");
-    } else if (last?.stopReason === "error") {
-      sink.error("model_error", last.errorMessage || "the model call failed");
-    } else if (last?.stopReason === "length") {
+    const stop = (last as PiAssistantMessage | null)?.stopReason;
+    const errorMessage = (last as PiAssistantMessage | null)?.errorMessage;
+    if (signal.aborted || stop === "aborted") {
+      sink.error(AgentErrorCode.Cancelled, "the turn was cancelled");
+    } else if (stop === "error") {
+      sink.error(AgentErrorCode.ModelError, errorMessage || "the model call failed");
+    } else if (stop === "length") {
       sink.log("warn", "the model stopped at its output token limit");
     }
     return { sessionId: session.sessionId ?? null, usage: assistantMessages > 0 ? usage : null };
   }
 
   /** Abort whatever runs and release the session. */
-  async close() {
+  async close(): Promise<void> {
     const session = this.#session;
     this.#session = null;
     if (!session) return;
@@ -121,12 +118,12 @@ export class PiAgent {
   }
 
   /** The session for a turn: the warm one when ids match, else reopened from disk, else a new one. */
-  async #sessionFor(sessionId, sink) {
+  async #sessionFor(sessionId: string | null, sink: TurnSink): Promise<PiSession> {
     const current = this.#session;
     if (current && sessionId !== null && current.sessionId === sessionId) return current;
     const { SessionManager } = this.#pi;
     const { group, sessions } = this.#config.paths;
-    let manager = null;
+    let manager: unknown = null;
     if (sessionId !== null) {
       const file = findSessionFile(sessions, sessionId);
       if (file) {
@@ -158,7 +155,7 @@ export class PiAgent {
   }
 
   /** Register the credential proxy as a pi provider; reuse pi's metadata when it knows the model. */
-  #registerModel() {
+  #registerModel(): PiModelInfo {
     const { provider, model: modelId, baseUrl, maxTokens, contextWindow } = this.#config;
     const known = this.#modelRegistry.find(provider, modelId);
     this.#modelRegistry.registerProvider(PROVIDER_ID, {
@@ -185,14 +182,14 @@ export class PiAgent {
     return model;
   }
 
-  #loadSkills() {
+  #loadSkills(): PiSkills {
     const dir = this.#config.paths.skills;
     if (!existsSync(dir)) return { skills: [], diagnostics: [] };
     return this.#pi.loadSkillsFromDir({ dir, source: "nestbox" });
   }
 
   /** A ResourceLoader with no discovery: our prompt, our skills, the two AGENTS.md files, no extensions. */
-  #resourceLoader() {
+  #resourceLoader(): Record<string, unknown> {
     const { pi, config, skills } = { pi: this.#pi, config: this.#config, skills: this.#skills };
     const systemPrompt = buildSystemPrompt(config);
     return {
@@ -208,7 +205,7 @@ export class PiAgent {
     };
   }
 
-  #sendMessageTool() {
+  #sendMessageTool(): PiTool {
     return {
       name: "send_message",
       label: "Send message",
@@ -231,7 +228,7 @@ export class PiAgent {
       execute: async (_toolCallId, params, signal) => {
         const sink = this.#sink;
         if (!sink) throw new Error("send_message is only available during a turn");
-        const args = { text: String(params.text ?? "") };
+        const args: SendMessageArgs = { text: String(params.text ?? "") };
         if (typeof params.chatId === "string" && params.chatId !== "") args.chatId = params.chatId;
         if (args.text.trim() === "") throw new Error("text must not be empty");
         const result = await sink.sendMessage(args, signal ?? new AbortController().signal);
@@ -243,7 +240,7 @@ export class PiAgent {
 }
 
 /** Global memory first, then the chat's own (more specific last). Missing files are skipped. */
-function readMemoryFiles(config) {
+function readMemoryFiles(config: RunnerConfig): { path: string; content: string }[] {
   const files = [];
   for (const dir of [config.paths.global, config.paths.group]) {
     const path = join(dir, "AGENTS.md");
@@ -256,7 +253,7 @@ function readMemoryFiles(config) {
   return files;
 }
 
-function findSessionFile(dir, sessionId) {
+function findSessionFile(dir: string, sessionId: string): string | null {
   if (!SESSION_ID_PATTERN.test(sessionId) || !existsSync(dir)) return null;
   const suffix = `_${sessionId}.jsonl`;
   const name = readdirSync(dir)
@@ -266,7 +263,7 @@ function findSessionFile(dir, sessionId) {
   return name ? join(dir, name) : null;
 }
 
-function textOf(message) {
+function textOf(message: PiAssistantMessage): string {
   return message.content
     .filter((block) => block.type === "text")
     .map((block) => block.text)
@@ -274,11 +271,10 @@ function textOf(message) {
     .trim();
 }
 
-function clip(text) {
+function clip(text: string): string {
   return text.length > MAX_REPLY_CHARS ? `${text.slice(0, MAX_REPLY_CHARS)}\n[truncated]` : text;
 }
 
-/** @param {unknown} err */
-export function errorText(err) {
+function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

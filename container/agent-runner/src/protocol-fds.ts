@@ -9,17 +9,24 @@
 // non-dumpable, so no other process of the agent's user can do it for the runner: see the Dockerfile).
 import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import { Socket } from "node:net";
-import { parseKeyLine } from "./wire.js";
+import type { Readable } from "node:stream";
+import { parseKeyLine } from "../../../src/protocol/wire.js";
 
-/**
- * @typedef {object} ProtocolStreams
- * @property {import("node:stream").Readable} input  frames from the host (paused)
- * @property {(chunk: string, callback?: () => void) => boolean} write  frames to the host
- * @property {boolean} moved  false when the pipes could not be moved (not pipes: left on fds 0 and 1)
- */
+/** Writes one chunk of frame lines to the host; `callback` runs once it is flushed. */
+export type WriteLine = (chunk: string, callback?: () => void) => void;
+
+/** The runner's ends of the protocol. */
+export interface ProtocolStreams {
+  /** Frames from the host (paused). */
+  input: Readable;
+  /** Frames to the host. */
+  write: WriteLine;
+  /** False when the pipes could not be moved (not pipes: left on fds 0 and 1). */
+  moved: boolean;
+}
 
 /** Moves the protocol off fds 0 and 1 when both are pipes; call before anything touches process.stdout. */
-export function openProtocolStreams() {
+export function openProtocolStreams(): ProtocolStreams {
   if (!isPipe(0) || !isPipe(1)) return fallback();
   const flags = constants.O_NONBLOCK; // never block on open, whatever the other end does
   const inFd = openSync("/proc/self/fd/0", constants.O_RDONLY | flags);
@@ -32,7 +39,7 @@ export function openProtocolStreams() {
   output.on("error", () => {}); // the host went away: the input side ends too, which shuts down
   return {
     input,
-    write: (chunk, callback) => output.write(chunk, callback),
+    write: (chunk, callback) => void output.write(chunk, callback),
     moved: true,
   };
 }
@@ -40,20 +47,19 @@ export function openProtocolStreams() {
 /**
  * Reads the first input line, the frame key, before anything else. Resolves with the key, or null
  * when the input ends or its first line is not a key line. Leaves the rest of the input unread.
- * @param {import("node:stream").Readable} input
  */
-export function readKeyLine(input) {
+export function readKeyLine(input: Readable): Promise<string | null> {
   return new Promise((resolve) => {
     let head = Buffer.alloc(0);
-    const done = (key, rest) => {
+    const done = (key: string | null, rest?: Buffer) => {
       input.off("data", onData);
       input.off("end", onEnd);
       input.pause();
       if (rest?.length) input.unshift(rest);
       resolve(key);
     };
-    const onData = (chunk) => {
-      head = Buffer.concat([head, chunk]);
+    const onData = (chunk: Buffer | string) => {
+      head = Buffer.concat([head, typeof chunk === "string" ? Buffer.from(chunk) : chunk]);
       const newline = head.indexOf(10);
       if (newline === -1) {
         if (head.length > 256) done(null);
@@ -68,7 +74,7 @@ export function readKeyLine(input) {
   });
 }
 
-function isPipe(fd) {
+function isPipe(fd: number): boolean {
   try {
     return fstatSync(fd).isFIFO();
   } catch {
@@ -76,18 +82,17 @@ function isPipe(fd) {
   }
 }
 
-function replaceLowFd(fd, open) {
+function replaceLowFd(fd: number, open: () => number): void {
   closeSync(fd);
   const got = open();
   if (got !== fd) throw new Error(`protocol fds: expected fd ${fd} after reopening, got ${got}`);
 }
 
 /** Outside a container (pipes missing): stdio as it is, stdout writes still kept for frames only. */
-function fallback() {
+function fallback(): ProtocolStreams {
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = /** @type {typeof process.stdout.write} */ (
-    (chunk, encoding, callback) => process.stderr.write(chunk, /** @type {any} */ (encoding), callback)
-  );
+  process.stdout.write = ((...args: Parameters<typeof process.stderr.write>) =>
+    process.stderr.write(...args)) as typeof process.stdout.write;
   process.stdin.pause();
-  return { input: process.stdin, write: (chunk, callback) => write(chunk, callback), moved: false };
+  return { input: process.stdin, write: (chunk, callback) => void write(chunk, callback), moved: false };
 }

@@ -7,8 +7,11 @@
 // travels through the environment (/proc/1/environ is readable by the agent's user). `from` ("host"
 // or "agent") binds a line to its direction, so a frame read from one pipe cannot be replayed into
 // the other; `seq` rises strictly per direction, so a captured line cannot be replayed or reordered.
-// Only node:crypto here: the runner seals `ready` before zod is loaded. protocol.js re-exports this.
+// Only node:crypto here: the runner seals `ready` before zod is loaded (frames.ts needs zod).
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+
+/** The side that sealed a line. */
+export type FrameSide = "host" | "agent";
 
 /** Longest accepted frame JSON in bytes (UTF-8, without seal and newline). Longer lines are rejected. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -20,75 +23,77 @@ const SEALED = /^([1-9][0-9]{0,15}) ([0-9a-f]{64}) /;
 const utf8 = new TextEncoder();
 
 /** A fresh random frame key (32 bytes, hex). */
-export function createFrameKey() {
+export function createFrameKey(): string {
   return randomBytes(32).toString("hex");
 }
 
 /** The first stdin line that hands the runner its key. */
-export function encodeKeyLine(key) {
+export function encodeKeyLine(key: string): string {
   if (!/^[0-9a-f]{64}$/.test(key)) throw new RangeError("a frame key is 64 hex digits");
   return `key ${key}\n`;
 }
 
 /** The key from a key line (without or with its newline), or null when the line is not one. */
-export function parseKeyLine(line) {
+export function parseKeyLine(line: string): string | null {
   const m = KEY_LINE.exec(String(line).replace(/\n$/, ""));
-  return m ? m[1] : null;
+  return m?.[1] ?? null;
 }
 
 /**
  * Serialize a frame as one JSON line ending in "\n" (unsealed). Throws a RangeError when the JSON
  * would exceed MAX_FRAME_BYTES (the other side would reject it).
  */
-export function encodeFrame(frame) {
+export function encodeFrame(frame: object): string {
   const json = JSON.stringify(frame);
   if (json.length * 3 > MAX_FRAME_BYTES && utf8.encode(json).length > MAX_FRAME_BYTES) {
-    throw new RangeError(`frame of type ${String(frame?.type)} exceeds ${MAX_FRAME_BYTES} bytes`);
+    const type = (frame as { type?: unknown }).type;
+    throw new RangeError(`frame of type ${String(type)} exceeds ${MAX_FRAME_BYTES} bytes`);
   }
   return `${json}\n`;
 }
 
-function mac(key, from, seq, json) {
+function mac(key: Buffer, from: FrameSide, seq: number | string, json: string): Buffer {
   return createHmac("sha256", key).update(`${from}\n${seq}\n${json}`).digest();
 }
 
 /** Seals the frames one side sends: each gets the next sequence number and its MAC. */
 export class FrameSealer {
-  #key;
-  #from;
+  readonly #key: Buffer;
+  readonly #from: FrameSide;
   #seq = 0;
 
-  /** @param {string} key hex frame key @param {"host" | "agent"} from the sending side */
-  constructor(key, from) {
+  constructor(key: string, from: FrameSide) {
     this.#key = Buffer.from(key, "hex");
     this.#from = from;
   }
 
   /** One sealed wire line for `frame`. Throws a RangeError (and uses no number) when it is too large. */
-  seal(frame) {
+  seal(frame: object): string {
     const json = encodeFrame(frame).slice(0, -1);
     const seq = ++this.#seq;
     return `${seq} ${mac(this.#key, this.#from, seq, json).toString("hex")} ${json}\n`;
   }
 }
 
+/** What {@link FrameOpener.open} makes of one line. */
+export type OpenedLine = { ok: true; json: string } | { ok: false; reason: string };
+
 /** Checks the lines the other side sent: right MAC, and a sequence number above every one seen. */
 export class FrameOpener {
-  #key;
-  #from;
+  readonly #key: Buffer;
+  readonly #from: FrameSide;
   #last = 0;
 
-  /** @param {string} key hex frame key @param {"host" | "agent"} from the side that sealed the lines */
-  constructor(key, from) {
+  constructor(key: string, from: FrameSide) {
     this.#key = Buffer.from(key, "hex");
     this.#from = from;
   }
 
   /** The frame JSON of an authentic line (newline stripped), or why the line is not trusted. Never throws. */
-  open(line) {
+  open(line: string): OpenedLine {
     const text = String(line).replace(/\r?\n$/, "");
     const m = SEALED.exec(text);
-    if (!m) return { ok: false, reason: "unauthenticated line (no seal)" };
+    if (!m?.[1] || !m[2]) return { ok: false, reason: "unauthenticated line (no seal)" };
     const seq = Number(m[1]);
     const json = text.slice(m[0].length);
     const expected = mac(this.#key, this.#from, m[1], json);

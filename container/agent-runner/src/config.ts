@@ -1,37 +1,40 @@
 // The runner's configuration, read once from the environment the host gives the container.
 // Node built-ins only: this runs before `ready` is sent, so it must stay cheap.
+import { AgentErrorCode } from "../../../src/protocol/error-codes.js";
 
 /** Thinking levels pi understands. */
-const THINKING_LEVELS = ["off", "minimal", "low", "medium", "high", "xhigh"];
+const THINKING_LEVELS = ["off", "minimal", "low", "medium", "high", "xhigh"] as const;
 
-/** A configuration problem; `main.js` reports it as an `error` frame and exits. */
+/** A pi thinking level. */
+export type ThinkingLevel = (typeof THINKING_LEVELS)[number];
+
+/** A configuration problem; `main.ts` reports it as an `error` frame and exits. */
 export class RunnerConfigError extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "RunnerConfigError";
-    this.code = "bad_config";
-  }
+  override readonly name = "RunnerConfigError";
+  readonly code = AgentErrorCode.BadConfig;
 }
 
-/**
- * @typedef {object} RunnerConfig
- * @property {"anthropic" | "openai"} provider  which wire format the model endpoint speaks
- * @property {string} model                     model id sent to the endpoint
- * @property {string} baseUrl                   the host's credential proxy (openai: ends in /v1)
- * @property {string} token                     per-container token sent as the API key
- * @property {string} assistantName
- * @property {string} thinkingLevel
- * @property {number | undefined} maxTokens
- * @property {number | undefined} contextWindow
- * @property {{ group: string, global: string, sessions: string, skills: string }} paths
- */
+/** What the runner needs to know, validated. */
+export interface RunnerConfig {
+  /** Which wire format the model endpoint speaks. */
+  provider: "anthropic" | "openai";
+  /** Model id sent to the endpoint. */
+  model: string;
+  /** The host's credential proxy (openai: ends in /v1). */
+  baseUrl: string;
+  /** Per-container token sent as the API key. */
+  token: string;
+  assistantName: string;
+  thinkingLevel: ThinkingLevel;
+  maxTokens: number | undefined;
+  contextWindow: number | undefined;
+  paths: { group: string; global: string; sessions: string; skills: string };
+}
 
-/**
- * Read and validate the runner's environment.
- * @param {Record<string, string | undefined>} env
- * @returns {RunnerConfig}
- */
-export function loadRunnerConfig(env = process.env) {
+type Env = Record<string, string | undefined>;
+
+/** Read and validate the runner's environment. Throws RunnerConfigError. */
+export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
   const missing = [
     "NESTBOX_MODEL_PROVIDER",
     "NESTBOX_MODEL",
@@ -50,7 +53,7 @@ export function loadRunnerConfig(env = process.env) {
     throw new RunnerConfigError(`NESTBOX_MODEL_BASE_URL is not an http(s) URL: "${baseUrl}"`);
   }
   const thinkingLevel = env.NESTBOX_MODEL_THINKING || "off";
-  if (!THINKING_LEVELS.includes(thinkingLevel)) {
+  if (!isThinkingLevel(thinkingLevel)) {
     throw new RunnerConfigError(`NESTBOX_MODEL_THINKING must be one of ${THINKING_LEVELS.join(", ")}`);
   }
   return {
@@ -72,7 +75,11 @@ export function loadRunnerConfig(env = process.env) {
   };
 }
 
-function positiveInt(env, name) {
+function isThinkingLevel(value: string): value is ThinkingLevel {
+  return (THINKING_LEVELS as readonly string[]).includes(value);
+}
+
+function positiveInt(env: Env, name: string): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
   const value = Number(raw);
@@ -83,9 +90,9 @@ function positiveInt(env, name) {
 }
 
 /** Proxy variables Node's fetch ignores unless a proxy dispatcher is installed. */
-export const PROXY_VARIABLES = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
+export const PROXY_VARIABLES = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] as const;
 
-/** @param {Record<string, string | undefined>} env */
-export function hasProxy(env = process.env) {
+/** Whether any proxy variable is set. */
+export function hasProxy(env: Env = process.env): boolean {
   return PROXY_VARIABLES.some((name) => Boolean(env[name]));
 }

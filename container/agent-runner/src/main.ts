@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// nestbox agent runner: speaks the host protocol (src/protocol) on its attached stdio and runs pi turns.
+// The first stdin line is the frame key; every frame after it, both ways, is sealed (wire.ts).
+// The protocol pipes move to close-on-exec descriptors (protocol-fds.ts), so no process the runner
+// starts can inherit them; fd 1 then goes to stderr, so a stray console.log cannot reach the host.
+// Startup is kept lean: `ready` goes out before zod, undici or pi are loaded (this file and its
+// static imports use Node built-ins only; the image build bundles serve.ts and agent.ts into
+// chunks loaded afterwards), and they load in parallel while stdin is already buffered by the pipe.
+import { existsSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { AgentErrorCode } from "../../../src/protocol/error-codes.js";
+import { hasProxy, loadRunnerConfig, type RunnerConfig } from "./config.js";
+import { FrameWriter } from "./frame-writer.js";
+import type { PiModule } from "./pi-types.js";
+import { openProtocolStreams, readKeyLine } from "./protocol-fds.js";
+import type { RunnerAgent } from "./runner-agent.js";
+
+/** Set by the image build (build/bundle-runner.mjs) from package.json; absent when run from source. */
+declare const NESTBOX_RUNNER_VERSION: string | undefined;
+
+// SIGUSR1 would open Node's inspector on 127.0.0.1:9229, and any process of the agent's user may
+// send it: a tool could then run code inside the runner and read its key. A listener of our own
+// replaces Node's (checked in test/docker/attacks-frames.test.ts); the node of the images (20)
+// has no --disable-sigusr1.
+process.on("SIGUSR1", () => {});
+const protocolIo = openProtocolStreams();
+process.env.PI_TELEMETRY ??= "0";
+
+const startedAt = performance.now();
+const version = typeof NESTBOX_RUNNER_VERSION === "string" ? NESTBOX_RUNNER_VERSION : "0.0.0";
+
+const key = await readKeyLine(protocolIo.input);
+if (!key) {
+  // Nothing can be sent to the host without the key: say why on stderr (the host keeps its tail).
+  process.stderr.write("nestbox runner: the first input line must be the frame key; exiting\n");
+  process.exit(2);
+}
+const writer = new FrameWriter(key, protocolIo.write);
+
+let config: RunnerConfig | null = null;
+try {
+  config = loadRunnerConfig(process.env);
+} catch (err) {
+  const message = String((err as Error)?.message ?? err);
+  writer.send({ type: "error", turnId: null, code: AgentErrorCode.BadConfig, message });
+  writer.flush(() => process.exit(2));
+}
+
+if (config) {
+  ensureHome();
+  writer.send({ type: "ready", version });
+  if (!protocolIo.moved)
+    writer.log("warn", "the protocol is not on pipes: it stays on fds 0 and 1, which tools may inherit");
+  await serve(key, config);
+}
+
+async function serve(key: string, config: RunnerConfig): Promise<void> {
+  const agent = loadAgent(config);
+  agent.catch((err) => writer.log("error", `agent runtime failed to load: ${(err as Error)?.stack ?? err}`));
+  const { ServeLoop } = await import("./serve.js");
+  const loop = new ServeLoop({ input: protocolIo.input, key, writer, agent });
+  process.on("SIGTERM", () => void loop.shutdown(0));
+  process.on("SIGINT", () => void loop.shutdown(0));
+  process.on("unhandledRejection", (reason) =>
+    writer.log("error", `unhandled rejection: ${(reason as Error)?.stack ?? reason}`),
+  );
+  process.on("uncaughtException", (err) => loop.reportInternal(err));
+  void loop.closed.then((code) => writer.flush(() => process.exit(code)));
+  loop.start();
+}
+
+/** pi, the proxy dispatcher and the agent, loading in the background; turns wait for them. */
+async function loadAgent(config: RunnerConfig): Promise<RunnerAgent> {
+  const proxyInstalled = hasProxy(process.env)
+    ? installProxyDispatcher().catch((err) => {
+        writer.log(
+          "warn",
+          `proxy variables are set but no proxy dispatcher could be installed: ${(err as Error)?.message ?? err}`,
+        );
+        return false;
+      })
+    : Promise.resolve(false);
+  const piModule = loadPi();
+  piModule.catch(() => {}); // reported through the agent's promise
+  const proxied = await proxyInstalled;
+  const pi = await piModule;
+  const { PiAgent } = await import("./agent.js");
+  const agent = new PiAgent(pi, config);
+  const ms = Math.round(performance.now() - startedAt);
+  writer.log(
+    "info",
+    `pi ${pi.VERSION ?? "?"} ready after ${ms} ms; proxy ${proxied ? "on" : "off"}; skills: ${agent.skillNames.join(", ") || "none"}`,
+  );
+  return agent;
+}
+
+/**
+ * pi, from the bundle the image build makes (dist/pi.js: one file instead of hundreds of modules,
+ * about half the import time) or, outside the image, from node_modules. The specifiers are values,
+ * not literals, so neither tsc nor esbuild follows them (pi is never bundled into the runner).
+ */
+async function loadPi(): Promise<PiModule> {
+  // This file runs as dist/runner/main.js in the image.
+  const bundle = new URL("../pi.js", import.meta.url);
+  if (!existsSync(fileURLToPath(bundle))) {
+    const name = "@mariozechner/pi-coding-agent";
+    return import(name);
+  }
+  // The bundle no longer sits in pi's package folder: tell pi where its package.json and assets are.
+  process.env.PI_PACKAGE_DIR ??= fileURLToPath(
+    new URL("../../node_modules/@mariozechner/pi-coding-agent", import.meta.url),
+  );
+  return import(bundle.href);
+}
+
+async function installProxyDispatcher(): Promise<boolean> {
+  const name = "undici";
+  const { EnvHttpProxyAgent, setGlobalDispatcher } = (await import(name)) as {
+    EnvHttpProxyAgent: new (options: { bodyTimeout: number; headersTimeout: number }) => unknown;
+    setGlobalDispatcher: (dispatcher: unknown) => void;
+  };
+  // Model streams can stall for minutes (long tool-call generation); the SDKs keep their own deadlines.
+  setGlobalDispatcher(new EnvHttpProxyAgent({ bodyTimeout: 0, headersTimeout: 0 }));
+  return true;
+}
+
+/** The root filesystem is read-only: HOME must point at a writable place (the image sets /tmp/home). */
+function ensureHome(): void {
+  const home = process.env.HOME;
+  if (!home) return;
+  try {
+    mkdirSync(home, { recursive: true });
+  } catch {
+    // read-only HOME: tools that write there will say so themselves
+  }
+}
