@@ -9,8 +9,8 @@ import { mountPolicy } from "./containers/mount-policy.js";
 import { Reaper } from "./containers/reaper.js";
 import type { ContainerRuntime } from "./containers/runtime.js";
 import type { SandboxEnvironment } from "./containers/sandbox/index.js";
-import { Host } from "./host.js";
 import type { Logger } from "./log.js";
+import { Host } from "./pipeline/pipeline.js";
 import { Store } from "./store/index.js";
 
 /** What the composition root is built from: the loaded context and the channels to run. */

@@ -1,8 +1,8 @@
 import { backoffDelay } from "../backoff.js";
+import type { ChannelRegistry } from "../channels/registry.js";
 import { ChannelNetworkError, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
-import type { ChannelRegistry } from "./registry.js";
 
 /** Options for {@link DeliveryWorker}. */
 export interface DeliveryOptions {

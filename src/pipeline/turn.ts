@@ -1,9 +1,9 @@
+import type { AgentRuntime, TurnRequest } from "../agents/runtime.js";
 import type { RegisteredChat } from "../chats.js";
 import { AgentError, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { formatCatchUp, type PromptLimits } from "../router/prompt.js";
 import type { Store } from "../store/index.js";
-import type { AgentRuntime, TurnRequest } from "./runtime.js";
+import { formatCatchUp, type PromptLimits } from "./prompt.js";
 
 /** What a turn needs from the rest of the host. */
 export interface TurnDeps {

@@ -1,15 +1,15 @@
-import { ConversationQueue } from "./agents/queue.js";
-import type { AgentRuntime } from "./agents/runtime.js";
-import { runChatTurn, type TurnDiskGuard } from "./agents/turn.js";
-import type { InboundMessage } from "./channels/channel.js";
-import { DeliveryWorker } from "./channels/delivery.js";
-import type { ChannelRegistry } from "./channels/registry.js";
-import type { RegisteredChat } from "./chats.js";
-import type { Logger } from "./log.js";
-import type { ToolCallFrame } from "./protocol/index.js";
-import type { PromptLimits } from "./router/prompt.js";
-import { decide } from "./router/trigger.js";
-import type { Store } from "./store/index.js";
+import type { AgentRuntime } from "../agents/runtime.js";
+import type { InboundMessage } from "../channels/channel.js";
+import type { ChannelRegistry } from "../channels/registry.js";
+import type { RegisteredChat } from "../chats.js";
+import type { Logger } from "../log.js";
+import type { ToolCallFrame } from "../protocol/index.js";
+import type { Store } from "../store/index.js";
+import { DeliveryWorker } from "./delivery.js";
+import type { PromptLimits } from "./prompt.js";
+import { ConversationQueue } from "./queue.js";
+import { decide } from "./trigger.js";
+import { runChatTurn, type TurnDiskGuard } from "./turn.js";
 
 /** Everything the host pipeline is built from; wired in `main.ts` (or a test). */
 export interface HostOptions {
