@@ -143,7 +143,7 @@ export async function start(options: StartOptions): Promise<number> {
   }
   const why = await Promise.race([inputEnded, options.stopSignal]);
   if (why === "eof") {
-    await nestbox.host.drain();
+    await nestbox.pipeline.drain();
     await nestbox.stop();
   } else {
     log.info({ signal: why }, "stopping");

@@ -10,7 +10,7 @@ import { Reaper } from "./containers/reaper.js";
 import type { ContainerRuntime } from "./containers/runtime.js";
 import type { SandboxEnvironment } from "./containers/sandbox/index.js";
 import type { Logger } from "./log.js";
-import { Host } from "./pipeline/pipeline.js";
+import { Pipeline } from "./pipeline/pipeline.js";
 import { Store } from "./store/index.js";
 
 /** What the composition root is built from: the loaded context and the channels to run. */
@@ -38,7 +38,7 @@ export interface Nestbox {
   store: Store;
   installId: string;
   registry: ChannelRegistry;
-  host: Host;
+  pipeline: Pipeline;
   supervisor: AgentSupervisor;
   reaper: Reaper;
   plumbing: AgentPlumbing;
@@ -110,7 +110,7 @@ export async function createNestbox(o: NestboxOptions): Promise<Nestbox> {
     onStoreLow: (message) => store.meta.setDiskLow(message),
     ...(tuning.diskWatchIntervalMs === undefined ? {} : { watchIntervalMs: tuning.diskWatchIntervalMs }),
   });
-  const host = new Host({
+  const pipeline = new Pipeline({
     store,
     registry,
     runtime: supervisor,
@@ -128,18 +128,18 @@ export async function createNestbox(o: NestboxOptions): Promise<Nestbox> {
     store,
     installId,
     registry,
-    host,
+    pipeline,
     supervisor,
     reaper,
     plumbing,
     async start() {
       await reaper.start();
-      await host.start();
+      await pipeline.start();
     },
     stop(graceMs = 0) {
       stopping ??= (async () => {
         reaper.stop();
-        await host.stop(graceMs);
+        await pipeline.stop(graceMs);
         await closeAgentPlumbing(docker, plumbing, log);
         store.close();
       })();

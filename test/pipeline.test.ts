@@ -7,7 +7,7 @@ import { ChannelRegistry } from "../src/channels/registry.js";
 import type { RegisteredChat } from "../src/chats.js";
 import { AgentError } from "../src/errors.js";
 import { type Logger, silentLogger } from "../src/log.js";
-import { Host } from "../src/pipeline/pipeline.js";
+import { Pipeline } from "../src/pipeline/pipeline.js";
 import { Store } from "../src/store/index.js";
 import { captureLog } from "./doubles/capture-log.js";
 import { makeChat } from "./doubles/chat.js";
@@ -35,7 +35,7 @@ function setup(
   const runtime = new InProcessRuntime(agent);
   const guard = disk?.(dir);
   const make = () =>
-    new Host({
+    new Pipeline({
       store,
       registry: new ChannelRegistry([channel], silentLogger()),
       runtime,
@@ -63,7 +63,7 @@ const diskGuard = (dataDir: string) =>
     watchIntervalMs: 20,
   });
 
-describe("Host pipeline", () => {
+describe("Pipeline", () => {
   it("answers a triggered message and keeps untriggered ones as context for the next turn", async () => {
     const t = setup(async (req) => `seen ${req.prompt.match(/<message /g)?.length} messages`);
     const host = t.make();

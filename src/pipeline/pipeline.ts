@@ -11,8 +11,8 @@ import { ConversationQueue } from "./queue.js";
 import { decide } from "./trigger.js";
 import { runChatTurn, type TurnDiskGuard } from "./turn.js";
 
-/** Everything the host pipeline is built from; wired in `main.ts` (or a test). */
-export interface HostOptions {
+/** Everything the message pipeline is built from; wired by the composition root (`src/nestbox.ts`). */
+export interface PipelineOptions {
   store: Store;
   registry: ChannelRegistry;
   runtime: AgentRuntime;
@@ -30,14 +30,14 @@ export interface HostOptions {
  * -> outbox (SQLite) -> delivery. Startup recovery resends undelivered replies and re-runs turns
  * whose trigger was stored but never answered.
  */
-export class Host {
+export class Pipeline {
   readonly queue: ConversationQueue;
   readonly delivery: DeliveryWorker;
-  readonly #o: HostOptions;
+  readonly #o: PipelineOptions;
   readonly #now: () => number;
   readonly #shutdown = new AbortController();
 
-  constructor(options: HostOptions) {
+  constructor(options: PipelineOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.delivery = new DeliveryWorker({

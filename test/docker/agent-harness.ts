@@ -152,7 +152,7 @@ export async function startAgentHarness(options: HarnessOptions) {
     },
   });
   await nestbox.start();
-  const { store, supervisor, host: h } = nestbox;
+  const { store, supervisor, pipeline: h } = nestbox;
   const proxy = nestbox.plumbing.proxy;
   const network = { name: nestbox.plumbing.network };
   const gateway = nestbox.plumbing.gateway.address;
@@ -167,7 +167,7 @@ export async function startAgentHarness(options: HarnessOptions) {
     supervisor,
     proxy,
     channel,
-    host: h,
+    pipeline: h,
     installId,
     /** The agents' network (its name) and the host's address on it, where the proxy listens. */
     network: network.name,

@@ -50,7 +50,7 @@ describeDocker("agent lifecycle on the real daemon", () => {
       10_000,
     );
     await started;
-    await h.host.drain();
+    await h.pipeline.drain();
     const replies = h.channel.sent.map((s) => s.text);
     expect(replies).toEqual([
       "Sorry, I couldn't answer that: it took longer than 4 s (AGENT_TURN_TIMEOUT), so the agent was stopped",
