@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { DockerRuntime } from "../src/containers/docker-runtime.js";
-import { detectSandbox } from "../src/containers/sandbox/index.js";
+import { detectSandbox } from "../src/sandbox/index.js";
 import { egressProbes } from "./environment.js";
 
 let cwd: string;

@@ -5,17 +5,17 @@ import { CredentialProxy } from "../src/agents/credential-proxy.js";
 import { GATEWAY_NAME } from "../src/agents/wiring.js";
 import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../src/cli/args.js";
 import type { Config } from "../src/config.js";
+import type { ContainerRuntime, NetworkInfo } from "../src/containers/container-runtime.js";
 import { probeDataVisibility } from "../src/containers/probe.js";
-import type { ContainerRuntime, NetworkInfo } from "../src/containers/runtime.js";
+import { loadContext } from "../src/context.js";
+import { silentLogger } from "../src/log.js";
 import {
   agentFor,
   agentProxyEnv,
   type HostGateway,
   type SandboxEnvironment,
   writeCaFiles,
-} from "../src/containers/sandbox/index.js";
-import { loadContext } from "../src/context.js";
-import { silentLogger } from "../src/log.js";
+} from "../src/sandbox/index.js";
 
 interface Probe {
   path: string;

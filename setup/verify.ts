@@ -2,8 +2,8 @@ import path from "node:path";
 import { verifyTelegram } from "../src/channels/telegram/index.js";
 import { hasRegisteredCredentials } from "../src/channels/whatsapp/index.js";
 import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../src/cli/args.js";
-import { agentFor } from "../src/containers/sandbox/index.js";
 import { loadContext } from "../src/context.js";
+import { agentFor } from "../src/sandbox/index.js";
 
 interface Check {
   name: string;

@@ -3,8 +3,8 @@ import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
 import { dockerEndpoint } from "./containers/docker-connection.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
-import { type DetectionSources, detectSandbox, type SandboxEnvironment } from "./containers/sandbox/index.js";
 import { createLogger, type Logger } from "./log.js";
+import { type DetectionSources, detectSandbox, type SandboxEnvironment } from "./sandbox/index.js";
 
 /** What every command starts from: the environment (with `.env`), its validated config, the sandbox, Docker, a logger. */
 export interface Context {

@@ -12,10 +12,10 @@ import {
 import type { CommandIO } from "./cli/io.js";
 import type { Config } from "./config.js";
 import { probeDataVisibility } from "./containers/probe.js";
-import { agentFor } from "./containers/sandbox/index.js";
 import { loadContext } from "./context.js";
 import { createNestbox } from "./nestbox.js";
 import { registerChat } from "./registration.js";
+import { agentFor } from "./sandbox/index.js";
 import { Store } from "./store/index.js";
 
 /** What `nestbox start` runs with; everything comes from the caller, nothing from globals. */

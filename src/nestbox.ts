@@ -5,12 +5,12 @@ import { type AgentPlumbing, agentUser, closeAgentPlumbing, startAgentPlumbing }
 import type { Channel } from "./channels/channel.js";
 import { ChannelRegistry } from "./channels/registry.js";
 import type { Config, ModelConfig } from "./config.js";
+import type { ContainerRuntime } from "./containers/container-runtime.js";
 import { mountPolicy } from "./containers/mount-policy.js";
 import { Reaper } from "./containers/reaper.js";
-import type { ContainerRuntime } from "./containers/runtime.js";
-import type { SandboxEnvironment } from "./containers/sandbox/index.js";
 import type { Logger } from "./log.js";
 import { Pipeline } from "./pipeline/pipeline.js";
+import type { SandboxEnvironment } from "./sandbox/index.js";
 import { Store } from "./store/index.js";
 
 /** What the composition root is built from: the loaded context and the channels to run. */

@@ -12,7 +12,7 @@ import {
 } from "../protocol/index.js";
 import { AgentContainer } from "./agent-container.js";
 import type { AgentLogLimits } from "./agent-log.js";
-import type { AgentEvent } from "./runtime.js";
+import type { AgentEvent } from "./agent-runtime.js";
 
 /** The runner's side of the pipes: reads the key line, then speaks sealed frames. */
 class RunnerDouble {

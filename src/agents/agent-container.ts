@@ -1,4 +1,4 @@
-import type { AttachedStdio, ContainerRuntime, ContainerSpec } from "../containers/runtime.js";
+import type { AttachedStdio, ContainerRuntime, ContainerSpec } from "../containers/container-runtime.js";
 import { AgentError } from "../errors.js";
 import type { Logger } from "../log.js";
 import {
@@ -13,8 +13,8 @@ import {
   TURN_REFUSALS,
 } from "../protocol/index.js";
 import { AgentLogGate, type AgentLogLimits } from "./agent-log.js";
+import type { AgentEvent } from "./agent-runtime.js";
 import { AsyncQueue } from "./async-queue.js";
-import type { AgentEvent } from "./runtime.js";
 
 /** The container exited (or was killed) while it was needed. */
 export class AgentCrashedError extends AgentError {

@@ -3,8 +3,8 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectProxy } from "../../test/doubles/connect-proxy.js";
 import type { ModelConfig } from "../config.js";
-import type { ProxySettings } from "../containers/sandbox/index.js";
 import { silentLogger } from "../log.js";
+import type { ProxySettings } from "../sandbox/index.js";
 import { CredentialProxy, type ProxyLimits, upstreamFailure } from "./credential-proxy.js";
 
 const SECRET = "sk-real-key";

@@ -9,7 +9,7 @@ import type { RegisteredChat } from "../chats.js";
 import { AgentError } from "../errors.js";
 import { createLogger } from "../log.js";
 import type { ToolCallFrame } from "../protocol/index.js";
-import type { AgentEvent } from "./runtime.js";
+import type { AgentEvent } from "./agent-runtime.js";
 import { AgentSupervisor, type SupervisorOptions } from "./supervisor.js";
 
 let base: string;

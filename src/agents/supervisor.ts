@@ -2,14 +2,14 @@ import { randomUUID } from "node:crypto";
 import { backoffDelay } from "../backoff.js";
 import type { RegisteredChat } from "../chats.js";
 import { type AgentSpecContext, agentContainerSpec } from "../containers/agent-spec.js";
+import type { ContainerRuntime } from "../containers/container-runtime.js";
 import { checkExtraMounts, type MountPolicy, MountRefusedError } from "../containers/mount-policy.js";
-import type { ContainerRuntime } from "../containers/runtime.js";
 import { AgentError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ToolCallFrame } from "../protocol/index.js";
 import { AgentContainer, AgentCrashedError } from "./agent-container.js";
+import type { AgentEvent, AgentRuntime, TurnRequest } from "./agent-runtime.js";
 import { prepareChatFolders } from "./chat-folders.js";
-import type { AgentEvent, AgentRuntime, TurnRequest } from "./runtime.js";
 
 /** Issues and revokes per-container credential-proxy tokens. */
 export interface TokenIssuer {

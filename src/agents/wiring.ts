@@ -3,10 +3,10 @@ import path from "node:path";
 import type { Config, ModelConfig } from "../config.js";
 import { buildAgentImage } from "../containers/agent-image.js";
 import { agentNetworkName, LABELS } from "../containers/agent-spec.js";
-import type { ContainerRuntime, NetworkInfo } from "../containers/runtime.js";
-import { type CaFiles, type SandboxEnvironment, writeCaFiles } from "../containers/sandbox/index.js";
+import type { ContainerRuntime, NetworkInfo } from "../containers/container-runtime.js";
 import { ConfigError, ContainerError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { type CaFiles, type SandboxEnvironment, writeCaFiles } from "../sandbox/index.js";
 import { CredentialProxy, type ProxyLimits } from "./credential-proxy.js";
 
 /** The host name agent containers use for the host (mapped to the agents' network gateway). */

@@ -4,7 +4,7 @@ import path from "node:path";
 import { expect, it } from "vitest";
 import { makeChat } from "../../test/doubles/chat.js";
 import { loadConfig } from "../config.js";
-import type { ContainerInfo, ContainerRuntime } from "../containers/runtime.js";
+import type { ContainerInfo, ContainerRuntime } from "../containers/container-runtime.js";
 import { Store } from "../store/index.js";
 import { printStatus, status } from "./status.js";
 

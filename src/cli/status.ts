@@ -3,7 +3,7 @@ import path from "node:path";
 import { DiskGuard } from "../agents/disk-guard.js";
 import type { Config } from "../config.js";
 import { LABELS } from "../containers/agent-spec.js";
-import type { ContainerRuntime } from "../containers/runtime.js";
+import type { ContainerRuntime } from "../containers/container-runtime.js";
 import { silentLogger } from "../log.js";
 import { Store } from "../store/index.js";
 

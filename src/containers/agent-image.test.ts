@@ -1,8 +1,8 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { expect, it } from "vitest";
+import { detectSandbox } from "../sandbox/index.js";
 import { agentBuildContext } from "./agent-image.js";
-import { detectSandbox } from "./sandbox/index.js";
 
 const repo = path.resolve(import.meta.dirname, "..", "..");
 

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import type { BuildProgress, ContainerRuntime } from "./runtime.js";
-import { buildProxyArgs, extraCaPem, type SandboxEnvironment } from "./sandbox/index.js";
+import { buildProxyArgs, extraCaPem, type SandboxEnvironment } from "../sandbox/index.js";
+import type { BuildProgress, ContainerRuntime } from "./container-runtime.js";
 
 /** What to build the agent image from. */
 export interface AgentImageBuild {

@@ -2,14 +2,14 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { RegisteredChat } from "../chats.js";
 import type { ModelConfig } from "../config.js";
-import type { BindMount, ContainerSpec } from "./runtime.js";
 import {
   agentProxyEnv,
   type CaFiles,
   daemonPath,
   type HostGateway,
   type ProxySettings,
-} from "./sandbox/index.js";
+} from "../sandbox/index.js";
+import type { BindMount, ContainerSpec } from "./container-runtime.js";
 
 /** Labels every agent container carries. */
 export const LABELS = {

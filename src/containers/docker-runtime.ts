@@ -1,7 +1,6 @@
 import { type Duplex, PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { ContainerError } from "../errors.js";
-import { type DockerEndpoint, dockerConnection } from "./docker-connection.js";
 import type {
   AttachedStdio,
   BuildSpec,
@@ -11,7 +10,8 @@ import type {
   NetworkInfo,
   NetworkSpec,
   RunResult,
-} from "./runtime.js";
+} from "./container-runtime.js";
+import { type DockerEndpoint, dockerConnection } from "./docker-connection.js";
 import { packTar } from "./tar.js";
 
 /** Where the Docker engine is and how to talk to it (DOCKER_HOST, TLS, ssh): see {@link dockerConnection}. */

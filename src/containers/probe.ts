@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ContainerError } from "../errors.js";
-import type { ContainerRuntime } from "./runtime.js";
-import { daemonPath } from "./sandbox/index.js";
+import { daemonPath } from "../sandbox/index.js";
+import type { ContainerRuntime } from "./container-runtime.js";
 
 /** What the visibility probe needs. */
 export interface ProbeOptions {

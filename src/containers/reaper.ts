@@ -1,6 +1,6 @@
 import type { Logger } from "../log.js";
 import { LABELS } from "./agent-spec.js";
-import type { ContainerRuntime } from "./runtime.js";
+import type { ContainerRuntime } from "./container-runtime.js";
 
 /** Options for {@link Reaper}. */
 export interface ReaperOptions {

@@ -1,4 +1,4 @@
-import type { AgentRuntime } from "../agents/runtime.js";
+import type { AgentRuntime } from "../agents/agent-runtime.js";
 import type { InboundMessage } from "../channels/channel.js";
 import type { ChannelRegistry } from "../channels/registry.js";
 import type { RegisteredChat } from "../chats.js";

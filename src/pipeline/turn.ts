@@ -1,4 +1,4 @@
-import type { AgentRuntime, TurnRequest } from "../agents/runtime.js";
+import type { AgentRuntime, TurnRequest } from "../agents/agent-runtime.js";
 import type { RegisteredChat } from "../chats.js";
 import { AgentError, describeError } from "../errors.js";
 import type { Logger } from "../log.js";

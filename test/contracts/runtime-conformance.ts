@@ -3,7 +3,7 @@ import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, expect, it } from "vitest";
-import type { ContainerRuntime, ContainerSpec } from "../../src/containers/runtime.js";
+import type { ContainerRuntime, ContainerSpec } from "../../src/containers/container-runtime.js";
 import { ContainerError } from "../../src/errors.js";
 
 const LABEL = "nestbox.conformance";

@@ -12,10 +12,10 @@ import {
   type MountPolicy,
   mountPolicy as productMountPolicy,
 } from "../../src/containers/mount-policy.js";
-import { detectSandbox } from "../../src/containers/sandbox/index.js";
 import { createLogger, type Logger, silentLogger } from "../../src/log.js";
 import { createNestbox } from "../../src/nestbox.js";
 import { registerChat } from "../../src/registration.js";
+import { detectSandbox } from "../../src/sandbox/index.js";
 import { Store } from "../../src/store/index.js";
 import { MemoryChannel } from "../doubles/memory-channel.js";
 import { type ScriptedLlm, type ScriptedLlmOptions, startScriptedLlm } from "../doubles/scripted-llm.js";

@@ -2,8 +2,8 @@ import { afterAll, expect, it } from "vitest";
 import { LABELS } from "../../src/containers/agent-spec.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { Reaper } from "../../src/containers/reaper.js";
-import { detectOwnContainer } from "../../src/containers/sandbox/index.js";
 import { silentLogger } from "../../src/log.js";
+import { detectOwnContainer } from "../../src/sandbox/index.js";
 import { BASE_IMAGE, describeDocker } from "./support.js";
 
 const run = Date.now().toString(36);

@@ -354,7 +354,7 @@ describeDocker("sandbox VM: nested Docker behind a TLS-intercepting proxy (issue
   it("detects the proxy, the CA and its own container from inside the sandbox", async () => {
     const detected = JSON.parse(
       await tsxInSandbox(
-        'import { detectSandbox } from "./src/containers/sandbox/index.js"; console.log(JSON.stringify(detectSandbox({ env: process.env })));',
+        'import { detectSandbox } from "./src/sandbox/index.js"; console.log(JSON.stringify(detectSandbox({ env: process.env })));',
       ),
     ) as {
       proxy: { httpProxy: string | null; httpsProxy: string | null; noProxy: string[] };

@@ -1,6 +1,6 @@
 import { afterAll, expect, it } from "vitest";
 import { AgentContainer } from "../../src/agents/agent-container.js";
-import type { AgentEvent } from "../../src/agents/runtime.js";
+import type { AgentEvent } from "../../src/agents/agent-runtime.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { silentLogger } from "../../src/log.js";
 import { BASE_IMAGE, describeDocker } from "./support.js";

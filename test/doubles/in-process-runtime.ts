@@ -1,4 +1,4 @@
-import type { AgentEvent, AgentRuntime, TurnRequest } from "../../src/agents/runtime.js";
+import type { AgentEvent, AgentRuntime, TurnRequest } from "../../src/agents/agent-runtime.js";
 
 /** A test agent: returns the reply text (or a list of them), or yields events itself. */
 export type InProcessAgent = (request: TurnRequest) => Promise<string | string[]> | AsyncIterable<AgentEvent>;

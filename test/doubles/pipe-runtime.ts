@@ -12,7 +12,7 @@ import type {
   NetworkInfo,
   NetworkSpec,
   RunResult,
-} from "../../src/containers/runtime.js";
+} from "../../src/containers/container-runtime.js";
 
 /** One fake container: its stdio as in-process pipes, from the container's side. */
 export interface PipeContainer {

@@ -1,8 +1,8 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { ModelConfig } from "../../config.js";
-import { agentFor, type ProxySettings } from "../../containers/sandbox/index.js";
 import type { Logger } from "../../log.js";
+import { agentFor, type ProxySettings } from "../../sandbox/index.js";
 import { LogThrottle, refuse, refuseRaw } from "./answers.js";
 import { ConnectionGuard } from "./connections.js";
 import { forwardUpstream } from "./forward.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readProxy } from "../../containers/sandbox/index.js";
+import { readProxy } from "../../sandbox/index.js";
 import { whatsappProxyAgent } from "./proxy.js";
 
 describe("whatsappProxyAgent", () => {

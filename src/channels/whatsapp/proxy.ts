@@ -1,5 +1,5 @@
 import type { Agent } from "node:http";
-import { agentFor, type ProxySettings } from "../../containers/sandbox/index.js";
+import { agentFor, type ProxySettings } from "../../sandbox/index.js";
 
 /** The host baileys' WebSocket connects to. */
 const WHATSAPP_WEB = new URL("https://web.whatsapp.com");
