@@ -14,7 +14,7 @@ import type { Config } from "./config.js";
 import { probeDataVisibility } from "./containers/probe.js";
 import { loadContext } from "./context.js";
 import { createNestbox } from "./nestbox.js";
-import { registerChat } from "./registration.js";
+import { registerChat } from "./registration/register-chat.js";
 import { agentFor } from "./sandbox/index.js";
 import { Store } from "./store/index.js";
 

@@ -1,5 +1,5 @@
-import type { RegisteredChat } from "../chats.js";
 import type { ToolCallFrame } from "../protocol/index.js";
+import type { RegisteredChat } from "../registration/chat.js";
 
 /** What a turn asks of the agent. */
 export interface TurnRequest {

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeChat } from "../../test/doubles/chat.js";
-import { registerChat } from "../registration.js";
+import { registerChat } from "../registration/register-chat.js";
 import { prepareChatFolders } from "./chat-folders.js";
 
 const asRoot = process.getuid?.() === 0;

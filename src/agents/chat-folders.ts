@@ -1,7 +1,7 @@
 import { lchownSync, lstatSync, mkdirSync } from "node:fs";
-import type { RegisteredChat } from "../chats.js";
 import { chatDirs } from "../containers/agent-spec.js";
 import { AgentError } from "../errors.js";
+import type { RegisteredChat } from "../registration/chat.js";
 import type { AgentOwner } from "./agent-user.js";
 
 /** The folders of a chat that its agent may write (global memory only for the main chat). */

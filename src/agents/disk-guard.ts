@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, statfsSync } from "node:fs";
 import path from "node:path";
-import type { RegisteredChat } from "../chats.js";
 import type { Logger } from "../log.js";
+import type { RegisteredChat } from "../registration/chat.js";
 import { writableDirs } from "./chat-folders.js";
 
 /** Why a turn may not run (or was stopped) for lack of disk. */

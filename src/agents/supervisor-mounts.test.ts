@@ -2,11 +2,11 @@ import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, w
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import type { RegisteredChat } from "../chats.js";
 import type { ContainerRuntime, ContainerSpec } from "../containers/container-runtime.js";
 import type { MountPolicy } from "../containers/mount-policy.js";
 import { AgentError } from "../errors.js";
 import { createLogger } from "../log.js";
+import type { RegisteredChat } from "../registration/chat.js";
 import { AgentSupervisor } from "./supervisor.js";
 
 let base: string;

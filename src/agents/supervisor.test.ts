@@ -5,10 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeAgent, type TurnScript, untilAborted } from "../../test/doubles/fake-agent.js";
 import { type PipeContainer, PipeRuntime, runnerInPipes } from "../../test/doubles/pipe-runtime.js";
 import { waitFor } from "../../test/wait.js";
-import type { RegisteredChat } from "../chats.js";
 import { AgentError } from "../errors.js";
 import { createLogger } from "../log.js";
 import type { ToolCallFrame } from "../protocol/index.js";
+import type { RegisteredChat } from "../registration/chat.js";
 import type { AgentEvent } from "./agent-runtime.js";
 import { AgentSupervisor, type SupervisorOptions } from "./supervisor.js";
 

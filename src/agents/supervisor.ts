@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { backoffDelay } from "../backoff.js";
-import type { RegisteredChat } from "../chats.js";
 import { type AgentSpecContext, agentContainerSpec } from "../containers/agent-spec.js";
 import type { ContainerRuntime } from "../containers/container-runtime.js";
 import { checkExtraMounts, type MountPolicy, MountRefusedError } from "../containers/mount-policy.js";
 import { AgentError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ToolCallFrame } from "../protocol/index.js";
+import type { RegisteredChat } from "../registration/chat.js";
 import { AgentContainer, AgentCrashedError } from "./agent-container.js";
 import type { AgentEvent, AgentRuntime, TurnRequest } from "./agent-runtime.js";
 import { prepareChatFolders } from "./chat-folders.js";

@@ -1,8 +1,8 @@
 import type { Readable, Writable } from "node:stream";
-import { listChats, printChats } from "../../setup/chats.js";
 import { loadContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { type StartOptions, start } from "../main.js";
+import { listChats, printChats } from "../setup/chats.js";
 import { type Command, defineCommand } from "./args.js";
 import { type CommandIO, EXIT, fail } from "./io.js";
 import { printStatus, status } from "./status.js";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import type { RegisteredChat } from "../chats.js";
 import type { ModelConfig } from "../config.js";
+import type { RegisteredChat } from "../registration/chat.js";
 import {
   agentProxyEnv,
   type CaFiles,

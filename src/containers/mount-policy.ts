@@ -1,7 +1,7 @@
 import { type Dirent, existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
-import type { RegisteredChat } from "../chats.js";
 import type { Config } from "../config.js";
+import type { RegisteredChat } from "../registration/chat.js";
 import {
   type AllowlistRoot,
   isInside,

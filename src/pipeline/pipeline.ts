@@ -1,9 +1,9 @@
 import type { AgentRuntime } from "../agents/agent-runtime.js";
 import type { InboundMessage } from "../channels/channel.js";
 import type { ChannelRegistry } from "../channels/registry.js";
-import type { RegisteredChat } from "../chats.js";
 import type { Logger } from "../log.js";
 import type { ToolCallFrame } from "../protocol/index.js";
+import type { RegisteredChat } from "../registration/chat.js";
 import type { Store } from "../store/index.js";
 import { DeliveryWorker } from "./delivery.js";
 import type { PromptLimits } from "./prompt.js";

@@ -1,4 +1,4 @@
-import { sanitizeName } from "../chats.js";
+import { sanitizeName } from "../registration/chat.js";
 import type { StoredMessage } from "../store/index.js";
 
 /** Caps for the catch-up prompt. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { makeChat } from "../../test/doubles/chat.js";
 import type { InboundMessage } from "../channels/channel.js";
-import type { RegisteredChat } from "../chats.js";
+import type { RegisteredChat } from "../registration/chat.js";
 import { decide, startsWithTrigger } from "./trigger.js";
 
 describe("startsWithTrigger", () => {

@@ -1,5 +1,5 @@
 import type { InboundMessage } from "../channels/channel.js";
-import type { RegisteredChat } from "../chats.js";
+import type { RegisteredChat } from "../registration/chat.js";
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 

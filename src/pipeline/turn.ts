@@ -1,7 +1,7 @@
 import type { AgentRuntime, TurnRequest } from "../agents/agent-runtime.js";
-import type { RegisteredChat } from "../chats.js";
 import { AgentError, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { RegisteredChat } from "../registration/chat.js";
 import type { Store } from "../store/index.js";
 import { formatCatchUp, type PromptLimits } from "./prompt.js";
 

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { ChatsTable } from "./chats.js";
+import { ChatsTable } from "./chats-table.js";
 import { type Db, openDb } from "./db.js";
 import { MessagesTable } from "./messages.js";
 import { MetaTable } from "./meta.js";

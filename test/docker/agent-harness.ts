@@ -14,7 +14,7 @@ import {
 } from "../../src/containers/mount-policy.js";
 import { createLogger, type Logger, silentLogger } from "../../src/log.js";
 import { createNestbox } from "../../src/nestbox.js";
-import { registerChat } from "../../src/registration.js";
+import { registerChat } from "../../src/registration/register-chat.js";
 import { detectSandbox } from "../../src/sandbox/index.js";
 import { Store } from "../../src/store/index.js";
 import { MemoryChannel } from "../doubles/memory-channel.js";

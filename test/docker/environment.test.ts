@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { runSetup } from "../../setup/cli.js";
 import type { CommandIO } from "../../src/cli/io.js";
+import { runSetup } from "../../src/setup/cli.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
 import { AGENT_IMAGE, describeDocker } from "./support.js";
 

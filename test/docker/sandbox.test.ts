@@ -45,7 +45,6 @@ const CONTEXT = [
   "package-lock.json",
   "tsconfig.json",
   "src",
-  "setup",
   "container",
   "skills",
   "node_modules",

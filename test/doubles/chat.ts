@@ -1,4 +1,4 @@
-import type { RegisteredChat } from "../../src/chats.js";
+import type { RegisteredChat } from "../../src/registration/chat.js";
 
 /** A registered chat for tests: a Telegram group with the default trigger, overridable field by field. */
 export function makeChat(over: Partial<RegisteredChat> = {}): RegisteredChat {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isValidFolder } from "../../chats.js";
+import { isValidFolder } from "../../registration/chat.js";
 import { chatIdReply, shellQuote, suggestFolder } from "./chatid.js";
 
 describe("suggestFolder", () => {

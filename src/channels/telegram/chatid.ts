@@ -1,4 +1,4 @@
-import { isValidFolder } from "../../chats.js";
+import { isValidFolder } from "../../registration/chat.js";
 import { toChatId } from "./inbound.js";
 
 /**

@@ -1,21 +1,21 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
-import { CredentialProxy } from "../src/agents/credential-proxy.js";
-import { GATEWAY_NAME } from "../src/agents/wiring.js";
-import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../src/cli/args.js";
-import type { Config } from "../src/config.js";
-import type { ContainerRuntime, NetworkInfo } from "../src/containers/container-runtime.js";
-import { probeDataVisibility } from "../src/containers/probe.js";
-import { loadContext } from "../src/context.js";
-import { silentLogger } from "../src/log.js";
+import { CredentialProxy } from "../agents/credential-proxy.js";
+import { GATEWAY_NAME } from "../agents/wiring.js";
+import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../cli/args.js";
+import type { Config } from "../config.js";
+import type { ContainerRuntime, NetworkInfo } from "../containers/container-runtime.js";
+import { probeDataVisibility } from "../containers/probe.js";
+import { loadContext } from "../context.js";
+import { silentLogger } from "../log.js";
 import {
   agentFor,
   agentProxyEnv,
   type HostGateway,
   type SandboxEnvironment,
   writeCaFiles,
-} from "../src/sandbox/index.js";
+} from "../sandbox/index.js";
 
 interface Probe {
   path: string;

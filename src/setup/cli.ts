@@ -1,9 +1,9 @@
-import { type Command, defineCommand } from "../src/cli/args.js";
-import { type CommandIO, EXIT, fail } from "../src/cli/io.js";
-import { mountPolicy } from "../src/containers/mount-policy.js";
-import { loadContext } from "../src/context.js";
-import { UsageError } from "../src/errors.js";
-import { registerChat } from "../src/registration.js";
+import { type Command, defineCommand } from "../cli/args.js";
+import { type CommandIO, EXIT, fail } from "../cli/io.js";
+import { mountPolicy } from "../containers/mount-policy.js";
+import { loadContext } from "../context.js";
+import { UsageError } from "../errors.js";
+import { registerChat } from "../registration/register-chat.js";
 import { listChats, printChats } from "./chats.js";
 import { container } from "./container.js";
 import { environment } from "./environment.js";

@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { suggestFolder } from "../src/channels/telegram/chatid.js";
-import type { CommandIO } from "../src/cli/io.js";
+import { suggestFolder } from "../channels/telegram/chatid.js";
+import type { CommandIO } from "../cli/io.js";
 import { runSetup } from "./cli.js";
 
 let cwd: string;

@@ -1,9 +1,9 @@
 import path from "node:path";
-import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../src/cli/args.js";
-import { buildAgentImage } from "../src/containers/agent-image.js";
-import { loadContext } from "../src/context.js";
+import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../cli/args.js";
+import { buildAgentImage } from "../containers/agent-image.js";
+import { loadContext } from "../context.js";
 
-const projectDir = path.resolve(import.meta.dirname, "..");
+const projectDir = path.resolve(import.meta.dirname, "..", "..");
 
 const CONTAINER = {
   name: "setup container",

@@ -1,9 +1,9 @@
 import path from "node:path";
-import { verifyTelegram } from "../src/channels/telegram/index.js";
-import { hasRegisteredCredentials } from "../src/channels/whatsapp/index.js";
-import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../src/cli/args.js";
-import { loadContext } from "../src/context.js";
-import { agentFor } from "../src/sandbox/index.js";
+import { verifyTelegram } from "../channels/telegram/index.js";
+import { hasRegisteredCredentials } from "../channels/whatsapp/index.js";
+import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../cli/args.js";
+import { loadContext } from "../context.js";
+import { agentFor } from "../sandbox/index.js";
 
 interface Check {
   name: string;

@@ -1,5 +1,5 @@
-import { type RegisteredChat, sanitizeName } from "../chats.js";
 import { StoreError } from "../errors.js";
+import { type RegisteredChat, sanitizeName } from "../registration/chat.js";
 import type { Db } from "./db.js";
 
 interface ChatRow {

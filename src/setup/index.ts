@@ -1,4 +1,4 @@
-import { processIO } from "../src/cli/io.js";
+import { processIO } from "../cli/io.js";
 import { runSetup } from "./cli.js";
 
 process.exitCode = await runSetup(process.argv.slice(2), processIO());

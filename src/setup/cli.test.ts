@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { CommandIO } from "../src/cli/io.js";
+import type { CommandIO } from "../cli/io.js";
 import { runSetup } from "./cli.js";
 
 let cwd: string;

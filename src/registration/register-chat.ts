@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { agentOwner } from "./agents/agent-user.js";
-import { giveToAgent } from "./agents/chat-folders.js";
-import { type RegisteredChat, sanitizeName } from "./chats.js";
-import { chatDirs } from "./containers/agent-spec.js";
-import { UsageError } from "./errors.js";
-import { Store } from "./store/index.js";
+import { agentOwner } from "../agents/agent-user.js";
+import { giveToAgent } from "../agents/chat-folders.js";
+import { chatDirs } from "../containers/agent-spec.js";
+import { UsageError } from "../errors.js";
+import { Store } from "../store/index.js";
+import { type RegisteredChat, sanitizeName } from "./chat.js";
 
 /** A chat to register and the assistant's name for its memory file. */
 export interface RegisterRequest {

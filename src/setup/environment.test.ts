@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { loadConfig } from "../src/config.js";
-import { DockerRuntime } from "../src/containers/docker-runtime.js";
-import { detectSandbox } from "../src/sandbox/index.js";
+import { loadConfig } from "../config.js";
+import { DockerRuntime } from "../containers/docker-runtime.js";
+import { detectSandbox } from "../sandbox/index.js";
 import { egressProbes } from "./environment.js";
 
 let cwd: string;

@@ -1,16 +1,16 @@
 import path from "node:path";
-import { chatIdPatterns } from "../src/channels/channel.js";
-import { isValidFolder, RESERVED_FOLDERS, type RegisteredChat, sanitizeName } from "../src/chats.js";
-import type { CommandSpec, ParseArgsOptionsConfig, ParsedCommand } from "../src/cli/args.js";
+import { chatIdPatterns } from "../channels/channel.js";
+import type { CommandSpec, ParseArgsOptionsConfig, ParsedCommand } from "../cli/args.js";
 import {
   checkExtraMounts,
   type ExtraMount,
   MOUNT_NAME_PATTERN,
   type MountPolicy,
   MountRefusedError,
-} from "../src/containers/mount-policy.js";
-import { UsageError } from "../src/errors.js";
-import type { RegisterRequest } from "../src/registration.js";
+} from "../containers/mount-policy.js";
+import { UsageError } from "../errors.js";
+import { isValidFolder, RESERVED_FOLDERS, type RegisteredChat, sanitizeName } from "../registration/chat.js";
+import type { RegisterRequest } from "../registration/register-chat.js";
 
 const CHANNELS = {
   telegram: "telegram",

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type { RegisteredChat } from "../src/chats.js";
-import type { CommandIO } from "../src/cli/io.js";
-import { Store } from "../src/store/index.js";
+import type { CommandIO } from "../cli/io.js";
+import type { RegisteredChat } from "../registration/chat.js";
+import { Store } from "../store/index.js";
 
 /** Every registered chat (none when the database does not exist yet). */
 export function listChats(dataDir: string): RegisteredChat[] {
