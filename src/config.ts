@@ -319,3 +319,14 @@ export function readEnvironment(
   if (!existsSync(file)) return { ...env };
   return { ...parseDotenv(readFileSync(file)), ...env };
 }
+
+/** The model settings, or a ConfigError naming exactly which variables to set. */
+export function requireModel(config: Config): ModelConfig {
+  if (config.model) return config.model;
+  throw new ConfigError([
+    "no model is configured. Set MODEL and one provider:",
+    "  OpenAI-compatible server (Ollama, vLLM, llama.cpp): OPENAI_BASE_URL=http://host:port/v1 MODEL=<name>",
+    "  OpenAI: OPENAI_API_KEY=sk-... MODEL=gpt-4o-mini",
+    "  Anthropic: ANTHROPIC_API_KEY=sk-ant-... MODEL=claude-sonnet-4-5",
+  ]);
+}

@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { ensureAgentImage, requireModel, syncSkills } from "./agents/wiring.js";
+import { syncSkills } from "./agents/skills.js";
 import type { Channel } from "./channels/channel.js";
 import { createTelegramAdapter } from "./channels/telegram/index.js";
 import { createTerminalAdapter, type TerminalAdapter } from "./channels/terminal/index.js";
@@ -10,13 +10,13 @@ import {
   whatsappProxyAgent,
 } from "./channels/whatsapp/index.js";
 import type { CommandIO } from "./cli/io.js";
-import type { Config } from "./config.js";
+import { requireModel } from "./config.js";
+import { ensureAgentImage } from "./containers/agent-image.js";
 import { probeDataVisibility } from "./containers/probe.js";
 import { loadContext } from "./context.js";
 import { createNestbox } from "./nestbox.js";
-import { registerChat } from "./registration/register-chat.js";
+import { ensureTerminalChat } from "./registration/terminal-chat.js";
 import { agentFor } from "./sandbox/index.js";
-import { Store } from "./store/index.js";
 
 /** What `nestbox start` runs with; everything comes from the caller, nothing from globals. */
 export interface StartOptions {
@@ -27,32 +27,6 @@ export interface StartOptions {
   projectDir: string;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM); the caller installs the handlers. */
   stopSignal: Promise<"SIGINT" | "SIGTERM">;
-}
-
-/** Makes sure `local:console` is registered: as the main chat when there is none yet. */
-export function ensureTerminalChat(config: Config): void {
-  const store = Store.open(config.dataDir);
-  const existing = store.chats.get("local:console");
-  const hasMain = store.chats.main() !== null;
-  const folder = store.chats.byFolder("main") ? "terminal" : "main";
-  store.close();
-  if (existing) return;
-  registerChat(config.dataDir, {
-    assistantName: config.assistantName,
-    chat: {
-      chatId: "local:console",
-      channel: "terminal",
-      name: "Terminal",
-      folder,
-      trigger: `@${config.assistantName}`,
-      requiresTrigger: false,
-      isMain: !hasMain,
-      allowedSenders: null,
-      limits: null,
-      extraMounts: [],
-      createdAt: Date.now(),
-    },
-  });
 }
 
 /**

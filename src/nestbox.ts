@@ -1,7 +1,8 @@
+import { agentUser } from "./agents/agent-user.js";
 import type { ProxyLimits } from "./agents/credential-proxy.js";
 import { DiskGuard } from "./agents/disk-guard.js";
+import { type AgentPlumbing, closeAgentPlumbing, startAgentPlumbing } from "./agents/plumbing.js";
 import { AgentSupervisor, type TokenIssuer } from "./agents/supervisor.js";
-import { type AgentPlumbing, agentUser, closeAgentPlumbing, startAgentPlumbing } from "./agents/wiring.js";
 import type { Channel } from "./channels/channel.js";
 import { ChannelRegistry } from "./channels/registry.js";
 import type { Config, ModelConfig } from "./config.js";

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import type { Config } from "../config.js";
 import { buildProxyArgs, extraCaPem, type SandboxEnvironment } from "../sandbox/index.js";
 import type { BuildProgress, ContainerRuntime } from "./container-runtime.js";
 
@@ -55,4 +56,24 @@ export async function buildAgentImage(runtime: ContainerRuntime, build: AgentIma
     buildArgs,
     onProgress: build.onProgress,
   });
+}
+
+/** Builds the agent image when it is missing, streaming progress. */
+export async function ensureAgentImage(
+  runtime: ContainerRuntime,
+  config: Config,
+  sandbox: SandboxEnvironment,
+  projectDir: string,
+  progress: (line: string) => void,
+): Promise<void> {
+  if (await runtime.imageExists(config.agentImage)) return;
+  progress(`Agent image ${config.agentImage} is missing: building it (first start only)...`);
+  await buildAgentImage(runtime, {
+    contextDir: path.join(projectDir, "container"),
+    tag: config.agentImage,
+    baseImage: config.agentBaseImage,
+    sandbox,
+    onProgress: progress,
+  });
+  progress(`Built ${config.agentImage}.`);
 }

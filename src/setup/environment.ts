@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import { CredentialProxy } from "../agents/credential-proxy.js";
-import { GATEWAY_NAME } from "../agents/wiring.js";
+import { GATEWAY_NAME } from "../agents/plumbing.js";
 import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../cli/args.js";
 import type { Config } from "../config.js";
 import type { ContainerRuntime, NetworkInfo } from "../containers/container-runtime.js";

@@ -5,7 +5,7 @@ import { execFile, execFileSync } from "node:child_process";
 import net, { type AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { agentUser } from "../../src/agents/wiring.js";
+import { agentUser } from "../../src/agents/agent-user.js";
 import { type AgentHarness, startAgentHarness } from "./agent-harness.js";
 import { startOutsideHost } from "./outside-host.js";
 import { BASE_IMAGE, describeDocker } from "./support.js";

@@ -1,55 +1,13 @@
-import { cpSync, existsSync, mkdirSync } from "node:fs";
-import path from "node:path";
 import type { Config, ModelConfig } from "../config.js";
-import { buildAgentImage } from "../containers/agent-image.js";
 import { agentNetworkName, LABELS } from "../containers/agent-spec.js";
 import type { ContainerRuntime, NetworkInfo } from "../containers/container-runtime.js";
-import { ConfigError, ContainerError } from "../errors.js";
+import { ContainerError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { type CaFiles, type SandboxEnvironment, writeCaFiles } from "../sandbox/index.js";
 import { CredentialProxy, type ProxyLimits } from "./credential-proxy.js";
 
 /** The host name agent containers use for the host (mapped to the agents' network gateway). */
 export const GATEWAY_NAME = "host.docker.internal";
-
-/** The model settings, or a ConfigError naming exactly which variables to set. */
-export function requireModel(config: Config): ModelConfig {
-  if (config.model) return config.model;
-  throw new ConfigError([
-    "no model is configured. Set MODEL and one provider:",
-    "  OpenAI-compatible server (Ollama, vLLM, llama.cpp): OPENAI_BASE_URL=http://host:port/v1 MODEL=<name>",
-    "  OpenAI: OPENAI_API_KEY=sk-... MODEL=gpt-4o-mini",
-    "  Anthropic: ANTHROPIC_API_KEY=sk-ant-... MODEL=claude-sonnet-4-5",
-  ]);
-}
-
-/** Builds the agent image when it is missing, streaming progress. */
-export async function ensureAgentImage(
-  runtime: ContainerRuntime,
-  config: Config,
-  sandbox: SandboxEnvironment,
-  projectDir: string,
-  progress: (line: string) => void,
-): Promise<void> {
-  if (await runtime.imageExists(config.agentImage)) return;
-  progress(`Agent image ${config.agentImage} is missing: building it (first start only)...`);
-  await buildAgentImage(runtime, {
-    contextDir: path.join(projectDir, "container"),
-    tag: config.agentImage,
-    baseImage: config.agentBaseImage,
-    sandbox,
-    onProgress: progress,
-  });
-  progress(`Built ${config.agentImage}.`);
-}
-
-/** Copies the project's skills into `data/skills/`, so every mount source lives under `data/`. */
-export function syncSkills(projectDir: string, dataDir: string): void {
-  const from = path.join(projectDir, "skills");
-  const to = path.join(dataDir, "skills");
-  mkdirSync(to, { recursive: true });
-  if (existsSync(from)) cpSync(from, to, { recursive: true, force: true });
-}
 
 /** Creates (or reuses) the install's agents' network: bridge, inter-container traffic off, labelled. */
 export async function ensureAgentNetwork(
@@ -151,5 +109,3 @@ export async function closeAgentPlumbing(
     );
   }
 }
-
-export { agentUser } from "./agent-user.js";
