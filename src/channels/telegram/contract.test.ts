@@ -1,5 +1,5 @@
-import { channelContract } from "../contracts/channel-contract.js";
-import { TelegramFixture } from "./harness.js";
+import { channelContract } from "../../../test/contracts/channel-contract.js";
+import { TelegramFixture } from "../../../test/telegram/harness.js";
 
 const CHAT = 4242;
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ChannelError, ChannelNetworkError } from "../../src/errors.js";
-import { sleep, TelegramFixture, waitFor } from "./harness.js";
+import { sleep, TelegramFixture, waitFor } from "../../../test/telegram/harness.js";
+import { ChannelError, ChannelNetworkError } from "../../errors.js";
 
 let fx: TelegramFixture;
 beforeEach(async () => {

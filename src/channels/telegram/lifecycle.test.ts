@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { InboundMessage } from "../../src/channels/channel.js";
-import { CONFLICT_MESSAGE, UNAUTHORIZED_MESSAGE } from "../../src/channels/telegram/index.js";
-import { ChannelError, ChannelNetworkError } from "../../src/errors.js";
-import { sleep, TelegramFixture, waitFor } from "./harness.js";
+import { sleep, TelegramFixture, waitFor } from "../../../test/telegram/harness.js";
+import { ChannelError, ChannelNetworkError } from "../../errors.js";
+import type { InboundMessage } from "../channel.js";
+import { CONFLICT_MESSAGE, UNAUTHORIZED_MESSAGE } from "./index.js";
 
 let fx: TelegramFixture;
 beforeEach(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { InboundMessage } from "../../src/channels/channel.js";
-import { TelegramFixture, waitFor } from "./harness.js";
+import { TelegramFixture, waitFor } from "../../../test/telegram/harness.js";
+import type { InboundMessage } from "../channel.js";
 
 const ALICE = { id: 1001, is_bot: false, first_name: "Alice", last_name: "Liddell", username: "alice" };
 const BOB = { id: 1002, is_bot: false, first_name: "Bob", username: "bobby" };

@@ -1,8 +1,8 @@
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { afterEach, expect, it } from "vitest";
-import { verifyTelegram } from "../../src/channels/telegram/index.js";
-import { connectProxy } from "../doubles/connect-proxy.js";
-import { TelegramFixture, waitFor } from "./harness.js";
+import { connectProxy } from "../../../test/doubles/connect-proxy.js";
+import { TelegramFixture, waitFor } from "../../../test/telegram/harness.js";
+import { verifyTelegram } from "./index.js";
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { PRIVACY_MODE_PROBLEM, verifyTelegram } from "../../src/channels/telegram/index.js";
-import { TelegramBotApiDouble } from "../doubles/telegram-bot-api.js";
+import { TelegramBotApiDouble } from "../../../test/doubles/telegram-bot-api.js";
+import { PRIVACY_MODE_PROBLEM, verifyTelegram } from "./index.js";
 
 let api: TelegramBotApiDouble | undefined;
 afterEach(async () => {
