@@ -6,6 +6,7 @@ import { chatDirs } from "../containers/agent-spec.js";
 import { UsageError } from "../errors.js";
 import { Store } from "../store/index.js";
 import { type RegisteredChat, sanitizeName } from "./chat.js";
+import { chatProblems } from "./chat-schema.js";
 
 /** A chat to register and the assistant's name for its memory file. */
 export interface RegisterRequest {
@@ -25,6 +26,12 @@ export function initialMemory(assistantName: string, chatName: string): string {
  */
 export function registerChat(dataDir: string, request: RegisterRequest): RegisteredChat {
   const chat = { ...request.chat, name: sanitizeName(request.chat.name) };
+  const problems = chatProblems(chat);
+  if (problems.length > 0) {
+    throw new UsageError(
+      `cannot register ${chat.chatId}: ${problems.map((p) => `${p.field} ${p.message}`).join("; ")}`,
+    );
+  }
   const dbFile = path.join(dataDir, "nestbox.db");
   const dirs = chatDirs(dataDir, chat.folder);
   const folderDir = dirs.group;

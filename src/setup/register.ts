@@ -1,5 +1,4 @@
 import path from "node:path";
-import { chatIdPatterns } from "../channels/channel.js";
 import type { CommandSpec, ParseArgsOptionsConfig, ParsedCommand } from "../cli/args.js";
 import {
   checkExtraMounts,
@@ -9,7 +8,8 @@ import {
   MountRefusedError,
 } from "../containers/mount-policy.js";
 import { UsageError } from "../errors.js";
-import { isValidFolder, RESERVED_FOLDERS, type RegisteredChat, sanitizeName } from "../registration/chat.js";
+import type { RegisteredChat } from "../registration/chat.js";
+import { CHAT_ID_HELP, type ChatProblem, chatProblems } from "../registration/chat-schema.js";
 import type { RegisterRequest } from "../registration/register-chat.js";
 
 const CHANNELS = {
@@ -18,14 +18,6 @@ const CHANNELS = {
   terminal: "terminal",
   local: "terminal",
 } as const;
-
-const JID_HELP: Record<RegisteredChat["channel"], string> = {
-  telegram:
-    "Telegram chat ids look like tg:123456789 or tg:-1001234567890 (send /chatid to the bot to get it)",
-  whatsapp:
-    "WhatsApp chat ids look like 491701234567@s.whatsapp.net, 120363012345678901@g.us or 1234567890@lid",
-  terminal: "terminal chat ids look like local:console",
-};
 
 /** `setup register`'s flags and help. */
 export const REGISTER = {
@@ -77,23 +69,12 @@ export function parseRegister(
   if (!channel)
     throw new UsageError(`--channel "${channelFlag}" is not a channel: use telegram, whatsapp or terminal`);
   const jid = str("jid");
-  if (!jid) throw new UsageError(`--jid is required: ${JID_HELP[channel]}`);
-  if (!chatIdPatterns[channel].test(jid))
-    throw new UsageError(`--jid "${jid}" is not a ${channel} chat id: ${JID_HELP[channel]}`);
+  if (!jid) throw new UsageError(`--jid is required: ${CHAT_ID_HELP[channel]}`);
   const name = str("name");
   if (!name) throw new UsageError('--name is required: the chat\'s display name, e.g. --name "Family"');
-  if (name.length > 100) throw new UsageError("--name is longer than 100 characters: shorten it");
-  if (sanitizeName(name) !== name.trim())
-    throw new UsageError("--name must be one line of text: remove line breaks and control characters");
   const folder = str("folder");
   if (!folder)
     throw new UsageError("--folder is required: a folder name under data/groups/, e.g. --folder family");
-  if (!isValidFolder(folder)) {
-    const reserved = RESERVED_FOLDERS.map((f) => `"${f}"`).join(", ");
-    throw new UsageError(
-      `--folder "${folder}" is not allowed: use 1-64 lowercase letters, digits, - or _, starting with a letter or digit (not ${reserved}), e.g. --folder family-chat`,
-    );
-  }
   const assistantName = str("assistant-name") ?? defaults.assistantName;
   if (!/^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(assistantName)) {
     throw new UsageError(
@@ -101,56 +82,60 @@ export function parseRegister(
     );
   }
   const trigger = str("trigger") ?? `@${assistantName}`;
-  if (trigger === "" || /\s/.test(trigger) || trigger.length > 64) {
-    throw new UsageError(
-      `--trigger "${trigger}" is not allowed: use one word without spaces, e.g. --trigger @${assistantName}`,
-    );
-  }
   const allowed = values["allow-sender"];
+  const chat: RegisteredChat = {
+    chatId: jid,
+    channel,
+    name,
+    folder,
+    trigger,
+    requiresTrigger: values["no-trigger-required"] !== true,
+    isMain: values["is-main"] === true,
+    allowedSenders: allowed && allowed.length > 0 ? allowed : null,
+    limits: parseLimits(str),
+    extraMounts: [],
+    createdAt: defaults.now,
+  };
+  const problems = chatProblems(chat);
+  if (problems.length > 0) throw new UsageError(problems.map((p) => asFlag(p, str)).join("; "));
   return {
     assistantName,
-    chat: {
-      chatId: jid,
-      channel,
-      name,
-      folder,
-      trigger,
-      requiresTrigger: values["no-trigger-required"] !== true,
-      isMain: values["is-main"] === true,
-      allowedSenders: allowed && allowed.length > 0 ? allowed : null,
-      limits: parseLimits(str),
-      extraMounts: parseMounts(values.mount ?? [], defaults.mountPolicy),
-      createdAt: defaults.now,
-    },
+    chat: { ...chat, extraMounts: parseMounts(values.mount ?? [], defaults.mountPolicy) },
   };
 }
 
-function numberFlag(
-  flag: string,
-  raw: string | undefined,
-  min: number,
-  max: number,
-  integer: boolean,
-): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(
-      `--${flag} "${raw}" is out of range: use ${integer ? "a whole number" : "a number"} from ${min} to ${max}`,
-    );
-  }
-  return n;
+/** The flag each field of a chat comes from. */
+const FLAGS: Record<string, string> = {
+  chatId: "jid",
+  name: "name",
+  folder: "folder",
+  trigger: "trigger",
+  "limits.memoryMb": "memory-mb",
+  "limits.cpus": "cpus",
+  "limits.pids": "pids",
+  "limits.diskMb": "disk-mb",
+};
+
+/** A schema problem said in terms of the flag, with the value as typed (`--cpus "lots" is out of range`). */
+function asFlag(p: ChatProblem, str: (k: string) => string | undefined): string {
+  const flag = FLAGS[p.field] ?? p.field;
+  const typed = str(flag);
+  const message = typed === undefined ? p.message : p.message.replace(/^"[^"]*"/, JSON.stringify(typed));
+  return `--${flag} ${message}`;
 }
 
 function parseLimits(str: (k: string) => string | undefined): RegisteredChat["limits"] {
-  const limits = {
-    memoryMb: numberFlag("memory-mb", str("memory-mb"), 64, 1_048_576, true),
-    cpus: numberFlag("cpus", str("cpus"), 0.1, 256, false),
-    pids: numberFlag("pids", str("pids"), 16, 65_536, true),
-    diskMb: numberFlag("disk-mb", str("disk-mb"), 16, 16_777_216, true),
-  };
-  const set = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
-  return Object.keys(set).length > 0 ? set : null;
+  const limits: NonNullable<RegisteredChat["limits"]> = {};
+  for (const [field, flag] of [
+    ["memoryMb", "memory-mb"],
+    ["cpus", "cpus"],
+    ["pids", "pids"],
+    ["diskMb", "disk-mb"],
+  ] as const) {
+    const raw = str(flag);
+    if (raw !== undefined) limits[field] = raw === "" ? Number.NaN : Number(raw);
+  }
+  return Object.keys(limits).length > 0 ? limits : null;
 }
 
 /** `--mount name=/abs/host/path[:ro|:rw]`, syntax only: {@link checkExtraMounts} decides what may be mounted. */
