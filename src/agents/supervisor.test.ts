@@ -2,6 +2,7 @@ import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { makeChat } from "../../test/doubles/chat.js";
 import { FakeAgent, type TurnScript, untilAborted } from "../../test/doubles/fake-agent.js";
 import { type PipeContainer, PipeRuntime, runnerInPipes } from "../../test/doubles/pipe-runtime.js";
 import { waitFor } from "../../test/wait.js";
@@ -18,20 +19,15 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(base, { recursive: true, force: true }));
 
-const chat = (over: Partial<RegisteredChat> = {}): RegisteredChat => ({
-  chatId: "local:a",
-  channel: "terminal",
-  name: "A",
-  folder: "a",
-  trigger: "@Andy",
-  requiresTrigger: false,
-  isMain: false,
-  allowedSenders: null,
-  limits: null,
-  extraMounts: [],
-  createdAt: 0,
-  ...over,
-});
+const chat = (over: Partial<RegisteredChat> = {}): RegisteredChat =>
+  makeChat({
+    chatId: "local:a",
+    channel: "terminal",
+    name: "A",
+    folder: "a",
+    requiresTrigger: false,
+    ...over,
+  });
 
 /**
  * A supervisor over PipeRuntime: each "container" runs the real runner serve loop with a FakeAgent

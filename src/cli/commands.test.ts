@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { captureIO } from "../../test/doubles/command-io.js";
 import type { StartOptions } from "../main.js";
 import { runNestbox } from "./commands.js";
-import type { CommandIO } from "./io.js";
 
 let cwd: string;
 let started: StartOptions[];
@@ -18,14 +18,7 @@ beforeEach(() => {
 afterEach(() => rmSync(cwd, { recursive: true, force: true }));
 
 async function nestbox(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CommandIO = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: { DOCKER_HOST: "tcp://127.0.0.1:1" },
-    cwd,
-  };
+  const { io, out } = captureIO({ DOCKER_HOST: "tcp://127.0.0.1:1" }, cwd);
   const code = await runNestbox(argv, io, {
     stdin: new PassThrough(),
     stdout: new PassThrough(),
@@ -39,7 +32,7 @@ async function nestbox(...argv: string[]) {
       return 0;
     },
   });
-  return { code, stdout, stderr };
+  return { code, ...out() };
 }
 
 describe("nestbox commands parse their flags strictly", () => {

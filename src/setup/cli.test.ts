@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { CommandIO } from "../cli/io.js";
+import { captureIO } from "../../test/doubles/command-io.js";
 import { runSetup } from "./cli.js";
 
 let cwd: string;
@@ -12,17 +12,13 @@ beforeEach(() => {
 afterEach(() => rmSync(cwd, { recursive: true, force: true }));
 
 async function setup(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CommandIO = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    // An engine nothing listens on: a step that runs anyway fails fast instead of touching Docker.
-    env: { DOCKER_HOST: "tcp://127.0.0.1:1", MODEL: "m", OPENAI_BASE_URL: "http://127.0.0.1:1/v1" },
+  // An engine nothing listens on: a step that runs anyway fails fast instead of touching Docker.
+  const { io, out } = captureIO(
+    { DOCKER_HOST: "tcp://127.0.0.1:1", MODEL: "m", OPENAI_BASE_URL: "http://127.0.0.1:1/v1" },
     cwd,
-  };
+  );
   const code = await runSetup(argv, io);
-  return { code, stdout, stderr };
+  return { code, ...out() };
 }
 
 describe("setup steps parse their flags strictly", () => {

@@ -12,7 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { CommandIO } from "../cli/io.js";
+import { captureIO } from "../../test/doubles/command-io.js";
 import { runSetup } from "./cli.js";
 
 let cwd: string;
@@ -38,16 +38,9 @@ function allow(roots: { path: string; readWrite?: boolean }[]): void {
 }
 
 async function setup(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CommandIO = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: { ASSISTANT_NAME: "Andy", HOME: at("home") },
-    cwd,
-  };
+  const { io, out } = captureIO({ ASSISTANT_NAME: "Andy", HOME: at("home") }, cwd);
   const code = await runSetup(argv, io);
-  return { code, stdout, stderr };
+  return { code, ...out() };
 }
 
 const dataFiles = () => (existsSync(at("data")) ? readdirSync(at("data"), { recursive: true }).sort() : []);

@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { captureIO } from "../../test/doubles/command-io.js";
 import { suggestFolder } from "../channels/telegram/chatid.js";
-import type { CommandIO } from "../cli/io.js";
 import { runSetup } from "./cli.js";
 
 let cwd: string;
@@ -13,16 +13,9 @@ beforeEach(() => {
 afterEach(() => rmSync(cwd, { recursive: true, force: true }));
 
 async function setup(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CommandIO = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: { ASSISTANT_NAME: "Andy" },
-    cwd,
-  };
+  const { io, out } = captureIO({ ASSISTANT_NAME: "Andy" }, cwd);
   const code = await runSetup(argv, io);
-  return { code, stdout, stderr };
+  return { code, ...out() };
 }
 
 const dataFiles = () =>
