@@ -29,7 +29,8 @@ export class Outbound {
 
   /**
    * Sends `text` in chunks of at most 4096 characters, split at paragraph or line boundaries, each
-   * chunk retried on its own (see callWithRetry). Throws the ChannelError of the first chunk that fails.
+   * chunk retried on its own while it certainly did not reach Telegram (see callWithRetry); one that may
+   * have arrived is never retried here. Throws the ChannelError of the first chunk that fails.
    */
   async sendText(chatId: number, text: string, signal?: AbortSignal): Promise<void> {
     const chunks = splitMessage(text, MAX_MESSAGE_LENGTH).filter((c) => c.trim() !== "");
@@ -37,7 +38,13 @@ export class Outbound {
       await callWithRetry(
         "sendMessage",
         () => this.#c.api.sendMessage(chatId, chunk, {}, grammySignal(this.#timeout())),
-        { retry: this.#c.retry, sleep: this.#c.sleep, log: this.#c.log.child({ chatId }), signal },
+        {
+          retry: this.#c.retry,
+          sleep: this.#c.sleep,
+          log: this.#c.log.child({ chatId }),
+          signal,
+          idempotent: false,
+        },
       );
     }
   }
