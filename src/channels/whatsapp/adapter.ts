@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import type { Agent } from "node:http";
 import type { BaileysEventMap, proto, WAMessage } from "@whiskeysockets/baileys";
 import type { Backoff } from "../../backoff.js";
-import { ChannelError, ChannelNetworkError, describeError } from "../../errors.js";
+import { ChannelError, ChannelMaybeSentError, ChannelNetworkError, describeError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import {
   type Channel,
@@ -9,6 +10,7 @@ import {
   type InboundHandler,
   type InboundMessage,
   type ReadyHandler,
+  type SendOptions,
   splitMessage,
 } from "../channel.js";
 import { type StopReason, type Timers, WhatsAppConnection } from "./connection.js";
@@ -46,6 +48,17 @@ export interface WhatsAppAdapterConfig {
 const MESSAGE_LIMIT = 4000;
 const REMEMBERED = 512;
 const NETWORK_CODES = new Set([408, 428, 440, 500, 503, 515]);
+/** baileys' "Timed Out": its frame write started but did not finish in time, so the server may have it. */
+const TIMED_OUT = 408;
+
+/**
+ * The message id of chunk `index` of the send keyed `key`: shaped like baileys' own ids (3EB0 + 18 hex),
+ * the same on every attempt, so a resend carries the id of the copy that may already be there.
+ */
+export function whatsappMessageId(key: string, index: number): string {
+  const hash = createHash("sha256").update(`nestbox:${key}:${index}`).digest("hex");
+  return `3EB0${hash.toUpperCase().slice(0, 18)}`;
+}
 const STOP_ERRORS: Record<Exclude<StopReason, "stopped">, [string, string]> = {
   "logged-out": [
     "WHATSAPP_LOGGED_OUT",
@@ -149,7 +162,7 @@ export class WhatsAppAdapter implements Channel {
     return this.#started;
   }
 
-  async send(chatId: string, text: string): Promise<void> {
+  async send(chatId: string, text: string, options?: SendOptions): Promise<void> {
     if (!this.ownsChatId(chatId)) {
       throw new ChannelError("whatsapp", "WHATSAPP_BAD_CHAT", `"${chatId}" is not a WhatsApp chat id`);
     }
@@ -162,12 +175,28 @@ export class WhatsAppAdapter implements Channel {
       );
     }
     const body = this.#prefix && text.startsWith(this.#prefix) ? text.slice(this.#prefix.length) : text;
-    for (const chunk of splitMessage(body, MESSAGE_LIMIT - this.#prefix.length)) {
+    const chunks = splitMessage(body, MESSAGE_LIMIT - this.#prefix.length);
+    for (const [index, chunk] of chunks.entries()) {
+      const messageId = options?.idempotencyKey
+        ? whatsappMessageId(options.idempotencyKey, index)
+        : undefined;
       try {
-        const sent = await sock.sendMessage(chatId, { text: this.#prefix + chunk });
+        const sent = await sock.sendMessage(
+          chatId,
+          { text: this.#prefix + chunk },
+          messageId ? { messageId } : {},
+        );
         if (sent?.key.id) this.#sent.remember(sent.key.id, sent.message ?? undefined);
       } catch (err) {
         const code = disconnectCode(err);
+        if (code === TIMED_OUT) {
+          throw new ChannelMaybeSentError(
+            "whatsapp",
+            "WHATSAPP_MAYBE_SENT",
+            `sending to WhatsApp timed out after the message was handed to the socket: ${describeError(err)}`,
+            { cause: err },
+          );
+        }
         if (this.#conn.openSocket !== sock || (code !== undefined && NETWORK_CODES.has(code))) {
           throw new ChannelNetworkError(
             "whatsapp",
