@@ -10,10 +10,10 @@ import { Pipeline } from "../src/pipeline/pipeline.js";
 import type { RegisteredChat } from "../src/registration/chat.js";
 import { Store } from "../src/store/index.js";
 import { captureLog } from "./doubles/capture-log.js";
-import { waitFor } from "./wait.js";
 import { makeChat } from "./doubles/chat.js";
 import { type InProcessAgent, InProcessRuntime } from "./doubles/in-process-runtime.js";
 import { MemoryChannel } from "./doubles/memory-channel.js";
+import { waitFor } from "./wait.js";
 
 const chat = (chatId: string, folder: string, over: Partial<RegisteredChat> = {}) =>
   makeChat({ chatId, name: folder, folder, ...over });
@@ -151,10 +151,10 @@ describe("Pipeline", () => {
   });
 
   it("a chat whose sends hang does not delay another chat's reply", async () => {
-    const t = setup(async (req) => `re: ${req.prompt.match(/>(@Andy[^<]*)</)?.[1]}`, [
-      chat("mem:slow", "slow"),
-      chat("mem:fast", "fast"),
-    ]);
+    const t = setup(
+      async (req) => `re: ${req.prompt.match(/>(@Andy[^<]*)</)?.[1]}`,
+      [chat("mem:slow", "slow"), chat("mem:fast", "fast")],
+    );
     const host = t.make();
     await host.start();
     const release = t.channel.hang("mem:slow");

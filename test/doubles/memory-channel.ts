@@ -63,7 +63,6 @@ export class MemoryChannel implements Channel {
     return release;
   }
 
-
   /** Delivers a message as if the platform pushed it. */
   async receive(chatId: string, text: string, over: Partial<InboundMessage> = {}): Promise<void> {
     this.#n++;
