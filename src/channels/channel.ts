@@ -25,6 +25,10 @@ export type InboundHandler = (message: InboundMessage) => Promise<void>;
 export interface SendOptions {
   /** Stable for every attempt at one outbox row: a platform that deduplicates by id uses it. */
   idempotencyKey?: string;
+  /** Chunks (see splitMessage) an earlier attempt already delivered: they are skipped. */
+  skipChunks?: number;
+  /** Called after each chunk the platform confirmed, with the count delivered so far. */
+  onChunkSent?: (sentChunks: number) => void;
 }
 
 /** Called when a channel's connection comes (back) up, so waiting outbound messages can go out. */

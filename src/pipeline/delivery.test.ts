@@ -73,6 +73,20 @@ describe("delivery through Telegram when the answer to a stored message is lost"
   });
 });
 
+describe("delivery of a reply longer than one message", () => {
+  it("a retry after a later chunk failed does not post the chunks already delivered again", async () => {
+    const { store, fx, worker } = await rig();
+    const reply = `${"a".repeat(4000)}\n\n${"b".repeat(100)}`;
+    fx.api.failCall("sendMessage", 2, { error_code: 400, description: "Bad Request: try later" });
+    const id = store.outbox.add("tg:10", null, reply, 1);
+    worker.kick();
+    await waitFor(() => store.outbox.get(id)?.status === "delivered", "delivered");
+    expect(fx.api.sent(10)).toEqual(["a".repeat(4000), "b".repeat(100)]);
+    expect(fx.api.callsOf("sendMessage")).toHaveLength(3);
+    expect(store.outbox.get(id)).toMatchObject({ sentChunks: 2, attempts: 2 });
+  });
+});
+
 describe("delivery recovery of rows a previous run left sending", () => {
   it("a row left sending is resent once; one already resent is not sent again", async () => {
     const { store, fx, worker } = await rig();

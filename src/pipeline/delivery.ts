@@ -124,7 +124,11 @@ export class DeliveryWorker {
       if (row.maybeSent > 0)
         log.warn({ chatId, outboxId: row.id }, "resending a reply that may have arrived");
       try {
-        await registry.send(chatId, row.text, { idempotencyKey: outboxKey(row) });
+        await registry.send(chatId, row.text, {
+          idempotencyKey: outboxKey(row),
+          skipChunks: row.sentChunks,
+          onChunkSent: (n) => store.outbox.markChunksSent(row.id, n),
+        });
         store.outbox.markDelivered(row.id, this.#o.now());
         lane.failures = 0;
       } catch (err) {

@@ -74,7 +74,8 @@ export const migrations: readonly string[] = [
   );
   `,
   // 2: delivery states. "sending" is written before the platform call, so a crash leaves the row
-  // marked ambiguous; maybe_sent counts ambiguous outcomes, resends the resends that followed one.
+  // marked ambiguous; maybe_sent counts ambiguous outcomes, resends the resends that followed one;
+  // sent_chunks is how many chunks of a long reply the platform confirmed (a retry skips them).
   // SQLite cannot alter a CHECK constraint, so the table is rebuilt with its rows and ids.
   `
   CREATE TABLE outbox_v2 (
@@ -87,6 +88,7 @@ export const migrations: readonly string[] = [
     attempts INTEGER NOT NULL DEFAULT 0,
     maybe_sent INTEGER NOT NULL DEFAULT 0,
     resends INTEGER NOT NULL DEFAULT 0,
+    sent_chunks INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     created_at INTEGER NOT NULL,
     sending_at INTEGER,

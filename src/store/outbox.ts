@@ -19,6 +19,8 @@ export interface OutboxRow {
   maybeSent: number;
   /** Resends made after an ambiguous outcome (at most one per row). */
   resends: number;
+  /** Chunks of a long reply the platform confirmed; a later attempt starts after them. */
+  sentChunks: number;
   lastError: string | null;
   createdAt: number;
   sendingAt: number | null;
@@ -36,6 +38,7 @@ interface Row {
   attempts: number;
   maybe_sent: number;
   resends: number;
+  sent_chunks: number;
   last_error: string | null;
   created_at: number;
   sending_at: number | null;
@@ -54,6 +57,7 @@ const toOutbox = (r: Row): OutboxRow => ({
   attempts: r.attempts,
   maybeSent: r.maybe_sent,
   resends: r.resends,
+  sentChunks: r.sent_chunks,
   lastError: r.last_error,
   createdAt: r.created_at,
   sendingAt: r.sending_at,
@@ -105,6 +109,11 @@ export class OutboxTable {
          WHERE id = ?`,
       )
       .run(now, id);
+  }
+
+  /** Records that the first `sentChunks` chunks were confirmed (never moves back). */
+  markChunksSent(id: number, sentChunks: number): void {
+    this.db.prepare("UPDATE outbox SET sent_chunks = MAX(sent_chunks, ?) WHERE id = ?").run(sentChunks, id);
   }
 
   markDelivered(id: number, now: number): void {

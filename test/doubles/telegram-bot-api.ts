@@ -108,7 +108,8 @@ export class TelegramBotApiDouble {
   #nextMessageId = 1;
   readonly #sent: TgMessage[] = [];
   readonly #actions: { chatId: number; action: string }[] = [];
-  readonly #failures = new Map<string, ApiFailure[]>();
+  /** Queued failures per method; `null` lets that call through. */
+  readonly #failures = new Map<string, (ApiFailure | null)[]>();
   readonly #drops = new Map<string, number>();
   #storeThenDrop = 0;
   readonly #waiters = new Set<Waiter>();
@@ -214,6 +215,12 @@ export class TelegramBotApiDouble {
   /** The next `times` calls of `method` have their socket destroyed before anything happens. */
   dropNextConnection(method: string, times = 1): void {
     this.#drops.set(method, (this.#drops.get(method) ?? 0) + times);
+  }
+
+  /** Call number `n` (1 = the next) of `method` fails with this API error; the calls before it succeed. */
+  failCall(method: string, n: number, failure: ApiFailure): void {
+    const queue: (ApiFailure | null)[] = Array.from({ length: n - 1 }, () => null);
+    this.#failures.set(method, [...queue, failure]);
   }
 
   /** The next `times` sendMessage calls are carried out (the message is stored), then the connection is reset. */

@@ -245,6 +245,21 @@ describe("WhatsApp outbound", () => {
     expect(other).not.toBe(first);
   });
 
+  it("a retry skips the chunks already confirmed and keeps each chunk's id", async () => {
+    rig = await adapterRig();
+    await rig.startOpen();
+    const long = `${"a".repeat(3990)}\n\n${"b".repeat(50)}`;
+    const confirmed: number[] = [];
+    await rig.adapter.send(DM, long, {
+      idempotencyKey: "outbox:3:9",
+      skipChunks: 1,
+      onChunkSent: (n) => confirmed.push(n),
+    });
+    expect(rig.world.sent.map((m) => m.text)).toEqual([`Andy: ${"b".repeat(50)}`]);
+    expect(rig.world.sentIds).toEqual([whatsappMessageId("outbox:3:9", 1)]);
+    expect(confirmed).toEqual([2]);
+  });
+
   it("a send that times out after the frame was written is maybe-sent, not a network failure", async () => {
     rig = await adapterRig();
     await rig.startOpen();

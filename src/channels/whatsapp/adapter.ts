@@ -177,6 +177,7 @@ export class WhatsAppAdapter implements Channel {
     const body = this.#prefix && text.startsWith(this.#prefix) ? text.slice(this.#prefix.length) : text;
     const chunks = splitMessage(body, MESSAGE_LIMIT - this.#prefix.length);
     for (const [index, chunk] of chunks.entries()) {
+      if (index < (options?.skipChunks ?? 0)) continue;
       const messageId = options?.idempotencyKey
         ? whatsappMessageId(options.idempotencyKey, index)
         : undefined;
@@ -187,6 +188,7 @@ export class WhatsAppAdapter implements Channel {
           messageId ? { messageId } : {},
         );
         if (sent?.key.id) this.#sent.remember(sent.key.id, sent.message ?? undefined);
+        options?.onChunkSent?.(index + 1);
       } catch (err) {
         const code = disconnectCode(err);
         if (code === TIMED_OUT) {
