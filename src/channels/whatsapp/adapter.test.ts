@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { OWNER_LID, OWNER_PN, waMessage } from "../../../test/whatsapp/fake-socket.js";
 import { type AdapterRig, adapterRig, settle, until } from "../../../test/whatsapp/harness.js";
 import { ChannelError, ChannelMaybeSentError, ChannelNetworkError } from "../../errors.js";
-import { whatsappMessageId } from "./adapter.js";
+import { whatsappMessageId } from "./outbound.js";
 
 const DM = "4917612345678@s.whatsapp.net";
 const GROUP = "120363012345678901@g.us";

@@ -1,8 +1,7 @@
-import { createHash } from "node:crypto";
 import type { Agent } from "node:http";
 import type { BaileysEventMap, proto, WAMessage } from "@whiskeysockets/baileys";
 import type { Backoff } from "../../backoff.js";
-import { ChannelError, ChannelMaybeSentError, ChannelNetworkError, describeError } from "../../errors.js";
+import { ChannelError, ChannelNetworkError, describeError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import {
   type Channel,
@@ -15,7 +14,8 @@ import {
 } from "../channel.js";
 import { type StopReason, type Timers, WhatsAppConnection } from "./connection.js";
 import { isSelfChat, mapInbound, type OwnAccount, ownAccount } from "./inbound.js";
-import { baileysSocketFactory, disconnectCode, type SocketFactory, type WhatsAppSocket } from "./socket.js";
+import { sendError, whatsappMessageId } from "./outbound.js";
+import { baileysSocketFactory, type SocketFactory, type WhatsAppSocket } from "./socket.js";
 
 /** Configuration for {@link WhatsAppAdapter}; everything comes in here, nothing from the environment. */
 export interface WhatsAppAdapterConfig {
@@ -47,18 +47,6 @@ export interface WhatsAppAdapterConfig {
 /** WhatsApp's own limit is far higher; this keeps replies readable on a phone. */
 const MESSAGE_LIMIT = 4000;
 const REMEMBERED = 512;
-const NETWORK_CODES = new Set([408, 428, 440, 500, 503, 515]);
-/** baileys' "Timed Out": its frame write started but did not finish in time, so the server may have it. */
-const TIMED_OUT = 408;
-
-/**
- * The message id of chunk `index` of the send keyed `key`: shaped like baileys' own ids (3EB0 + 18 hex),
- * the same on every attempt, so a resend carries the id of the copy that may already be there.
- */
-export function whatsappMessageId(key: string, index: number): string {
-  const hash = createHash("sha256").update(`nestbox:${key}:${index}`).digest("hex");
-  return `3EB0${hash.toUpperCase().slice(0, 18)}`;
-}
 const STOP_ERRORS: Record<Exclude<StopReason, "stopped">, [string, string]> = {
   "logged-out": [
     "WHATSAPP_LOGGED_OUT",
@@ -190,29 +178,7 @@ export class WhatsAppAdapter implements Channel {
         if (sent?.key.id) this.#sent.remember(sent.key.id, sent.message ?? undefined);
         options?.onChunkSent?.(index + 1);
       } catch (err) {
-        const code = disconnectCode(err);
-        if (code === TIMED_OUT) {
-          throw new ChannelMaybeSentError(
-            "whatsapp",
-            "WHATSAPP_MAYBE_SENT",
-            `sending to WhatsApp timed out after the message was handed to the socket: ${describeError(err)}`,
-            { cause: err },
-          );
-        }
-        if (this.#conn.openSocket !== sock || (code !== undefined && NETWORK_CODES.has(code))) {
-          throw new ChannelNetworkError(
-            "whatsapp",
-            "WHATSAPP_NETWORK",
-            `sending to WhatsApp failed: ${describeError(err)}`,
-            { cause: err },
-          );
-        }
-        throw new ChannelError(
-          "whatsapp",
-          "WHATSAPP_SEND_FAILED",
-          `WhatsApp refused the message to ${chatId}: ${describeError(err)}`,
-          { cause: err },
-        );
+        throw sendError(err, chatId, this.#conn.openSocket !== sock);
       }
     }
   }
