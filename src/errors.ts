@@ -42,9 +42,17 @@ export class ChannelError extends NestboxError {
   }
 }
 
-/** The connection to a channel's platform failed; retrying may help. */
+/** The connection to a channel's platform failed before it took the request (not sent); retrying may help. */
 export class ChannelNetworkError extends ChannelError {
   override readonly name = "ChannelNetworkError";
+}
+
+/**
+ * The request was written but no answer came (reset, timeout): the platform may have taken it, so a
+ * resend may post a second copy. The outbox resends such a message at most once.
+ */
+export class ChannelMaybeSentError extends ChannelError {
+  override readonly name = "ChannelMaybeSentError";
 }
 
 /** No registered channel owns the chat id a message is addressed to. */

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { type OutboxRow, Store } from "../src/store/index.js";
 import { type LiveProcess, spawnProcess } from "./process.js";
 
 const fixture = path.join(import.meta.dirname, "fixtures", "crash-host.ts");
@@ -64,4 +65,53 @@ describe("crash recovery with a real host process killed by SIGKILL", () => {
     expect(second.stderr()).not.toContain("TURN_STARTED");
     expect(deliveries()).toEqual([{ chatId: "file:1", text: "answer to @Andy hello" }]);
   });
+
+  it("a SIGKILL after the platform took a reply but before it was marked delivered resends it once, counted", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "nestbox-crash-"));
+    const first = startHost({ AGENT: "answer", SEND: "post-then-hang" });
+    first.send("file:1|m1|@Andy hello");
+    await printed(first, "POSTED");
+    await first.kill("SIGKILL");
+    expect(deliveries()).toHaveLength(1);
+
+    for (let run = 0; run < 2; run++) {
+      const next = startHost({ AGENT: "hang", SEND: "ok" });
+      next.endInput();
+      expect(await next.exited()).toBe(0);
+    }
+    expect(deliveries()).toEqual([
+      { chatId: "file:1", text: "answer to @Andy hello" },
+      { chatId: "file:1", text: "answer to @Andy hello" },
+    ]);
+    expect(outboxRow()).toMatchObject({ status: "delivered", maybeSent: 1, resends: 1 });
+  });
+
+  it("a second SIGKILL during the resend does not send a third copy: the row is failed-maybe-sent", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "nestbox-crash-"));
+    const first = startHost({ AGENT: "answer", SEND: "post-then-hang" });
+    first.send("file:1|m1|@Andy hello");
+    await printed(first, "POSTED");
+    await first.kill("SIGKILL");
+
+    const second = startHost({ AGENT: "hang", SEND: "post-then-hang" });
+    await printed(second, "POSTED");
+    await second.kill("SIGKILL");
+    expect(deliveries()).toHaveLength(2);
+
+    const third = startHost({ AGENT: "hang", SEND: "ok" });
+    third.endInput();
+    expect(await third.exited()).toBe(0);
+    expect(deliveries()).toHaveLength(2);
+    expect(outboxRow()).toMatchObject({ status: "failed-maybe-sent", maybeSent: 2, resends: 1 });
+  });
 });
+
+/** The one outbox row of this test's store. */
+function outboxRow(): OutboxRow | undefined {
+  const store = Store.open(dir);
+  try {
+    return store.outbox.list()[0];
+  } finally {
+    store.close();
+  }
+}

@@ -13,6 +13,7 @@ import { captureLog } from "./doubles/capture-log.js";
 import { makeChat } from "./doubles/chat.js";
 import { type InProcessAgent, InProcessRuntime } from "./doubles/in-process-runtime.js";
 import { MemoryChannel } from "./doubles/memory-channel.js";
+import { waitFor } from "./wait.js";
 
 const chat = (chatId: string, folder: string, over: Partial<RegisteredChat> = {}) =>
   makeChat({ chatId, name: folder, folder, ...over });
@@ -146,6 +147,54 @@ describe("Pipeline", () => {
     await host.delivery.idle();
     expect(t.channel.sent.map((s) => s.text)).toEqual(["kept safe"]);
     expect(t.store.outbox.pending()).toEqual([]);
+    await host.stop();
+  });
+
+  it("a chat whose sends hang does not delay another chat's reply", async () => {
+    const t = setup(
+      async (req) => `re: ${req.prompt.match(/>(@Andy[^<]*)</)?.[1]}`,
+      [chat("mem:slow", "slow"), chat("mem:fast", "fast")],
+    );
+    const host = t.make();
+    await host.start();
+    const release = t.channel.hang("mem:slow");
+    await t.channel.receive("mem:slow", "@Andy one");
+    await waitFor(() => t.channel.attempted.some((a) => a.chatId === "mem:slow"), "slow chat's send started");
+    await t.channel.receive("mem:fast", "@Andy two");
+    await waitFor(() => t.channel.sent.some((s) => s.chatId === "mem:fast"), "fast chat's reply", 3000);
+    // The other reply arrived while the first chat's send is still hanging.
+    expect(t.channel.sent).toEqual([{ chatId: "mem:fast", text: "re: @Andy two" }]);
+    release();
+    await host.drain();
+    expect(t.channel.sent.map((s) => s.chatId)).toEqual(["mem:fast", "mem:slow"]);
+    await host.stop();
+  });
+
+  it("keeps a chat's replies in order while its sends fail and recover", async () => {
+    const t = setup(async (req) => `re: ${req.prompt.match(/>(@Andy[^<]*)</)?.[1]}`);
+    const host = t.make();
+    await host.start();
+    t.channel.online = false;
+    await t.channel.receive("mem:group", "@Andy one");
+    await host.drain();
+    await t.channel.receive("mem:group", "@Andy two");
+    await host.drain();
+    t.channel.reconnect();
+    await waitFor(() => t.channel.sent.length === 2, "both replies");
+    expect(t.channel.sent.map((s) => s.text)).toEqual(["re: @Andy one", "re: @Andy two"]);
+    await host.stop();
+  });
+
+  it("resends a reply whose answer was lost at most once, and counts it", async () => {
+    const t = setup(async () => "posted, answer lost");
+    const host = t.make();
+    await host.start();
+    t.channel.deliverThenLoseAnswer = 100;
+    await t.channel.receive("mem:group", "@Andy hi");
+    await waitFor(() => t.store.outbox.list()[0]?.status === "failed-maybe-sent", "given up", 3000);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(t.channel.sent.map((s) => s.text)).toEqual(["posted, answer lost", "posted, answer lost"]);
+    expect(t.store.outbox.list()[0]).toMatchObject({ maybeSent: 2, resends: 1, attempts: 2 });
     await host.stop();
   });
 

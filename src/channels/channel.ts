@@ -21,6 +21,16 @@ export interface InboundMessage {
 /** Called for every inbound message; a rejected promise is logged and never stops the channel. */
 export type InboundHandler = (message: InboundMessage) => Promise<void>;
 
+/** Per-send options from the outbox. */
+export interface SendOptions {
+  /** Stable for every attempt at one outbox row: a platform that deduplicates by id uses it. */
+  idempotencyKey?: string;
+  /** Chunks (see splitMessage) an earlier attempt already delivered: they are skipped. */
+  skipChunks?: number;
+  /** Called after each chunk the platform confirmed, with the count delivered so far. */
+  onChunkSent?: (sentChunks: number) => void;
+}
+
 /** Called when a channel's connection comes (back) up, so waiting outbound messages can go out. */
 export type ReadyHandler = () => void;
 
@@ -40,10 +50,11 @@ export interface Channel {
   /** Connects and begins receiving. Resolves once the channel can send. */
   start(): Promise<void>;
   /**
-   * Sends text to a chat, splitting it as the platform requires. Rejects with a ChannelError when
-   * the platform refuses, a ChannelNetworkError when it cannot be reached (the outbox retries).
+   * Sends text to a chat, splitting it as the platform requires. Rejects with a ChannelNetworkError
+   * when the platform did not take it (retried freely), a ChannelMaybeSentError when it may have (resent
+   * at most once), another ChannelError when it refuses. Never retries a maybe-sent call itself.
    */
-  send(chatId: string, text: string): Promise<void>;
+  send(chatId: string, text: string, options?: SendOptions): Promise<void>;
   /** Shows or clears a "typing" state while a turn runs; failures are swallowed by the caller. */
   setTyping(chatId: string, active: boolean): Promise<void>;
   /** Stops receiving and disconnects; idempotent. */

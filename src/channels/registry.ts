@@ -1,6 +1,6 @@
 import { UnroutableChatError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { Channel, InboundMessage } from "./channel.js";
+import type { Channel, InboundMessage, SendOptions } from "./channel.js";
 
 /**
  * The channels nestbox runs, wired explicitly in `main.ts`. Routes outbound messages to the one
@@ -38,8 +38,8 @@ export class ChannelRegistry {
   }
 
   /** Sends through the owning channel; its errors propagate (the outbox decides about retries). */
-  async send(chatId: string, text: string): Promise<void> {
-    await this.ownerOf(chatId).send(chatId, text);
+  async send(chatId: string, text: string, options?: SendOptions): Promise<void> {
+    await this.ownerOf(chatId).send(chatId, text, options);
   }
 
   /** Typing indicators are best effort: failures are logged, never thrown. */

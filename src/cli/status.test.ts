@@ -39,7 +39,17 @@ it("reports chats with their last turn and running agent, and undelivered replie
   expect(report).toEqual({
     installId: "abcd1234",
     docker: "engine 28.0",
-    outbox: { pending: 1, failed: 0 },
+    outbox: {
+      pending: 1,
+      sending: 0,
+      failed: 0,
+      failedMaybeSent: 0,
+      maybeSent: 0,
+      resends: 0,
+      byChat: [
+        { chatId: "tg:-1", pending: 1, sending: 0, failed: 0, failedMaybeSent: 0, maybeSent: 0, resends: 0 },
+      ],
+    },
     chats: [
       {
         chatId: "tg:-1",
@@ -64,5 +74,52 @@ it("reports chats with their last turn and running agent, and undelivered replie
   );
   expect(out).toContain("Disk:     LOW: the disk holding data has 12 MB free");
   expect(out).toContain("Outbox:   1 pending, 0 failed");
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+it("counts resends, maybe-sent rows and failed rows per chat, for people and as JSON", async () => {
+  const cwd = mkdtempSync(path.join(tmpdir(), "nestbox-status-"));
+  const config = loadConfig({}, cwd);
+  const store = Store.open(config.dataDir);
+  // tg:-1: one reply resent after a lost answer and delivered, one given up after two lost answers.
+  const resent = store.outbox.add("tg:-1", null, "a", 0);
+  store.outbox.markSending(resent, 1);
+  store.outbox.markMaybeSent(resent, "reset");
+  store.outbox.markSending(resent, 2);
+  store.outbox.markDelivered(resent, 3);
+  const twice = store.outbox.add("tg:-1", null, "b", 0);
+  store.outbox.markSending(twice, 1);
+  store.outbox.markMaybeSent(twice, "reset");
+  store.outbox.markSending(twice, 2);
+  store.outbox.markMaybeSent(twice, "reset");
+  // tg:-2: one refused for good, one waiting; tg:-3 all delivered (not listed).
+  store.outbox.markAttemptFailed(store.outbox.add("tg:-2", null, "c", 0), "blocked", true);
+  store.outbox.add("tg:-2", null, "d", 0);
+  store.outbox.markDelivered(store.outbox.add("tg:-3", null, "e", 0), 1);
+  store.close();
+  const engine = { version: async () => "28.0", list: async () => [] } as unknown as ContainerRuntime;
+  const report = await status(config, engine);
+  expect(report.outbox).toEqual({
+    pending: 1,
+    sending: 0,
+    failed: 1,
+    failedMaybeSent: 1,
+    maybeSent: 2,
+    resends: 2,
+    byChat: [
+      { chatId: "tg:-1", pending: 0, sending: 0, failed: 0, failedMaybeSent: 1, maybeSent: 2, resends: 2 },
+      { chatId: "tg:-2", pending: 1, sending: 0, failed: 1, failedMaybeSent: 0, maybeSent: 0, resends: 0 },
+    ],
+  });
+  let out = "";
+  const io = { stdout: { write: (t: string) => (out += t) }, stderr: { write: () => true }, env: {}, cwd };
+  printStatus(io, report, false);
+  expect(out).toContain("Outbox:   1 pending, 1 failed, 1 failed maybe-sent; 2 maybe sent, 2 resent");
+  expect(out).toContain("  tg:-1: 0 pending, 0 failed, 1 failed maybe-sent; 2 maybe sent, 2 resent");
+  expect(out).toContain("  tg:-2: 1 pending, 1 failed, 0 failed maybe-sent; 0 maybe sent, 0 resent");
+  expect(out).not.toContain("tg:-3:");
+  out = "";
+  printStatus(io, report, true);
+  expect(JSON.parse(out).outbox).toEqual(report.outbox);
   rmSync(cwd, { recursive: true, force: true });
 });

@@ -10,6 +10,7 @@ import { Store } from "../store/index.js";
 const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));
 
 import type { CommandIO } from "./io.js";
+import { describeCounts, type OutboxStatus, outboxStatus } from "./outbox-status.js";
 
 /** What `nestbox status` reports. */
 export interface StatusReport {
@@ -25,7 +26,8 @@ export interface StatusReport {
   }[];
   /** Set while new turns are refused because the store's disk is low. */
   diskLow: string | null;
-  outbox: { pending: number; failed: number };
+  /** Undelivered, failed, maybe-sent and resent replies, overall and per chat. */
+  outbox: OutboxStatus;
   docker: string;
 }
 
@@ -34,7 +36,7 @@ export async function status(config: Config, docker: ContainerRuntime): Promise<
   const report: StatusReport = {
     installId: null,
     chats: [],
-    outbox: { pending: 0, failed: 0 },
+    outbox: outboxStatus([]),
     docker: "",
     diskLow: null,
   };
@@ -50,11 +52,7 @@ export async function status(config: Config, docker: ContainerRuntime): Promise<
     try {
       report.installId = store.meta.get("install_id");
       report.diskLow = store.meta.diskLow();
-      const rows = store.outbox.list();
-      report.outbox = {
-        pending: rows.filter((r) => r.status === "pending").length,
-        failed: rows.filter((r) => r.status === "failed").length,
-      };
+      report.outbox = outboxStatus(store.outbox.list());
       try {
         report.docker = `engine ${await docker.version()}`;
         if (report.installId) {
@@ -91,7 +89,8 @@ export function printStatus(io: CommandIO, r: StatusReport, json: boolean): void
   const lines = [
     `Install:  ${r.installId ?? "(not started yet)"}`,
     `Docker:   ${r.docker || "(not checked)"}`,
-    `Outbox:   ${r.outbox.pending} pending, ${r.outbox.failed} failed`,
+    `Outbox:   ${describeCounts(r.outbox)}`,
+    ...r.outbox.byChat.map((c) => `  ${c.chatId}: ${describeCounts(c)}`),
     ...(r.diskLow ? [`Disk:     LOW: ${r.diskLow}`] : []),
     `Chats:    ${r.chats.length}`,
     ...r.chats.map(

@@ -1,8 +1,8 @@
 import { backoffDelay } from "../backoff.js";
 import type { ChannelRegistry } from "../channels/registry.js";
-import { ChannelNetworkError, describeError } from "../errors.js";
+import { ChannelMaybeSentError, ChannelNetworkError, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { Store } from "../store/index.js";
+import type { OutboxRow, Store } from "../store/index.js";
 
 /** Options for {@link DeliveryWorker}. */
 export interface DeliveryOptions {
@@ -17,18 +17,29 @@ export interface DeliveryOptions {
   maxRetryDelayMs?: number;
 }
 
+/** One chat's delivery: a single sender at a time, so the chat's order holds. */
+interface Lane {
+  running: Promise<void> | null;
+  again: boolean;
+  failures: number;
+  timer: NodeJS.Timeout | null;
+}
+
+/** The idempotency key of an outbox row: the same for every attempt at it, unique across stores. */
+export const outboxKey = (row: OutboxRow): string => `outbox:${row.id}:${row.createdAt}`;
+
 /**
- * Sends pending outbox rows through their channel, in order per chat, and marks them delivered.
- * Woken by `kick()` (a new reply, a channel reconnecting, startup); a network failure schedules
- * one retry timer with backoff, so waiting rows go out once the channel is back.
+ * Sends pending outbox rows through their channel and marks them delivered, one lane per chat: a
+ * chat's rows go out in order, and one chat's slow or failing sends never wait on another's. Woken by
+ * `kick()` (a new reply, a channel reconnecting, startup); a failed lane retries on its own timer.
+ * A row is marked "sending" before the call; an ambiguous outcome (maybe sent, or found "sending"
+ * at startup) is resent at most once.
  */
 export class DeliveryWorker {
   readonly #o: Required<Omit<DeliveryOptions, "store" | "registry" | "log">> & DeliveryOptions;
-  #flushing: Promise<void> | null = null;
-  #again = false;
-  #retryTimer: NodeJS.Timeout | null = null;
-  #failures = 0;
+  readonly #lanes = new Map<string, Lane>();
   #stopped = false;
+  #recovered = false;
   /** Chats whose pending replies no channel routes, already logged once (until they route again). */
   readonly #unroutable = new Set<string>();
 
@@ -36,83 +47,133 @@ export class DeliveryWorker {
     this.#o = { now: Date.now, maxAttempts: 5, retryDelayMs: 500, maxRetryDelayMs: 30_000, ...options };
   }
 
-  /** Asks for a delivery pass; passes never overlap, requests during one cause one more. */
+  /** Asks every chat with pending rows for a delivery pass; a lane busy sending owes one more. */
   kick(): void {
     if (this.#stopped) return;
-    if (this.#flushing) {
-      this.#again = true;
-      return;
-    }
-    this.#flushing = this.#loop().finally(() => {
-      this.#flushing = null;
-    });
+    if (!this.#recovered) this.#recover();
+    for (const chatId of this.#o.store.outbox.pendingChats()) this.#kickLane(chatId);
   }
 
-  /** Resolves when the current pass (and any it owes) has finished. */
+  /** Resolves when no lane is sending (timers waiting to retry do not count). */
   async idle(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
+    for (;;) {
+      const running = [...this.#lanes.values()].flatMap((l) => (l.running ? [l.running] : []));
+      if (running.length === 0) return;
+      await Promise.all(running);
+    }
   }
 
   stop(): void {
     this.#stopped = true;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
+    for (const lane of this.#lanes.values()) {
+      if (lane.timer) clearTimeout(lane.timer);
+      lane.timer = null;
+    }
   }
 
-  async #loop(): Promise<void> {
+  /** Rows a previous run left "sending" are ambiguous: they get the at-most-one-resend rule. */
+  #recover(): void {
+    this.#recovered = true;
+    for (const row of this.#o.store.outbox.recoverSending(
+      "the host stopped while this reply was being sent",
+    )) {
+      this.#logAmbiguous(row, "found sending at startup");
+    }
+  }
+
+  #kickLane(chatId: string): void {
+    let lane = this.#lanes.get(chatId);
+    if (!lane) {
+      lane = { running: null, again: false, failures: 0, timer: null };
+      this.#lanes.set(chatId, lane);
+    }
+    if (lane.running) {
+      lane.again = true;
+      return;
+    }
+    const l = lane;
+    l.running = this.#loop(chatId, l).finally(() => {
+      l.running = null;
+    });
+  }
+
+  async #loop(chatId: string, lane: Lane): Promise<void> {
     do {
-      this.#again = false;
-      await this.#pass();
-    } while (this.#again && !this.#stopped);
+      lane.again = false;
+      await this.#drain(chatId, lane);
+    } while (lane.again && !this.#stopped);
   }
 
-  async #pass(): Promise<void> {
+  /** Sends the chat's pending rows in order; stops at the first failure and schedules a retry. */
+  async #drain(chatId: string, lane: Lane): Promise<void> {
     const { store, registry, log } = this.#o;
-    const blocked = new Set<string>();
-    let networkFailure = false;
-    for (const row of store.outbox.pending()) {
-      if (this.#stopped) return;
-      if (blocked.has(row.chatId)) continue;
-      if (!registry.routes(row.chatId)) {
-        blocked.add(row.chatId);
-        if (!this.#unroutable.has(row.chatId)) {
-          this.#unroutable.add(row.chatId);
-          log.warn(
-            { chatId: row.chatId, outboxId: row.id },
-            "reply kept pending: no running channel owns this chat id (is its channel configured?)",
-          );
-        }
-        continue;
+    if (!registry.routes(chatId)) {
+      if (!this.#unroutable.has(chatId)) {
+        this.#unroutable.add(chatId);
+        log.warn(
+          { chatId, outboxId: store.outbox.pendingFor(chatId)[0]?.id },
+          "reply kept pending: no running channel owns this chat id (is its channel configured?)",
+        );
       }
-      this.#unroutable.delete(row.chatId);
+      return;
+    }
+    this.#unroutable.delete(chatId);
+    for (const row of store.outbox.pendingFor(chatId)) {
+      if (this.#stopped) return;
+      store.outbox.markSending(row.id, this.#o.now());
+      if (row.maybeSent > 0)
+        log.warn({ chatId, outboxId: row.id }, "resending a reply that may have arrived");
       try {
-        await registry.send(row.chatId, row.text);
+        await registry.send(chatId, row.text, {
+          idempotencyKey: outboxKey(row),
+          skipChunks: row.sentChunks,
+          onChunkSent: (n) => store.outbox.markChunksSent(row.id, n),
+        });
         store.outbox.markDelivered(row.id, this.#o.now());
-        this.#failures = 0;
+        lane.failures = 0;
       } catch (err) {
-        blocked.add(row.chatId);
-        const network = err instanceof ChannelNetworkError;
-        const final = !network && row.attempts + 1 >= this.#o.maxAttempts;
-        store.outbox.markAttemptFailed(row.id, describeError(err), final);
-        if (network) networkFailure = true;
-        else if (!final) networkFailure = true; // a refusal may be transient (rate limit): retry later too
-        log.warn({ err, chatId: row.chatId, outboxId: row.id, final }, "reply delivery failed");
+        if (this.#failed(row, err)) this.#scheduleRetry(chatId, lane);
+        return;
       }
     }
-    if (networkFailure) this.#scheduleRetry();
   }
 
-  #scheduleRetry(): void {
-    if (this.#retryTimer || this.#stopped) return;
-    const delay = backoffDelay(this.#failures, {
+  /** Records a failed send; returns whether the lane should try again later. */
+  #failed(row: OutboxRow, err: unknown): boolean {
+    const { store, log } = this.#o;
+    if (err instanceof ChannelMaybeSentError) {
+      const after = store.outbox.markMaybeSent(row.id, describeError(err));
+      if (after) this.#logAmbiguous(after, describeError(err));
+      return true;
+    }
+    const network = err instanceof ChannelNetworkError;
+    const final = !network && row.attempts + 1 >= this.#o.maxAttempts;
+    store.outbox.markAttemptFailed(row.id, describeError(err), final);
+    log.warn({ err, chatId: row.chatId, outboxId: row.id, final }, "reply delivery failed");
+    // A refusal may be transient too (rate limit): retry later unless it was the last attempt.
+    return !final;
+  }
+
+  #logAmbiguous(row: OutboxRow, reason: string): void {
+    const fields = { chatId: row.chatId, outboxId: row.id, maybeSent: row.maybeSent, reason };
+    if (row.status === "failed-maybe-sent") {
+      this.#o.log.error(fields, "reply may have been sent twice already: not sending it again");
+    } else {
+      this.#o.log.warn(fields, "reply may have been sent: resending it once");
+    }
+  }
+
+  #scheduleRetry(chatId: string, lane: Lane): void {
+    if (lane.timer || this.#stopped) return;
+    const delay = backoffDelay(lane.failures, {
       baseMs: this.#o.retryDelayMs,
       maxMs: this.#o.maxRetryDelayMs,
     });
-    this.#failures++;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = null;
-      this.kick();
+    lane.failures++;
+    lane.timer = setTimeout(() => {
+      lane.timer = null;
+      this.#kickLane(chatId);
     }, delay);
-    this.#retryTimer.unref();
+    lane.timer.unref();
   }
 }

@@ -73,4 +73,32 @@ export const migrations: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // 2: delivery states. "sending" is written before the platform call, so a crash leaves the row
+  // marked ambiguous; maybe_sent counts ambiguous outcomes, resends the resends that followed one;
+  // sent_chunks is how many chunks of a long reply the platform confirmed (a retry skips them).
+  // SQLite cannot alter a CHECK constraint, so the table is rebuilt with its rows and ids.
+  `
+  CREATE TABLE outbox_v2 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chat_id TEXT NOT NULL,
+    turn_id INTEGER,
+    text TEXT NOT NULL,
+    status TEXT NOT NULL
+      CHECK (status IN ('pending', 'sending', 'delivered', 'failed', 'failed_maybe_sent')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    maybe_sent INTEGER NOT NULL DEFAULT 0,
+    resends INTEGER NOT NULL DEFAULT 0,
+    sent_chunks INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    sending_at INTEGER,
+    delivered_at INTEGER
+  );
+  INSERT INTO outbox_v2 (id, chat_id, turn_id, text, status, attempts, last_error, created_at, delivered_at)
+    SELECT id, chat_id, turn_id, text, status, attempts, last_error, created_at, delivered_at FROM outbox;
+  DROP TABLE outbox;
+  ALTER TABLE outbox_v2 RENAME TO outbox;
+  CREATE INDEX outbox_pending ON outbox (status, id);
+  CREATE INDEX outbox_chat ON outbox (chat_id, status, id);
+  `,
 ];

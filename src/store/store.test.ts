@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeChat } from "../../test/doubles/chat.js";
 import type { InboundMessage } from "../channels/channel.js";
+import { openDb } from "./db.js";
 import { Store } from "./index.js";
 import { migrations } from "./migrations.js";
 
@@ -92,6 +93,49 @@ describe("Store", () => {
     const other = store.outbox.add("tg:-100", null, "y", 1);
     store.outbox.markAttemptFailed(other, "chat not found", true);
     expect(store.outbox.pending()).toEqual([]);
+  });
+
+  it("marks a row sending before the call; an ambiguous outcome allows one resend, a second gives up", () => {
+    const id = store.outbox.add("tg:-100", null, "x", 1);
+    store.outbox.markSending(id, 2);
+    expect(store.outbox.get(id)).toMatchObject({ status: "sending", sendingAt: 2 });
+    expect(store.outbox.pending()).toEqual([]);
+    expect(store.outbox.markMaybeSent(id, "reset")).toMatchObject({
+      status: "pending",
+      maybeSent: 1,
+      resends: 0,
+    });
+    store.outbox.markSending(id, 3);
+    expect(store.outbox.get(id)).toMatchObject({ resends: 1 });
+    expect(store.outbox.recoverSending("host died")).toMatchObject([
+      { id, status: "failed-maybe-sent", maybeSent: 2, resends: 1, lastError: "host died" },
+    ]);
+    expect(store.outbox.pendingChats()).toEqual([]);
+  });
+
+  it("migrates a version-1 outbox to the delivery states, keeping rows and ids", () => {
+    const file = path.join(dir, "old.db");
+    const old = new Database(file);
+    old.exec(migrations[0] as string);
+    old.pragma("user_version = 1");
+    old
+      .prepare(
+        "INSERT INTO outbox (id, chat_id, text, status, attempts, created_at) VALUES (7, 'tg:1', 'a', 'pending', 2, 1)",
+      )
+      .run();
+    old
+      .prepare(
+        "INSERT INTO outbox (id, chat_id, text, status, created_at, delivered_at) VALUES (8, 'tg:1', 'b', 'delivered', 1, 3)",
+      )
+      .run();
+    old.close();
+    const upgraded = new Store(openDb(file));
+    expect(upgraded.outbox.list()).toMatchObject([
+      { id: 7, status: "pending", attempts: 2, maybeSent: 0, resends: 0, sendingAt: null },
+      { id: 8, status: "delivered", deliveredAt: 3 },
+    ]);
+    expect(upgraded.outbox.add("tg:1", null, "c", 4)).toBe(9);
+    upgraded.close();
   });
 
   it("marks turns left running by a crash as interrupted", () => {

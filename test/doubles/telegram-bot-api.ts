@@ -108,8 +108,10 @@ export class TelegramBotApiDouble {
   #nextMessageId = 1;
   readonly #sent: TgMessage[] = [];
   readonly #actions: { chatId: number; action: string }[] = [];
-  readonly #failures = new Map<string, ApiFailure[]>();
+  /** Queued failures per method; `null` lets that call through. */
+  readonly #failures = new Map<string, (ApiFailure | null)[]>();
   readonly #drops = new Map<string, number>();
+  #storeThenDrop = 0;
   readonly #waiters = new Set<Waiter>();
 
   constructor(
@@ -215,6 +217,17 @@ export class TelegramBotApiDouble {
     this.#drops.set(method, (this.#drops.get(method) ?? 0) + times);
   }
 
+  /** Call number `n` (1 = the next) of `method` fails with this API error; the calls before it succeed. */
+  failCall(method: string, n: number, failure: ApiFailure): void {
+    const queue: (ApiFailure | null)[] = Array.from({ length: n - 1 }, () => null);
+    this.#failures.set(method, [...queue, failure]);
+  }
+
+  /** The next `times` sendMessage calls are carried out (the message is stored), then the connection is reset. */
+  storeThenDrop(times = 1): void {
+    this.#storeThenDrop += times;
+  }
+
   /** Makes the next getUpdates call answer 409 as when another instance polls the same bot. */
   conflictNext(times = 1): void {
     this.failNext("getUpdates", { error_code: 409, description: CONFLICT }, times);
@@ -251,8 +264,15 @@ export class TelegramBotApiDouble {
         return this.#ok(res, this.bot);
       case "getUpdates":
         return this.#getUpdates(payload, res);
-      case "sendMessage":
-        return this.#ok(res, this.#recordSent(payload));
+      case "sendMessage": {
+        const message = this.#recordSent(payload);
+        if (this.#storeThenDrop > 0) {
+          this.#storeThenDrop--;
+          req.socket.destroy();
+          return;
+        }
+        return this.#ok(res, message);
+      }
       case "sendChatAction":
         this.#actions.push({ chatId: Number(payload.chat_id), action: String(payload.action) });
         return this.#ok(res, true);

@@ -92,11 +92,17 @@ export class FakeSocket implements WhatsAppSocket {
     this.ev.emit("messages.upsert", { messages, type });
   }
 
-  async sendMessage(jid: string, content: { text: string }) {
+  async sendMessage(jid: string, content: { text: string }, options?: { messageId?: string }) {
     if (!this.isOpen) throw boom(428, "Connection Closed");
     if (this.world.refuseSends) throw boom(406, "not-acceptable");
-    const id = `SENT${++this.world.sentCount}`;
+    const id = options?.messageId ?? `SENT${++this.world.sentCount}`;
     this.world.sent.push({ jid, text: content.text });
+    this.world.sentIds.push(id);
+    if (this.world.timeOutSendsAfterWrite > 0) {
+      // Like baileys when its frame write outlives connectTimeoutMs: the server may have the message.
+      this.world.timeOutSendsAfterWrite--;
+      throw boom(408, "Timed Out");
+    }
     return { key: { id, remoteJid: jid, fromMe: true }, message: { conversation: content.text } };
   }
 
@@ -141,6 +147,10 @@ export class FakeWhatsApp {
   readonly pairingRequests: string[] = [];
   owner = { ...OWNER };
   sentCount = 0;
+  /** Message ids of `sent`, in order (the caller's `messageId` when it gave one). */
+  readonly sentIds: string[] = [];
+  /** The next this-many sends are written, then fail with baileys' 408 "Timed Out". */
+  timeOutSendsAfterWrite = 0;
   refuseSends = false;
   /** Open every new socket right away, as a linked account's reconnect would. */
   autoOpen = false;

@@ -2,7 +2,13 @@ import { Bot, BotError, type Context, HttpError } from "grammy";
 import type { Message, Update, UserFromGetMe } from "grammy/types";
 import { ChannelError } from "../../errors.js";
 import type { Logger } from "../../log.js";
-import { type Channel, chatIdPatterns, type InboundHandler, type ReadyHandler } from "../channel.js";
+import {
+  type Channel,
+  chatIdPatterns,
+  type InboundHandler,
+  type ReadyHandler,
+  type SendOptions,
+} from "../channel.js";
 import { ChatQueue } from "./chat-queue.js";
 import { chatIdReply } from "./chatid.js";
 import { type ResolvedTelegramConfig, resolveConfig, type TelegramAdapterConfig } from "./config.js";
@@ -122,10 +128,10 @@ export class TelegramAdapter implements Channel {
    * Sends text, split into 4096-character chunks. Rejects with ChannelError (TELEGRAM_UNAUTHORIZED also
    * stops polling; TELEGRAM_API_ERROR names the method and Telegram's description) or ChannelNetworkError.
    */
-  async send(chatId: string, text: string): Promise<void> {
+  async send(chatId: string, text: string, options?: SendOptions): Promise<void> {
     const id = this.#numericId(chatId);
     try {
-      await this.#outbound.sendText(id, text);
+      await this.#outbound.sendText(id, text, undefined, options);
     } catch (err) {
       if (err instanceof ChannelError && err.code === "TELEGRAM_UNAUTHORIZED") this.#halt(err);
       throw err;

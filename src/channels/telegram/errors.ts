@@ -1,5 +1,5 @@
 import { GrammyError, HttpError } from "grammy";
-import { ChannelError, ChannelNetworkError } from "../../errors.js";
+import { ChannelError, ChannelMaybeSentError, ChannelNetworkError } from "../../errors.js";
 
 /** What a person sees when Telegram refuses the token. */
 export const UNAUTHORIZED_MESSAGE = "Telegram rejected the bot token (401): check TELEGRAM_BOT_TOKEN";
@@ -29,6 +29,41 @@ export function classify(err: unknown): Failure {
     return { kind: "refused", status: err.error_code, description: err.description, migratedTo };
   }
   return { kind: "transient" };
+}
+
+/** Socket errors raised before a request could be written: the call certainly did not reach Telegram. */
+const NOT_SENT_CODES = new Set([
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EADDRNOTAVAIL",
+]);
+
+/**
+ * Whether a failed call may still have been carried out. A GrammyError is Telegram's own "ok: false"
+ * answer (it did not do it); DNS and connect failures never wrote the request; anything else (a reset,
+ * a timeout, a front's non-JSON answer) came after the request was written, so Telegram may have it.
+ */
+export function mayHaveSent(err: unknown): boolean {
+  if (err instanceof GrammyError) return false;
+  if (err instanceof HttpError) {
+    const code = (err.error as { code?: unknown } | undefined)?.code;
+    return !(typeof code === "string" && NOT_SENT_CODES.has(code));
+  }
+  return true;
+}
+
+/** The error for a call that may have been carried out; the outbox resends it at most once. */
+export function toMaybeSentError(err: unknown, method: string): ChannelMaybeSentError {
+  return new ChannelMaybeSentError(
+    "telegram",
+    "TELEGRAM_MAYBE_SENT",
+    `Telegram may have received ${method} but did not answer: ${describeFailure(err)}`,
+    { cause: new Error(describeFailure(err)) },
+  );
 }
 
 /**

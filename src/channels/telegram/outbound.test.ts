@@ -1,6 +1,17 @@
+import { createServer } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sleep, TelegramFixture, waitFor } from "../../../test/telegram/harness.js";
-import { ChannelError, ChannelNetworkError } from "../../errors.js";
+import { ChannelError, ChannelMaybeSentError, ChannelNetworkError } from "../../errors.js";
+
+/** A local port nothing listens on: connecting is refused before any request is written. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const address = server.address();
+  await new Promise((r) => server.close(r));
+  if (typeof address !== "object" || !address) throw new Error("no port");
+  return address.port;
+}
 
 let fx: TelegramFixture;
 beforeEach(async () => {
@@ -80,12 +91,23 @@ describe("telegram outbound", () => {
     expect(fx.api.sent(10)).toEqual(["patience"]);
   });
 
-  it("retries a dropped connection and delivers the message once", async () => {
+  it("never retries a send whose connection dropped after the request: it may have arrived", async () => {
     const adapter = fx.adapter();
     fx.api.dropNextConnection("sendMessage");
-    await adapter.send("tg:10", "through the flaky network");
-    expect(fx.api.callsOf("sendMessage")).toHaveLength(2);
-    expect(fx.api.sent(10)).toEqual(["through the flaky network"]);
+    const err = await rejection(adapter.send("tg:10", "through the flaky network"));
+    expect(err).toBeInstanceOf(ChannelMaybeSentError);
+    expect(err.code).toBe("TELEGRAM_MAYBE_SENT");
+    expect(fx.api.callsOf("sendMessage")).toHaveLength(1);
+  });
+
+  it("a reply Telegram stored before the connection reset is posted once, reported maybe-sent", async () => {
+    const adapter = fx.adapter({ retry: { maxAttempts: 5, baseDelayMs: 5 } });
+    fx.api.storeThenDrop();
+    const err = await rejection(adapter.send("tg:10", "stored, answer lost"));
+    expect(err).toBeInstanceOf(ChannelMaybeSentError);
+    expect(fx.api.sent(10)).toEqual(["stored, answer lost"]);
+    const secret = fx.api.token.split(":")[1] ?? "";
+    expect(`${err.message} ${String((err.cause as Error).message)} ${fx.logs.text()}`).not.toContain(secret);
   });
 
   it("retries Telegram server errors", async () => {
@@ -95,15 +117,18 @@ describe("telegram outbound", () => {
     expect(fx.api.sent(10)).toEqual(["eventually"]);
   });
 
-  it("gives up after maxAttempts network failures with a ChannelNetworkError that hides the token", async () => {
-    const adapter = fx.adapter({ retry: { maxAttempts: 3, baseDelayMs: 5 } });
-    fx.api.dropNextConnection("sendMessage", 3);
+  it("retries a refused connection (never sent) up to maxAttempts, then a ChannelNetworkError that hides the token", async () => {
+    const closed = await closedPort();
+    const adapter = fx.adapter({
+      apiRoot: `http://127.0.0.1:${closed}`,
+      retry: { maxAttempts: 3, baseDelayMs: 5 },
+    });
     const err = await rejection(adapter.send("tg:10", "lost"));
     expect(err).toBeInstanceOf(ChannelNetworkError);
+    expect(err).not.toBeInstanceOf(ChannelMaybeSentError);
     expect(err.code).toBe("TELEGRAM_NETWORK");
     expect(err.message).toContain("sendMessage");
-    expect(fx.api.callsOf("sendMessage")).toHaveLength(3);
-    expect(fx.api.sent(10)).toEqual([]);
+    expect(fx.logs.lines.filter((l) => l.msg === "Telegram call failed, retrying")).toHaveLength(2);
     const secret = fx.api.token.split(":")[1] ?? "";
     expect(`${err.message} ${String((err.cause as Error).message)} ${fx.logs.text()}`).not.toContain(secret);
   });

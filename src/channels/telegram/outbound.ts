@@ -1,6 +1,6 @@
 import type { Api } from "grammy";
 import type { Logger } from "../../log.js";
-import { splitMessage } from "../channel.js";
+import { type SendOptions, splitMessage } from "../channel.js";
 import { describeFailure } from "./errors.js";
 import { callWithRetry, grammySignal, type RetryPolicy, type Sleep } from "./retry.js";
 
@@ -29,16 +29,25 @@ export class Outbound {
 
   /**
    * Sends `text` in chunks of at most 4096 characters, split at paragraph or line boundaries, each
-   * chunk retried on its own (see callWithRetry). Throws the ChannelError of the first chunk that fails.
+   * chunk retried on its own while it certainly did not reach Telegram (see callWithRetry); one that may
+   * have arrived is never retried here. Throws the ChannelError of the first chunk that fails.
    */
-  async sendText(chatId: number, text: string, signal?: AbortSignal): Promise<void> {
+  async sendText(chatId: number, text: string, signal?: AbortSignal, options?: SendOptions): Promise<void> {
     const chunks = splitMessage(text, MAX_MESSAGE_LENGTH).filter((c) => c.trim() !== "");
-    for (const chunk of chunks) {
+    for (const [index, chunk] of chunks.entries()) {
+      if (index < (options?.skipChunks ?? 0)) continue;
       await callWithRetry(
         "sendMessage",
         () => this.#c.api.sendMessage(chatId, chunk, {}, grammySignal(this.#timeout())),
-        { retry: this.#c.retry, sleep: this.#c.sleep, log: this.#c.log.child({ chatId }), signal },
+        {
+          retry: this.#c.retry,
+          sleep: this.#c.sleep,
+          log: this.#c.log.child({ chatId }),
+          signal,
+          idempotent: false,
+        },
       );
+      options?.onChunkSent?.(index + 1);
     }
   }
 

@@ -2,7 +2,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Api } from "grammy";
 import { backoffDelay } from "../../backoff.js";
 import type { Logger } from "../../log.js";
-import { classify, describeFailure, toChannelError } from "./errors.js";
+import { classify, describeFailure, mayHaveSent, toChannelError, toMaybeSentError } from "./errors.js";
 
 /** How often and how patiently a Bot API call is retried. */
 export interface RetryPolicy {
@@ -33,11 +33,17 @@ export interface RetryContext {
   sleep: Sleep;
   log: Logger;
   signal?: AbortSignal;
+  /**
+   * False for calls that must not happen twice (sendMessage): a failure that may have been carried
+   * out is thrown at once as a ChannelMaybeSentError, never retried here.
+   */
+  idempotent?: boolean;
 }
 
 /**
  * Runs one Bot API call: 429 waits `retry_after` then retries, network failures and 5xx back off
  * exponentially; after `maxAttempts`, or at once for a refusal, it throws the matching ChannelError.
+ * A non-idempotent call is retried only when it certainly did not reach Telegram.
  */
 export async function callWithRetry<T>(
   method: string,
@@ -50,6 +56,11 @@ export async function callWithRetry<T>(
     } catch (err) {
       if (ctx.signal?.aborted) throw err;
       const failure = classify(err);
+      if (ctx.idempotent === false && failure.kind === "transient" && mayHaveSent(err)) {
+        const error = toMaybeSentError(err, method);
+        ctx.log.warn({ method, code: error.code, attempt, reason: describeFailure(err) }, error.message);
+        throw error;
+      }
       const retryable = failure.kind === "rate_limited" || failure.kind === "transient";
       if (!retryable || attempt >= ctx.retry.maxAttempts) {
         const error = toChannelError(err, method);

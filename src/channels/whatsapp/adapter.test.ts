@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { OWNER_LID, OWNER_PN, waMessage } from "../../../test/whatsapp/fake-socket.js";
 import { type AdapterRig, adapterRig, settle, until } from "../../../test/whatsapp/harness.js";
-import { ChannelError, ChannelNetworkError } from "../../errors.js";
+import { ChannelError, ChannelMaybeSentError, ChannelNetworkError } from "../../errors.js";
+import { whatsappMessageId } from "./outbound.js";
 
 const DM = "4917612345678@s.whatsapp.net";
 const GROUP = "120363012345678901@g.us";
@@ -229,6 +230,44 @@ describe("WhatsApp outbound", () => {
     expect(err).toBeInstanceOf(ChannelError);
     expect(err).not.toBeInstanceOf(ChannelNetworkError);
     await expect(rig.adapter.send("tg:123", "x")).rejects.toMatchObject({ code: "WHATSAPP_BAD_CHAT" });
+  });
+
+  it("a resend of one outbox row carries the same message id, and rows differ", async () => {
+    rig = await adapterRig();
+    await rig.startOpen();
+    await rig.adapter.send(DM, "once", { idempotencyKey: "outbox:7:100" });
+    await rig.adapter.send(DM, "once", { idempotencyKey: "outbox:7:100" });
+    await rig.adapter.send(DM, "other", { idempotencyKey: "outbox:8:100" });
+    const [first, again, other] = rig.world.sentIds;
+    expect(first).toBe(whatsappMessageId("outbox:7:100", 0));
+    expect(first).toMatch(/^3EB0[0-9A-F]{18}$/);
+    expect(again).toBe(first);
+    expect(other).not.toBe(first);
+  });
+
+  it("a retry skips the chunks already confirmed and keeps each chunk's id", async () => {
+    rig = await adapterRig();
+    await rig.startOpen();
+    const long = `${"a".repeat(3990)}\n\n${"b".repeat(50)}`;
+    const confirmed: number[] = [];
+    await rig.adapter.send(DM, long, {
+      idempotencyKey: "outbox:3:9",
+      skipChunks: 1,
+      onChunkSent: (n) => confirmed.push(n),
+    });
+    expect(rig.world.sent.map((m) => m.text)).toEqual([`Andy: ${"b".repeat(50)}`]);
+    expect(rig.world.sentIds).toEqual([whatsappMessageId("outbox:3:9", 1)]);
+    expect(confirmed).toEqual([2]);
+  });
+
+  it("a send that times out after the frame was written is maybe-sent, not a network failure", async () => {
+    rig = await adapterRig();
+    await rig.startOpen();
+    rig.world.timeOutSendsAfterWrite = 1;
+    const err = await rig.adapter.send(DM, "x", { idempotencyKey: "outbox:1:1" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ChannelMaybeSentError);
+    expect(err).not.toBeInstanceOf(ChannelNetworkError);
+    expect(rig.world.sent).toHaveLength(1);
   });
 
   it("owns WhatsApp JIDs only", async () => {

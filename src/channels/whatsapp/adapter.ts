@@ -9,11 +9,13 @@ import {
   type InboundHandler,
   type InboundMessage,
   type ReadyHandler,
+  type SendOptions,
   splitMessage,
 } from "../channel.js";
 import { type StopReason, type Timers, WhatsAppConnection } from "./connection.js";
 import { isSelfChat, mapInbound, type OwnAccount, ownAccount } from "./inbound.js";
-import { baileysSocketFactory, disconnectCode, type SocketFactory, type WhatsAppSocket } from "./socket.js";
+import { sendError, whatsappMessageId } from "./outbound.js";
+import { baileysSocketFactory, type SocketFactory, type WhatsAppSocket } from "./socket.js";
 
 /** Configuration for {@link WhatsAppAdapter}; everything comes in here, nothing from the environment. */
 export interface WhatsAppAdapterConfig {
@@ -45,7 +47,6 @@ export interface WhatsAppAdapterConfig {
 /** WhatsApp's own limit is far higher; this keeps replies readable on a phone. */
 const MESSAGE_LIMIT = 4000;
 const REMEMBERED = 512;
-const NETWORK_CODES = new Set([408, 428, 440, 500, 503, 515]);
 const STOP_ERRORS: Record<Exclude<StopReason, "stopped">, [string, string]> = {
   "logged-out": [
     "WHATSAPP_LOGGED_OUT",
@@ -149,7 +150,7 @@ export class WhatsAppAdapter implements Channel {
     return this.#started;
   }
 
-  async send(chatId: string, text: string): Promise<void> {
+  async send(chatId: string, text: string, options?: SendOptions): Promise<void> {
     if (!this.ownsChatId(chatId)) {
       throw new ChannelError("whatsapp", "WHATSAPP_BAD_CHAT", `"${chatId}" is not a WhatsApp chat id`);
     }
@@ -162,26 +163,22 @@ export class WhatsAppAdapter implements Channel {
       );
     }
     const body = this.#prefix && text.startsWith(this.#prefix) ? text.slice(this.#prefix.length) : text;
-    for (const chunk of splitMessage(body, MESSAGE_LIMIT - this.#prefix.length)) {
+    const chunks = splitMessage(body, MESSAGE_LIMIT - this.#prefix.length);
+    for (const [index, chunk] of chunks.entries()) {
+      if (index < (options?.skipChunks ?? 0)) continue;
+      const messageId = options?.idempotencyKey
+        ? whatsappMessageId(options.idempotencyKey, index)
+        : undefined;
       try {
-        const sent = await sock.sendMessage(chatId, { text: this.#prefix + chunk });
-        if (sent?.key.id) this.#sent.remember(sent.key.id, sent.message ?? undefined);
-      } catch (err) {
-        const code = disconnectCode(err);
-        if (this.#conn.openSocket !== sock || (code !== undefined && NETWORK_CODES.has(code))) {
-          throw new ChannelNetworkError(
-            "whatsapp",
-            "WHATSAPP_NETWORK",
-            `sending to WhatsApp failed: ${describeError(err)}`,
-            { cause: err },
-          );
-        }
-        throw new ChannelError(
-          "whatsapp",
-          "WHATSAPP_SEND_FAILED",
-          `WhatsApp refused the message to ${chatId}: ${describeError(err)}`,
-          { cause: err },
+        const sent = await sock.sendMessage(
+          chatId,
+          { text: this.#prefix + chunk },
+          messageId ? { messageId } : {},
         );
+        if (sent?.key.id) this.#sent.remember(sent.key.id, sent.message ?? undefined);
+        options?.onChunkSent?.(index + 1);
+      } catch (err) {
+        throw sendError(err, chatId, this.#conn.openSocket !== sock);
       }
     }
   }

@@ -22,9 +22,11 @@ export interface WhatsAppSocket {
   };
   /** The linked account once logged in: `<number>:<device>@s.whatsapp.net`, with its `lid`. */
   user?: { id: string; lid?: string; name?: string } | undefined;
+  /** `messageId` replaces baileys' random id (baileys spreads these options over its defaults). */
   sendMessage(
     jid: string,
     content: { text: string },
+    options?: { messageId?: string },
   ): Promise<{ key: WAMessageKey; message?: proto.IMessage | null } | undefined>;
   sendPresenceUpdate(
     type: "composing" | "paused" | "available" | "unavailable",
