@@ -227,6 +227,11 @@ export class TelegramBotApiDouble {
     this.#holds.set(method, { ms, times: (held?.times ?? 0) + times });
   }
 
+  /** Answers later calls of `method` at once again (calls already held stay held). */
+  stopHolding(method: string): void {
+    this.#holds.delete(method);
+  }
+
   /** Makes the next getUpdates call answer 409 as when another instance polls the same bot. */
   conflictNext(times = 1): void {
     this.failNext("getUpdates", { error_code: 409, description: CONFLICT }, times);
