@@ -68,6 +68,17 @@ export class StoreError extends NestboxError {
   override readonly name = "StoreError";
 }
 
+/**
+ * An inbound message (or a command answer) could not be stored: the channel must not acknowledge it to
+ * its platform, so the platform hands it out again.
+ */
+export class NotStoredError extends NestboxError {
+  override readonly name = "NotStoredError";
+  constructor(what: string, options?: { cause?: unknown }) {
+    super("INBOUND_NOT_STORED", `${what} could not be stored`, options);
+  }
+}
+
 /** An agent turn failed: the runtime, the container or the model. */
 export class AgentError extends NestboxError {
   override readonly name: string = "AgentError";

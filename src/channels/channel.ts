@@ -18,7 +18,12 @@ export interface InboundMessage {
   isGroup?: boolean;
 }
 
-/** Called for every inbound message; a rejected promise is logged and never stops the channel. */
+/**
+ * Called for every inbound message. Resolves once the message is stored (or was stored before: storing
+ * is idempotent), so the channel may then acknowledge it to the platform. A rejection with NotStoredError
+ * means it was not stored and must not be acknowledged; any other rejection came after storing and is
+ * only logged. Never slow: replies and command answers go through the outbox.
+ */
 export type InboundHandler = (message: InboundMessage) => Promise<void>;
 
 /** Per-send options from the outbox. */
@@ -30,6 +35,19 @@ export interface SendOptions {
   /** Called after each chunk the platform confirmed, with the count delivered so far. */
   onChunkSent?: (sentChunks: number) => void;
 }
+
+/** A reply a channel owes a chat for a command it handles itself (Telegram's `/chatid`). */
+export interface CommandAnswer {
+  /** Channel-qualified chat id the answer goes to. */
+  chatId: string;
+  text: string;
+}
+
+/**
+ * Takes a command answer; resolves once it is queued in the outbox (delivery happens later, retried),
+ * rejects with NotStoredError when it could not be queued, so the channel leaves the command unacknowledged.
+ */
+export type CommandAnswerHandler = (answer: CommandAnswer) => Promise<void>;
 
 /** Called when a channel's connection comes (back) up, so waiting outbound messages can go out. */
 export type ReadyHandler = () => void;
@@ -45,6 +63,8 @@ export interface Channel {
   ownsChatId(chatId: string): boolean;
   /** Subscribes to inbound messages (one handler; a later call replaces it). */
   onInbound(handler: InboundHandler): void;
+  /** Subscribes to answers of commands the channel handles itself; channels without commands omit it. */
+  onCommandAnswer?(handler: CommandAnswerHandler): void;
   /** Subscribes to "connected again" notices. */
   onReady(handler: ReadyHandler): void;
   /** Connects and begins receiving. Resolves once the channel can send. */

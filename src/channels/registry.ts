@@ -1,6 +1,6 @@
 import { UnroutableChatError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { Channel, InboundMessage, SendOptions } from "./channel.js";
+import type { Channel, CommandAnswer, InboundMessage, SendOptions } from "./channel.js";
 
 /**
  * The channels nestbox runs, wired explicitly in `main.ts`. Routes outbound messages to the one
@@ -51,7 +51,10 @@ export class ChannelRegistry {
     }
   }
 
-  /** One handler for every channel's inbound messages; a handler error is logged and the channel goes on. */
+  /**
+   * One handler for every channel's inbound messages. A handler error is logged and passed on to the
+   * channel, which then leaves the message unacknowledged (the platform sends it again).
+   */
   onInbound(handler: (message: InboundMessage, channel: string) => Promise<void>): void {
     for (const channel of this.#channels) {
       channel.onInbound(async (message) => {
@@ -62,8 +65,16 @@ export class ChannelRegistry {
             { err, channel: channel.name, chatId: message.chatId },
             "inbound message handling failed",
           );
+          throw err;
         }
       });
+    }
+  }
+
+  /** One handler for every channel's command answers (queued in the outbox); errors reach the channel. */
+  onCommandAnswer(handler: (answer: CommandAnswer, channel: string) => Promise<void>): void {
+    for (const channel of this.#channels) {
+      channel.onCommandAnswer?.((answer) => handler(answer, channel.name));
     }
   }
 

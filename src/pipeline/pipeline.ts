@@ -1,6 +1,7 @@
 import type { AgentRuntime } from "../agents/agent-runtime.js";
 import type { InboundMessage } from "../channels/channel.js";
 import type { ChannelRegistry } from "../channels/registry.js";
+import { NotStoredError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ToolCallFrame } from "../protocol/index.js";
 import type { RegisteredChat } from "../registration/chat.js";
@@ -65,6 +66,14 @@ export class Pipeline {
       onError: (chatId, err) => options.log.error({ err, chatId }, "turn crashed"),
     });
     options.registry.onInbound((message, channel) => this.receive(message, channel));
+    // Command answers (/chatid) take the replies' road: stored in the outbox, delivered and retried there.
+    options.registry.onCommandAnswer(async (answer) => {
+      try {
+        this.post(answer.chatId, answer.text);
+      } catch (err) {
+        throw new NotStoredError(`the command answer to ${answer.chatId}`, { cause: err });
+      }
+    });
     options.registry.onReady(() => this.delivery.kick());
   }
 
@@ -89,12 +98,20 @@ export class Pipeline {
     return `sent to ${target}`;
   }
 
-  /** Stores an inbound message (once), then dispatches it if it triggers the assistant. */
+  /**
+   * Stores an inbound message (once, synchronously), then dispatches it if it triggers the assistant.
+   * Resolves once it is stored, so a channel may acknowledge it; rejects with NotStoredError when not.
+   */
   async receive(message: InboundMessage, channel: string): Promise<void> {
     const { store, log } = this.#o;
     const chat = store.chats.get(message.chatId);
     const decision = decide(chat, message);
-    const stored = store.messages.insert(channel, message, decision.triggers, this.#now());
+    let stored: ReturnType<Store["messages"]["insert"]>;
+    try {
+      stored = store.messages.insert(channel, message, decision.triggers, this.#now());
+    } catch (err) {
+      throw new NotStoredError(`message ${message.messageId} of ${message.chatId}`, { cause: err });
+    }
     if (!stored) {
       log.debug({ chatId: message.chatId, messageId: message.messageId }, "duplicate message ignored");
       return;

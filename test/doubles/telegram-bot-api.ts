@@ -102,6 +102,8 @@ export class TelegramBotApiDouble {
   /** How many times each update_id was handed out by getUpdates. */
   readonly handedOut = new Map<number, number>();
   tokenValid = true;
+  /** Called when a getUpdates offset confirms more updates, with the update ids it forgets. */
+  onConfirm: (offset: number, confirmed: TgUpdate[]) => void = () => {};
   readonly #server: Server;
   #updates: TgUpdate[] = [];
   #nextUpdateId = 1;
@@ -112,6 +114,7 @@ export class TelegramBotApiDouble {
   readonly #failures = new Map<string, (ApiFailure | null)[]>();
   readonly #drops = new Map<string, number>();
   #storeThenDrop = 0;
+  readonly #holds = new Map<string, { ms: number; times: number }>();
   readonly #waiters = new Set<Waiter>();
 
   constructor(
@@ -228,6 +231,20 @@ export class TelegramBotApiDouble {
     this.#storeThenDrop += times;
   }
 
+  /**
+   * Holds the answer of the next `times` calls of `method` for `ms` before handling them (Infinity:
+   * until the connection closes), as Telegram does with a flood-limited sendMessage.
+   */
+  holdNext(method: string, ms: number, times = 1): void {
+    const held = this.#holds.get(method);
+    this.#holds.set(method, { ms, times: (held?.times ?? 0) + times });
+  }
+
+  /** Answers later calls of `method` at once again (calls already held stay held). */
+  stopHolding(method: string): void {
+    this.#holds.delete(method);
+  }
+
   /** Makes the next getUpdates call answer 409 as when another instance polls the same bot. */
   conflictNext(times = 1): void {
     this.failNext("getUpdates", { error_code: 409, description: CONFLICT }, times);
@@ -245,6 +262,11 @@ export class TelegramBotApiDouble {
       this.#drops.set(method, drops - 1);
       req.socket.destroy();
       return;
+    }
+    const hold = this.#holds.get(method);
+    if (hold && hold.times > 0) {
+      hold.times--;
+      if (!(await waitUnlessClosed(res, hold.ms))) return;
     }
     if (token !== this.token || !this.tokenValid) {
       return this.#reply(res, 401, { ok: false, error_code: 401, description: "Unauthorized" });
@@ -288,7 +310,9 @@ export class TelegramBotApiDouble {
     const offset = Number(payload.offset ?? 0);
     if (offset > this.confirmedOffset) {
       this.confirmedOffset = offset;
+      const confirmed = this.#updates.filter((u) => u.update_id < offset);
       this.#updates = this.#updates.filter((u) => u.update_id >= offset);
+      this.onConfirm(offset, confirmed);
     }
     // Like Telegram, a newer getUpdates terminates one still pending.
     for (const w of [...this.#waiters]) {
@@ -358,6 +382,17 @@ export class TelegramBotApiDouble {
     res.writeHead(status, { "content-type": "application/json" });
     res.end(JSON.stringify(body));
   }
+}
+
+/** Waits `ms` (Infinity: forever); false when the client went away meanwhile. */
+function waitUnlessClosed(res: ServerResponse, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = Number.isFinite(ms) ? setTimeout(() => resolve(!res.destroyed), ms) : undefined;
+    res.on("close", () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
 }
 
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {

@@ -113,6 +113,7 @@ export class FakeSocket implements WhatsAppSocket {
 
   async groupMetadata(jid: string) {
     this.world.metadataCalls.push(jid);
+    if (this.world.holdMetadata) return new Promise<never>(() => {});
     const subject = this.world.groups.get(jid);
     if (subject === undefined) throw boom(404, "item-not-found");
     return { id: jid, subject };
@@ -144,6 +145,8 @@ export class FakeWhatsApp {
   readonly presences: { type: string; jid: string }[] = [];
   readonly groups = new Map<string, string>();
   readonly metadataCalls: string[] = [];
+  /** groupMetadata never answers, like a WhatsApp server that does not reply to the query. */
+  holdMetadata = false;
   readonly pairingRequests: string[] = [];
   owner = { ...OWNER };
   sentCount = 0;

@@ -1,26 +1,26 @@
 import { Bot, BotError, type Context, HttpError } from "grammy";
 import type { Message, Update, UserFromGetMe } from "grammy/types";
-import { ChannelError } from "../../errors.js";
+import { ChannelError, NotStoredError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import {
   type Channel,
+  type CommandAnswerHandler,
   chatIdPatterns,
   type InboundHandler,
   type ReadyHandler,
   type SendOptions,
 } from "../channel.js";
-import { ChatQueue } from "./chat-queue.js";
 import { chatIdReply } from "./chatid.js";
 import { type ResolvedTelegramConfig, resolveConfig, type TelegramAdapterConfig } from "./config.js";
 import { describeFailure, toChannelError } from "./errors.js";
-import { chatName, parseChatId, toChatId, toInbound, updateChatKey } from "./inbound.js";
+import { chatName, parseChatId, toChatId, toInbound } from "./inbound.js";
 import { Outbound } from "./outbound.js";
 import { Poller } from "./poller.js";
 import { callWithRetry, grammySignal } from "./retry.js";
 
 /**
- * The Telegram channel: grammy over long polling. Updates are handled in order within a chat and
- * concurrently across chats; every handler error lands in `bot.catch`; `/chatid` is answered here.
+ * The Telegram channel: grammy over long polling. Each update is stored (or its `/chatid` answer queued
+ * in the outbox) before its offset is confirmed; every handler error lands in `bot.catch`.
  */
 export class TelegramAdapter implements Channel {
   readonly name = "telegram";
@@ -29,8 +29,10 @@ export class TelegramAdapter implements Channel {
   readonly #bot: Bot;
   readonly #outbound: Outbound;
   readonly #poller: Poller;
-  readonly #queue = new ChatQueue();
   #inbound: InboundHandler = async () => {};
+  #commandAnswer: CommandAnswerHandler = async (answer) => {
+    this.#log.warn({ chatId: answer.chatId }, "no command answer handler wired: /chatid answer dropped");
+  };
   #ready: ReadyHandler = () => {};
   #me: UserFromGetMe | null = null;
   #running = false;
@@ -60,7 +62,7 @@ export class TelegramAdapter implements Channel {
     this.#poller = new Poller({
       ...shared,
       timeoutSeconds: this.#c.pollTimeoutSeconds,
-      dispatch: (update) => this.#queue.push(updateChatKey(update), () => this.#handle(update)),
+      dispatch: (update) => this.#handle(update),
       onRecovered: () => this.#notifyReady(),
       onFatal: (error) => this.#halt(error),
     });
@@ -81,6 +83,10 @@ export class TelegramAdapter implements Channel {
 
   onReady(handler: ReadyHandler): void {
     this.#ready = handler;
+  }
+
+  onCommandAnswer(handler: CommandAnswerHandler): void {
+    this.#commandAnswer = handler;
   }
 
   /**
@@ -148,7 +154,7 @@ export class TelegramAdapter implements Channel {
     this.#outbound.setTyping(id, active);
   }
 
-  /** Stops polling, lets queued updates finish, then confirms the offset so none is received again. */
+  /** Stops polling (an update being stored finishes), then confirms the offset of the stored ones. */
   stop(): Promise<void> {
     this.#stopping ??= this.#shutdown();
     return this.#stopping;
@@ -158,11 +164,14 @@ export class TelegramAdapter implements Channel {
     this.#lifecycle.abort();
     this.#outbound.stopTyping();
     await this.#poller.stop();
-    await this.#queue.drain();
     if (this.#running && this.#fatal === null) await this.#poller.confirm();
     this.#running = false;
   }
 
+  /**
+   * Stores one update. Every failure is logged; a NotStoredError is rethrown so the poller leaves the
+   * update unconfirmed, any other (raised after storing) lets polling go on.
+   */
   async #handle(update: Update): Promise<void> {
     try {
       await this.#bot.handleUpdate(update);
@@ -173,6 +182,8 @@ export class TelegramAdapter implements Channel {
       } catch (inner) {
         this.#log.error({ updateId: update.update_id, err: inner }, "Telegram error handler failed");
       }
+      const cause = err instanceof BotError ? err.error : err;
+      if (cause instanceof NotStoredError) throw cause;
     }
   }
 
@@ -204,6 +215,7 @@ export class TelegramAdapter implements Channel {
     if (inbound) await this.#inbound(inbound);
   }
 
+  /** Hands the answer to the outbox: a held or failing send never sits between an update and its storing. */
   async #answerChatId(ctx: Context): Promise<void> {
     if (!ctx.chat || !this.#me) return;
     const text = chatIdReply({
@@ -213,7 +225,7 @@ export class TelegramAdapter implements Channel {
       assistantName: this.#c.assistantName,
       botUsername: this.#me.username,
     });
-    await this.#outbound.sendText(ctx.chat.id, text);
+    await this.#commandAnswer({ chatId: toChatId(ctx.chat.id), text });
   }
 
   /** Stops polling for good after Telegram refused the token or reported another poller. */

@@ -67,13 +67,3 @@ export function toInbound(message: Message, me: UserFromGetMe): InboundMessage |
     isGroup,
   };
 }
-
-/** The chat an update belongs to, as the key that keeps one chat's updates in order. */
-export function updateChatKey(update: {
-  message?: Message;
-  edited_message?: Message;
-  channel_post?: Message;
-}): string {
-  const message = update.message ?? update.edited_message ?? update.channel_post;
-  return message ? toChatId(message.chat.id) : "tg:other";
-}

@@ -13,8 +13,11 @@ export interface PollerConfig {
   sleep: Sleep;
   /** Long-polling timeout sent to getUpdates, in seconds. */
   timeoutSeconds: number;
-  /** Takes one update; must return at once (the adapter queues the work per chat). */
-  dispatch(update: Update): void;
+  /**
+   * Takes one update and resolves once it is stored (or deliberately ignored); a rejection means it
+   * was not stored, so its offset is not confirmed and Telegram sends it again.
+   */
+  dispatch(update: Update): Promise<void>;
   /** Polling works again after a network outage. */
   onRecovered(): void;
   /** Polling stopped for good: 401 (bad token) or 409 (another instance). */
@@ -25,8 +28,8 @@ const ALLOWED_UPDATES = ["message"] as const;
 
 /**
  * The getUpdates loop. Telegram forgets every update below the `offset` of the next call, so the
- * offset only moves past updates that were handed to `dispatch`; `confirm()` acknowledges the last
- * ones on shutdown, as grammy's `bot.stop()` does, so a restart never receives them again.
+ * offset only moves past updates whose `dispatch` resolved (stored), one at a time in update order;
+ * `confirm()` acknowledges the last ones on shutdown, as grammy's `bot.stop()` does.
  */
 export class Poller {
   readonly #c: PollerConfig;
@@ -54,8 +57,7 @@ export class Poller {
         ),
       { retry: this.#c.retry, sleep: this.#c.sleep, log: this.#c.log, signal: abort.signal },
     );
-    this.#take(first);
-    this.#loop = this.#run(abort.signal);
+    this.#loop = this.#take(first, abort.signal).then((ok) => this.#run(abort.signal, ok ? 0 : 1));
   }
 
   /** Stops polling and waits for the loop to end; safe to call more than once. */
@@ -66,7 +68,7 @@ export class Poller {
     this.#loop = null;
   }
 
-  /** Acknowledges every update handed out so far; best effort, logged on failure. */
+  /** Acknowledges every update stored so far; best effort, logged on failure. */
   async confirm(): Promise<void> {
     if (this.#offset === 0) return;
     try {
@@ -79,9 +81,11 @@ export class Poller {
     }
   }
 
-  async #run(signal: AbortSignal): Promise<void> {
+  async #run(signal: AbortSignal, storeFailures: number): Promise<void> {
     let failures = 0;
+    let unstored = storeFailures;
     while (!signal.aborted) {
+      if (unstored > 0 && !(await this.#backOff(unstored, signal))) return;
       let updates: Update[];
       try {
         const payload = { ...this.#offsetParam(), timeout: this.#c.timeoutSeconds };
@@ -116,14 +120,40 @@ export class Poller {
         failures = 0;
         this.#c.onRecovered();
       }
-      this.#take(updates);
+      unstored = (await this.#take(updates, signal)) ? 0 : unstored + 1;
     }
   }
 
-  #take(updates: Update[]): void {
+  /**
+   * Stores the updates in order; the offset moves past each one only once it is stored, so an update
+   * confirmed to Telegram is always in the store. False when one could not be stored: the rest of the
+   * batch is left for the next getUpdates, which hands them out again.
+   */
+  async #take(updates: Update[], signal: AbortSignal): Promise<boolean> {
     for (const update of updates) {
-      this.#offset = Math.max(this.#offset, update.update_id + 1);
-      this.#c.dispatch(update);
+      if (update.update_id < this.#offset) continue;
+      try {
+        await this.#c.dispatch(update);
+      } catch (err) {
+        this.#c.log.error(
+          { updateId: update.update_id, reason: describeFailure(err) },
+          "a Telegram update could not be stored; it stays unconfirmed and comes back",
+        );
+        return false;
+      }
+      this.#offset = update.update_id + 1;
+      if (signal.aborted) return true;
+    }
+    return true;
+  }
+
+  /** Waits before asking again for updates that could not be stored; false when stopped meanwhile. */
+  async #backOff(attempt: number, signal: AbortSignal): Promise<boolean> {
+    try {
+      await this.#c.sleep(retryDelay(attempt, this.#c.retry), signal);
+      return true;
+    } catch {
+      return false;
     }
   }
 

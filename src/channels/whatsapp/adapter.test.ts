@@ -63,6 +63,22 @@ describe("WhatsApp inbound", () => {
     expect(rig.world.metadataCalls).toEqual([GROUP]);
   });
 
+  it("stores a group message without its name when fetching the name hangs, instead of holding it", async () => {
+    rig = await adapterRig();
+    await rig.startOpen();
+    rig.world.holdMetadata = true;
+    rig.world.current.deliver([waMessage(GROUP, { conversation: "first" }, { participant: DM })]);
+    await settle();
+    expect(rig.inbound).toEqual([]);
+    // The bounded wait for the name ends; the message goes on to be stored, with no name.
+    const wait = [...rig.timers.pending.entries()].find(([, t]) => t.ms === 1500);
+    expect(wait).toBeDefined();
+    wait?.[1].fn();
+    await until(() => rig.inbound.length === 1, "the message handed on");
+    expect(rig.inbound[0]?.text).toBe("first");
+    expect(rig.inbound[0]?.chatName).toBeUndefined();
+  });
+
   it("maps LID chats and senders to phone-number JIDs when baileys gives the alternate", async () => {
     rig = await adapterRig();
     await rig.startOpen();

@@ -247,7 +247,7 @@ export class WhatsAppAdapter implements Channel {
       if (this.#seen.has(seenKey)) return;
       this.#seen.remember(seenKey, true);
       if (m.isGroup) {
-        const chatName = await this.#groupName(m.chatId, sock);
+        const chatName = await this.#boundedGroupName(m.chatId, sock);
         if (chatName) m.chatName = chatName;
       }
       await this.#inbound?.(m);
@@ -263,6 +263,19 @@ export class WhatsAppAdapter implements Channel {
     if (!isSelfChat(m.chatId, this.#own)) return false;
     const main = this.#c.selfChatIsMain;
     return typeof main === "function" ? main(m.chatId) : main === m.chatId;
+  }
+
+  /**
+   * The group's name, waiting at most GROUP_NAME_WAIT_MS: baileys has already sent the delivery receipt,
+   * so every moment this message (and those behind it) waits unstored, a crash loses them.
+   */
+  #boundedGroupName(jid: string, sock: WhatsAppSocket): Promise<string | undefined> {
+    const fetching = this.#groupName(jid, sock);
+    let timer: unknown;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = this.#timers.setTimeout(() => resolve(undefined), GROUP_NAME_WAIT_MS);
+    });
+    return Promise.race([fetching, timeout]).finally(() => this.#timers.clearTimeout(timer));
   }
 
   #groupName(jid: string, sock: WhatsAppSocket): Promise<string | undefined> {
@@ -286,6 +299,9 @@ export class WhatsAppAdapter implements Channel {
     return fetching;
   }
 }
+
+/** How long a group message waits for its group's name before it is stored without one. */
+const GROUP_NAME_WAIT_MS = 1500;
 
 /** Makes the WhatsApp channel; wire it in `main.ts` when `hasRegisteredCredentials(authDir)` is true. */
 export function createWhatsAppAdapter(config: WhatsAppAdapterConfig): WhatsAppAdapter {
