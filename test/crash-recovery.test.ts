@@ -3,17 +3,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type OutboxRow, Store } from "../src/store/index.js";
-import { type LiveProcess, spawnProcess } from "./process.js";
+import { type LiveProcess, spawnProcess, tsNode } from "./process.js";
 
 const fixture = path.join(import.meta.dirname, "fixtures", "crash-host.ts");
-const tsx = path.join(import.meta.dirname, "..", "node_modules", ".bin", "tsx");
 
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The crash-host fixture on this test's data folder; it reports its progress on stderr. */
 function startHost(env: Record<string, string>): LiveProcess {
-  return spawnProcess(tsx, [fixture], {
+  return spawnProcess(...tsNode(fixture), {
     env: { ...process.env, DATA_DIR: dir, DELIVERIES: path.join(dir, "deliveries.jsonl"), ...env },
   });
 }

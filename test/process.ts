@@ -1,5 +1,6 @@
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 
 const root = path.join(import.meta.dirname, "..");
 
@@ -144,32 +145,33 @@ export async function runProcess(
   }
 }
 
+/**
+ * How to run a TypeScript file as ONE node process (tsx's loader in node itself, not the tsx wrapper
+ * that spawns a second node): a signal sent to it reaches the program, SIGKILL included.
+ */
+export function tsNode(file: string, args: string[] = []): [string, string[]] {
+  const loader = pathToFileURL(path.join(root, "node_modules/tsx/dist/loader.mjs")).href;
+  return [process.execPath, ["--import", loader, file, ...args]];
+}
+
 /** Runs the `nestbox` CLI (through tsx, from source) to completion in `cwd` with exactly `env` (plus PATH and HOME). */
 export function runNestbox(
   cwd: string,
   args: string[],
   options: { input?: string; env?: Record<string, string> } = {},
 ): Promise<ProcessResult> {
-  return runProcess(
-    path.join(root, "node_modules/.bin/tsx"),
-    [path.join(root, "src/cli/nestbox.ts"), ...args],
-    {
-      cwd,
-      env: { PATH: process.env.PATH ?? "", HOME: cwd, LOG_LEVEL: "warn", ...options.env },
-      input: options.input,
-      allowFail: true,
-    },
-  );
+  return runProcess(...tsNode(path.join(root, "src/cli/nestbox.ts"), args), {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", HOME: cwd, LOG_LEVEL: "warn", ...options.env },
+    input: options.input,
+    allowFail: true,
+  });
 }
 
 /** Starts `nestbox start` in `cwd` with exactly `env` (plus PATH and HOME). */
 export function startHost(cwd: string, env: Record<string, string>, args: string[] = []): LiveProcess {
-  return spawnProcess(
-    path.join(root, "node_modules/.bin/tsx"),
-    [path.join(root, "src/cli/nestbox.ts"), "start", ...args],
-    {
-      cwd,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? cwd, LOG_LEVEL: "info", ...env },
-    },
-  );
+  return spawnProcess(...tsNode(path.join(root, "src/cli/nestbox.ts"), ["start", ...args]), {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? cwd, LOG_LEVEL: "info", ...env },
+  });
 }

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Store } from "../src/store/index.js";
 import { TelegramBotApiDouble } from "./doubles/telegram-bot-api.js";
-import { type LiveProcess, spawnProcess } from "./process.js";
+import { type LiveProcess, spawnProcess, tsNode } from "./process.js";
 import { waitFor } from "./wait.js";
 
 const fixture = path.join(import.meta.dirname, "fixtures", "telegram-crash-host.ts");
@@ -24,8 +24,7 @@ afterEach(async () => {
 });
 
 async function startHost(): Promise<LiveProcess> {
-  // node with tsx's loader, not the tsx binary: SIGKILL on that wrapper would leave its node child running.
-  const host = spawnProcess(process.execPath, ["--import", "tsx", fixture], {
+  const host = spawnProcess(...tsNode(fixture), {
     cwd: root,
     env: { ...process.env, DATA_DIR: dir, API_ROOT: api.apiRoot, BOT_TOKEN: api.token },
   });
