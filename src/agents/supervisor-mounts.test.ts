@@ -39,6 +39,7 @@ function recordingRuntime(created: ContainerSpec[]): ContainerRuntime {
     inspect: no,
     list: no,
     imageExists: no,
+    removeImage: no,
     bridgeGateway: no,
     ensureNetwork: no,
     removeNetwork: no,

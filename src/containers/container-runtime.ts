@@ -120,6 +120,8 @@ export interface ContainerRuntime {
   /** Containers (running or not) carrying every given label (`value` undefined: any value). */
   list(labels: Record<string, string | undefined>): Promise<ContainerInfo[]>;
   imageExists(tag: string): Promise<boolean>;
+  /** Removes an image by tag (forcefully); one already gone is not an error. */
+  removeImage(tag: string): Promise<void>;
   /** The gateway address of the default bridge network (agents are not on it: see `ensureNetwork`). */
   bridgeGateway(): Promise<string | null>;
   /**

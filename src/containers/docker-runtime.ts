@@ -317,6 +317,14 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async removeImage(tag: string): Promise<void> {
+    try {
+      await this.#docker.getImage(tag).remove({ force: true });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw wrap(`cannot remove image ${tag}`, err);
+    }
+  }
+
   async bridgeGateway(): Promise<string | null> {
     const net = await this.#network("bridge");
     return net ? gatewayOf(net) : null;

@@ -299,6 +299,10 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
     });
     await expect(failing).rejects.toBeInstanceOf(ContainerError);
     await expect(failing).rejects.toThrow(/image build .* failed/);
+    // Nothing left behind: the image goes, and removing it again is not an error.
+    await rt.removeImage(tag);
+    expect(await rt.imageExists(tag)).toBe(false);
+    await rt.removeImage(tag);
   });
 
   it("fails with a ContainerError naming the image when it does not exist", async () => {

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -23,7 +22,7 @@ describeDocker("first start: the agent image is built when missing, with progres
   afterAll(async () => {
     await llm.close();
     rmSync(cwd, { recursive: true, force: true });
-    execFileSync("docker", ["rmi", tag], { stdio: "ignore" });
+    await new DockerRuntime().removeImage(tag);
   });
 
   it("builds the image (from AGENT_BASE_IMAGE), then answers", async () => {

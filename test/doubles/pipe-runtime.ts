@@ -124,6 +124,8 @@ export class PipeRuntime implements ContainerRuntime {
     return [];
   }
 
+  async removeImage(): Promise<void> {}
+
   async imageExists(): Promise<boolean> {
     return true;
   }
