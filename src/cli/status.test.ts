@@ -17,6 +17,20 @@ it("reports chats with their last turn and running agent, and undelivered replie
   const turn = store.turns.start("tg:-1", 1, 1, Date.UTC(2026, 10, 25, 9));
   store.turns.finish(turn, "done", Date.UTC(2026, 10, 25, 9, 1));
   store.outbox.add("tg:-1", turn, "waiting", 0);
+  const failed = store.turns.start("tg:-1", 2, 2, Date.UTC(2026, 10, 25, 10));
+  store.turns.finish(failed, "failed", Date.UTC(2026, 10, 25, 10, 1), { error: "model down" });
+  const message = (id: string, text: string) => ({
+    chatId: "tg:-1",
+    messageId: id,
+    senderId: "u",
+    senderName: "U",
+    text,
+    timestamp: 0,
+    fromMe: false,
+    mentionsAssistant: false,
+  });
+  store.messages.insert("telegram", message("m1", "context only"), false, 0);
+  store.messages.insert("telegram", message("m2", "@Andy still waiting"), true, 0);
   store.meta.setDiskLow("the disk holding data has 12 MB free");
   store.close();
   mkdirSync(path.join(config.dataDir, "groups", "family"), { recursive: true });
@@ -55,7 +69,9 @@ it("reports chats with their last turn and running agent, and undelivered replie
         chatId: "tg:-1",
         name: "Family",
         folder: "family",
-        lastTurn: "done at 2026-11-25T09:00:00.000Z",
+        lastTurn: "failed at 2026-11-25T10:00:00.000Z",
+        failedTurns: 1,
+        unanswered: 1,
         container: "nestbox-abcd1234-family-aaaaaa",
         disk: { usedBytes: expect.any(Number), limitBytes: 2048 * 1024 * 1024 },
       },
@@ -70,7 +86,7 @@ it("reports chats with their last turn and running agent, and undelivered replie
     false,
   );
   expect(out).toContain(
-    'tg:-1 "Family" (family): last turn done at 2026-11-25T09:00:00.000Z; agent nestbox-abcd1234-family-aaaaaa; disk 3 of 2048 MB',
+    'tg:-1 "Family" (family): last turn failed at 2026-11-25T10:00:00.000Z; agent nestbox-abcd1234-family-aaaaaa; disk 3 of 2048 MB; 1 failed turn(s), 1 unanswered message(s)',
   );
   expect(out).toContain("Disk:     LOW: the disk holding data has 12 MB free");
   expect(out).toContain("Outbox:   1 pending, 0 failed");

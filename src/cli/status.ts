@@ -6,11 +6,10 @@ import { LABELS } from "../containers/agent-spec.js";
 import type { ContainerRuntime } from "../containers/container-runtime.js";
 import { silentLogger } from "../log.js";
 import { Store } from "../store/index.js";
-
-const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));
-
 import type { CommandIO } from "./io.js";
 import { describeCounts, type OutboxStatus, outboxStatus } from "./outbox-status.js";
+
+const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));
 
 /** What `nestbox status` reports. */
 export interface StatusReport {
@@ -23,6 +22,10 @@ export interface StatusReport {
     container: string | null;
     /** The chat's writable folders: bytes used and the limit. */
     disk: { usedBytes: number; limitBytes: number };
+    /** Turns of this chat that ended in failure. */
+    failedTurns: number;
+    /** Messages that trigger the assistant and are past the chat's cursor: no turn has answered them yet. */
+    unanswered: number;
   }[];
   /** Set while new turns are refused because the store's disk is low. */
   diskLow: string | null;
@@ -63,7 +66,9 @@ export async function status(config: Config, docker: ContainerRuntime): Promise<
         report.docker = (err as Error).message;
       }
       report.chats = store.chats.list().map((c) => {
-        const last = store.turns.list(c.chatId).at(-1);
+        const turns = store.turns.list(c.chatId);
+        const last = turns.at(-1);
+        const pending = store.messages.since(c.chatId, store.turns.cursor(c.chatId));
         return {
           chatId: c.chatId,
           name: c.name,
@@ -71,6 +76,8 @@ export async function status(config: Config, docker: ContainerRuntime): Promise<
           lastTurn: last ? `${last.status} at ${new Date(last.startedAt).toISOString()}` : null,
           container: running.get(c.chatId) ?? null,
           disk: { usedBytes: disk.usageOf(c), limitBytes: disk.limitOf(c) },
+          failedTurns: turns.filter((t) => t.status === "failed").length,
+          unanswered: pending.filter((m) => m.triggers).length,
         };
       });
     } finally {
@@ -95,7 +102,7 @@ export function printStatus(io: CommandIO, r: StatusReport, json: boolean): void
     `Chats:    ${r.chats.length}`,
     ...r.chats.map(
       (c) =>
-        `  ${c.chatId} "${c.name}" (${c.folder}): last turn ${c.lastTurn ?? "none"}; agent ${c.container ?? "not running"}; disk ${mb(c.disk.usedBytes)} of ${mb(c.disk.limitBytes)} MB`,
+        `  ${c.chatId} "${c.name}" (${c.folder}): last turn ${c.lastTurn ?? "none"}; agent ${c.container ?? "not running"}; disk ${mb(c.disk.usedBytes)} of ${mb(c.disk.limitBytes)} MB; ${c.failedTurns} failed turn(s), ${c.unanswered} unanswered message(s)`,
     ),
   ];
   io.stdout.write(`${lines.join("\n")}\n`);
