@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, w
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { specContext } from "../../test/doubles/spec-context.js";
 import type { ContainerRuntime, ContainerSpec } from "../containers/container-runtime.js";
 import type { MountPolicy } from "../containers/mount-policy.js";
 import { AgentError } from "../errors.js";
@@ -69,22 +70,7 @@ it("a stored mount that became a symlink to data/ stops the start: no container,
   let logged = "";
   const supervisor = new AgentSupervisor({
     runtime: recordingRuntime(created),
-    spec: {
-      installId: "t",
-      image: "img",
-      dataDir: data,
-      hostDataDir: null,
-      assistantName: "Andy",
-      timezone: "UTC",
-      model: { provider: "openai", name: "m", baseUrl: "http://127.0.0.1:1", apiKey: "k" },
-      modelBaseUrl: "http://host.docker.internal:1/model",
-      gateway: { name: "host.docker.internal", address: "172.17.0.1" },
-      proxy: { httpProxy: null, httpsProxy: null, noProxy: [] },
-      ca: null,
-      defaults: { memoryMb: 256, cpus: 1, pids: 64 },
-      user: "1000:1000",
-      network: "nestbox-test",
-    },
+    spec: specContext(data),
     tokens: {
       issueToken: (id) => {
         issued.push(id);

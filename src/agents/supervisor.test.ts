@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeChat } from "../../test/doubles/chat.js";
 import { FakeAgent, type TurnScript, untilAborted } from "../../test/doubles/fake-agent.js";
 import { type PipeContainer, PipeRuntime, runnerInPipes } from "../../test/doubles/pipe-runtime.js";
+import { specContext } from "../../test/doubles/spec-context.js";
 import { waitFor } from "../../test/wait.js";
 import { AgentError } from "../errors.js";
 import { createLogger } from "../log.js";
@@ -56,22 +57,9 @@ function supervise(
   let tokens = 0;
   const supervisor = new AgentSupervisor({
     runtime,
-    spec: {
-      installId: "t",
-      image: "img",
-      dataDir: path.join(base, "data"),
-      hostDataDir: null,
-      assistantName: "Andy",
-      timezone: "UTC",
-      model: { provider: "openai", name: "m", baseUrl: "http://127.0.0.1:1", apiKey: "k" },
-      modelBaseUrl: "http://host.docker.internal:1/model",
-      gateway: { name: "host.docker.internal", address: "172.17.0.1" },
-      proxy: { httpProxy: null, httpsProxy: null, noProxy: [] },
-      ca: null,
-      defaults: { memoryMb: 256, cpus: 1, pids: 64 },
+    spec: specContext(path.join(base, "data"), {
       user: `${process.getuid?.() ?? 1000}:${process.getgid?.() ?? 1000}`,
-      network: "nestbox-test",
-    },
+    }),
     tokens: {
       issueToken: () => `nbx-${++tokens}`,
       revokeToken: (token) => void revoked.push(token),
