@@ -45,8 +45,8 @@ export interface Config {
   telegram: { botToken: string; apiRoot: string } | null;
   /** Inputs of the extra-mount rule: the allowlist file and the places it always refuses. */
   mounts: { allowlistFile: string; homes: string[]; dockerSockets: string[]; protectedFiles: string[] };
-  /** Caps of the credential proxy that the environment may change. */
-  credentialProxy: { maxBodyBytes: number };
+  /** Caps of the credential proxy that the environment may change, and how it rides out model outages. */
+  credentialProxy: { maxBodyBytes: number; retryWindowMs: number; stallTimeoutMs: number };
 }
 
 const DURATION = /^(\d+)(ms|s|m|h)?$/;
@@ -162,6 +162,8 @@ const schema = z.object({
   XDG_RUNTIME_DIR: z.string().optional(),
   DOCKER_HOST: z.string().optional(),
   CREDENTIAL_PROXY_MAX_BODY_MB: intIn(8, 1, 1024),
+  MODEL_RETRY_WINDOW: duration("2m"),
+  MODEL_STALL_TIMEOUT: duration("45s"),
 });
 
 /** Validates the environment once; throws a ConfigError listing every bad variable and what to set. */
@@ -185,6 +187,11 @@ export function loadConfig(
   if (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel)) {
     problems.push(
       `NESTBOX_MOUNT_ALLOWLIST: ${mounts.allowlistFile} lies inside the data folder ${dataDir}, where agents write; put it outside, e.g. in ~/.config/nestbox/`,
+    );
+  }
+  if (e.MODEL_RETRY_WINDOW > 4 * 60_000) {
+    problems.push(
+      `MODEL_RETRY_WINDOW: at most 4m (agents' HTTP clients give up on a silent request after 5 minutes), got ${e.MODEL_RETRY_WINDOW / 1000}s`,
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -212,7 +219,11 @@ export function loadConfig(
         }
       : null,
     mounts,
-    credentialProxy: { maxBodyBytes: e.CREDENTIAL_PROXY_MAX_BODY_MB * 1024 * 1024 },
+    credentialProxy: {
+      maxBodyBytes: e.CREDENTIAL_PROXY_MAX_BODY_MB * 1024 * 1024,
+      retryWindowMs: e.MODEL_RETRY_WINDOW,
+      stallTimeoutMs: e.MODEL_STALL_TIMEOUT,
+    },
   };
 }
 

@@ -99,8 +99,9 @@ describeDocker("attacks: extra mounts re-checked by real path at every container
     const llmCalls = h.llm.requests.length;
     const replies = await h.ask("local:alpha", "RUN:ls -la /workspace/extra/notes/");
     expect(replies).toHaveLength(1);
-    expect(replies[0]).toMatch(
-      /^Sorry, I couldn't answer that: extra mount notes is refused: .*notes \(real path .*\) is nestbox's data folder .*\(fix: /,
+    expect(replies[0]).toBe("Sorry, something went wrong and I couldn't answer that.");
+    expect(h.store.turns.list("local:alpha").at(-1)?.error).toMatch(
+      /^extra mount notes is refused: .*notes \(real path .*\) is nestbox's data folder .*\(fix: /,
     );
     expect(await everyContainer("alpha")).toEqual([]);
     expect(h.llm.requests.length).toBe(llmCalls);
