@@ -116,6 +116,10 @@ export class TelegramBotApiDouble {
   #storeThenDrop = 0;
   readonly #holds = new Map<string, { ms: number; times: number }>();
   readonly #waiters = new Set<Waiter>();
+  /** Requests taken in while black-holed: never answered; their connections die when it ends. */
+  readonly #swallowed = new Set<IncomingMessage>();
+  #blackhole = false;
+  #port = 0;
 
   constructor(
     options: { token?: string; bot?: Partial<TgUser & { can_read_all_group_messages: boolean }> } = {},
@@ -138,12 +142,40 @@ export class TelegramBotApiDouble {
 
   /** Starts listening on 127.0.0.1 with a free port; returns the apiRoot to give grammy. */
   async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => this.#server.listen(this.#port, "127.0.0.1", resolve));
+    this.#port = (this.#server.address() as AddressInfo).port;
     return this.apiRoot;
   }
 
   get apiRoot(): string {
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  /** Telegram is down: the port refuses connections (open ones are reset) until {@link comeBack}. */
+  async goDown(): Promise<void> {
+    for (const w of this.#waiters) {
+      this.#waiters.delete(w);
+      clearTimeout(w.timer);
+    }
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  /** Listens again on the same port. */
+  async comeBack(): Promise<void> {
+    await this.start();
+  }
+
+  /**
+   * Black-holed: requests are read and never answered (as when packets are dropped); when it ends,
+   * their connections are destroyed, so clients see whatever their own timeouts make of it.
+   */
+  blackhole(on: boolean): void {
+    this.#blackhole = on;
+    if (on) return;
+    for (const req of this.#swallowed) req.socket.destroy();
+    this.#swallowed.clear();
   }
 
   async close(): Promise<void> {
@@ -256,6 +288,10 @@ export class TelegramBotApiDouble {
     const payload = { ...Object.fromEntries(url.searchParams), ...(await readBody(req)) };
     if (!match) return this.#reply(res, 404, { ok: false, error_code: 404, description: "Not Found" });
     const [, token, method = ""] = match;
+    if (this.#blackhole) {
+      this.#swallowed.add(req);
+      return;
+    }
     this.calls.push({ method, payload, at: Date.now() });
     const drops = this.#drops.get(method) ?? 0;
     if (drops > 0) {
