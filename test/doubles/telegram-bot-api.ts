@@ -109,6 +109,10 @@ export class TelegramBotApiDouble {
   #nextUpdateId = 1;
   #nextMessageId = 1;
   readonly #sent: TgMessage[] = [];
+  /** When each of `#sent` was stored, in ms. */
+  readonly #sentAt: number[] = [];
+  /** Sends to these chats wait this long before Telegram handles them (a slow or failing chat). */
+  readonly #chatHolds = new Map<number, number>();
   readonly #actions: { chatId: number; action: string }[] = [];
   /** Queued failures per method; `null` lets that call through. */
   readonly #failures = new Map<string, (ApiFailure | null)[]>();
@@ -194,6 +198,17 @@ export class TelegramBotApiDouble {
       if (ready.length > 0) this.#answerWaiter(w, ready);
     }
     return full;
+  }
+
+  /** Every message Telegram stored, with the chat and the time in ms. */
+  sentLog(): { chatId: number; text: string; at: number }[] {
+    return this.#sent.map((m, i) => ({ chatId: m.chat.id, text: m.text ?? "", at: this.#sentAt[i] as number }));
+  }
+
+  /** Every sendMessage to `chatId` waits `ms` first (0 or less: no longer). */
+  holdSendsTo(chatId: number, ms: number): void {
+    if (ms > 0) this.#chatHolds.set(chatId, ms);
+    else this.#chatHolds.delete(chatId);
   }
 
   /** Queues a user's message in a chat, as Telegram would deliver it. */
@@ -299,6 +314,8 @@ export class TelegramBotApiDouble {
       req.socket.destroy();
       return;
     }
+    const chatHold = method === "sendMessage" ? this.#chatHolds.get(Number(payload.chat_id)) : undefined;
+    if (chatHold && !(await waitUnlessClosed(res, chatHold))) return;
     const hold = this.#holds.get(method);
     if (hold && hold.times > 0) {
       hold.times--;
@@ -406,6 +423,7 @@ export class TelegramBotApiDouble {
       text: String(payload.text ?? ""),
     };
     this.#sent.push(message);
+    this.#sentAt.push(Date.now());
     return message;
   }
 
