@@ -86,6 +86,7 @@ async function run(
     sandbox,
     docker,
     log,
+    lock: services.lock,
     channels: (store) => {
       const channels: Channel[] = [];
       if (config.telegram) {

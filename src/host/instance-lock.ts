@@ -51,6 +51,7 @@ export function hostIsRunning(dataDir: string): boolean {
  */
 export class InstanceLock {
   #record: HostRecord;
+  #held = true;
 
   private constructor(
     readonly dataDir: string,
@@ -78,6 +79,11 @@ export class InstanceLock {
     return new InstanceLock(dataDir, lock, { ...record, healthPort: null, healthHost: null });
   }
 
+  /** True until {@link release}. */
+  get held(): boolean {
+    return this.#held;
+  }
+
   get record(): HostRecord {
     return this.#record;
   }
@@ -90,6 +96,7 @@ export class InstanceLock {
 
   /** Lets the next host in; the record stays, describing the last host. */
   release(): void {
+    this.#held = false;
     this.lock.release();
   }
 
