@@ -192,7 +192,8 @@ async function readHealth(
   const base = `http://${address.includes(":") ? `[${address}]` : address}:${record.healthPort}`;
   host.health.url = base;
   try {
-    const res = await fetchFn(`${base}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
+    // Twice the engine's timeout: the host's own Docker and model checks take up to that each.
+    const res = await fetchFn(`${base}/readyz`, { signal: AbortSignal.timeout(2 * timeoutMs) });
     host.readiness = (await res.json()) as Readiness;
   } catch (err) {
     host.health.error = `no answer from ${base}/readyz (${(err as Error).message})`;

@@ -72,7 +72,10 @@ export async function startHostServices(o: {
       const reach = new ModelReach({
         baseUrl: model.baseUrl,
         agent: agentFor(new URL(model.baseUrl), o.sandbox.proxy),
+        timeoutMs: 2500,
       });
+      // Asked once now, so the first /readyz answers from the cache instead of waiting for the model host.
+      void reach.check();
       health?.setReadiness(
         readinessOf({
           store: () => store.ping(),
