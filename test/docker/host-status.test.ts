@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
+import { readHostRecord } from "../../src/host/instance-lock.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
+import { TelegramBotApiDouble } from "../doubles/telegram-bot-api.js";
 import { runNestbox, startHost } from "../process.js";
 import { waitFor } from "../wait.js";
 import { AGENT_IMAGE, describeDocker } from "./support.js";
@@ -74,5 +76,60 @@ describeDocker("one host per data folder, and a status that tells running from c
     expect(stopped.code).toBe(2);
     expect(stopped.report.host.state).toBe("stopped");
     expect(stopped.report.orphans).toEqual([]);
+  });
+
+  it("/readyz turns 503 and status exits 3 when the Telegram channel goes down", async () => {
+    const tg = new TelegramBotApiDouble();
+    await tg.start();
+    const dir = mkdtempSync(path.join(tmpdir(), "nestbox-hstat-tg-"));
+    const env = {
+      MODEL: "scripted",
+      OPENAI_BASE_URL: llm.url,
+      AGENT_IMAGE,
+      TELEGRAM_BOT_TOKEN: tg.token,
+      TELEGRAM_API_ROOT: tg.apiRoot,
+    };
+    const host = startHost(dir, env);
+    try {
+      await host.waitFor('"channel":"telegram","msg":"channel started"', {
+        stream: "stderr",
+        timeoutMs: 90_000,
+      });
+      const port = readHostRecord(path.join(dir, "data"))?.healthPort;
+      const readyz = async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+        return {
+          code: res.status,
+          body: (await res.json()) as { checks: { channels: Record<string, string> } },
+        };
+      };
+      expect((await readyz()).code).toBe(200);
+      const ready = await runNestbox(dir, ["status"], { env });
+      expect(ready.code).toBe(0);
+      expect(ready.stdout).toMatch(/^Ready: {4}yes/m);
+
+      tg.tokenValid = false;
+      tg.pushMessage({ chatId: 10, text: "wake the long poll" });
+      const down = await waitFor(
+        async () => {
+          const r = await readyz();
+          return r.code === 503 ? r : undefined;
+        },
+        "/readyz 503",
+        20_000,
+      );
+      expect(down.body.checks.channels.telegram).toBe(
+        "down: Telegram rejected the bot token (401): check TELEGRAM_BOT_TOKEN",
+      );
+      const notReady = await runNestbox(dir, ["status"], { env });
+      expect(notReady.code).toBe(3);
+      expect(notReady.stdout).toContain(
+        "Ready:    NO: telegram down: Telegram rejected the bot token (401): check TELEGRAM_BOT_TOKEN",
+      );
+    } finally {
+      await host.kill("SIGTERM");
+      await tg.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
