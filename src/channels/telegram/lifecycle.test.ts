@@ -162,6 +162,8 @@ describe("telegram state, as the health endpoint reports it", () => {
       () => adapter.state().startsWith("down: polling fails ("),
       "state down while polling fails",
     );
+    // The state is served by the health endpoint: the token (part of every Bot API URL) never appears.
+    expect(adapter.state()).not.toContain(fx.api.token.split(":")[1]);
     await waitFor(() => adapter.state() === "connected", "connected again after recovery", 10_000);
     fx.api.tokenValid = false;
     fx.api.pushMessage({ chatId: 10, text: "one more" });
