@@ -72,4 +72,16 @@ describe("one host per data folder", () => {
     const refused = await runNestbox(cwd, ["start"], { env: env() });
     expect(refused.stderr).toContain(`pid ${next.child.pid},`);
   });
+
+  it("a health port in use stops the start with an error naming NESTBOX_HEALTH_PORT, and frees the folder", async () => {
+    const taken = (engine.address() as { port: number }).port;
+    const r = await runNestbox(cwd, ["start"], { env: { ...env(), NESTBOX_HEALTH_PORT: String(taken) } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `error: the health endpoint cannot listen on 127.0.0.1:${taken}: the port is in use (another nestbox on this machine?); set NESTBOX_HEALTH_PORT to a free port (0 picks any), or NESTBOX_HEALTH=off`,
+    );
+    expect(connections).toBe(0);
+    // The lock went with it: the next start gets past it (to the engine).
+    await runningHost();
+  });
 });
