@@ -147,3 +147,27 @@ it("crashed: the last host's containers are named as orphans, and status removes
   expect(text).toContain("Pending:  1 reply not yet delivered");
   expect(removed).toEqual([]);
 });
+
+it("running but silent: no heartbeat for 15 s, or no health endpoint, is not ready (exit 3)", async () => {
+  await liveHost({ telegram: "connected" });
+  const c = config();
+  const store = Store.open(c.dataDir);
+  store.meta.markHostAlive(Date.now() - 20_000);
+  store.close();
+  const stale = await hostStatus(c, engine([]));
+  expect(stale.host.heartbeatStale).toBe(true);
+  expect(stale.exitCode).toBe(3);
+  expect(hostLines(stale).join("\n")).toMatch(/^Ready: {4}NO: no heartbeat since 20\S+Z \(hung\?\)$/m);
+
+  // NESTBOX_HEALTH=off: the lock holds no port, so readiness cannot be known.
+  lock?.setHealth(null, null);
+  const store2 = Store.open(c.dataDir);
+  store2.meta.markHostAlive(Date.now());
+  store2.close();
+  const off = await hostStatus(c, engine([]));
+  expect(off.exitCode).toBe(3);
+  expect(off.host.health).toEqual({
+    url: null,
+    error: "the host has no health endpoint (NESTBOX_HEALTH=off, or still starting)",
+  });
+});
