@@ -2,8 +2,8 @@
 // Fault injection against the real host, real agent containers, the Bot API double and a scripted
 // model; counts every message (lost / answered once / duplicated) and exits 1 on any loss.
 import { execFileSync } from "node:child_process";
-import { type Profile, SCENARIOS } from "../test/chaos/scenarios.js";
 import type { ScenarioResult } from "../test/chaos/ledger.js";
+import { type Profile, SCENARIOS } from "../test/chaos/scenarios.js";
 import { judge, table } from "../test/chaos/verdict.js";
 
 function parse(argv: string[]): { profile: Profile; only: string[] | null; verbose: boolean } {
@@ -35,7 +35,9 @@ const agentImage = process.env.NESTBOX_TEST_AGENT_IMAGE ?? process.env.AGENT_IMA
 try {
   execFileSync("docker", ["image", "inspect", agentImage], { stdio: "ignore" });
 } catch {
-  console.error(`the agent image ${agentImage} is missing: build it with npm run setup -- container (or set AGENT_IMAGE)`);
+  console.error(
+    `the agent image ${agentImage} is missing: build it with npm run setup -- container (or set AGENT_IMAGE)`,
+  );
   process.exit(1);
 }
 const results: ScenarioResult[] = [];
@@ -46,7 +48,9 @@ for (const s of SCENARIOS.filter((x) => !options.only || options.only.includes(x
   results.push(r);
   const why = judge(r);
   if (why.length > 0) failed += 1;
-  process.stderr.write(`chaos: ${s.name}: ${why.length === 0 ? "ok" : `FAILED: ${why.join("; ")}`} (${r.seconds} s)\n`);
+  process.stderr.write(
+    `chaos: ${s.name}: ${why.length === 0 ? "ok" : `FAILED: ${why.join("; ")}`} (${r.seconds} s)\n`,
+  );
   for (const note of r.notes) process.stderr.write(`  ${note}\n`);
 }
 console.log(table(results));

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { homedir, userInfo } from "node:os";
 import path from "node:path";
 import { parse as parseDotenv } from "dotenv";
@@ -47,7 +48,12 @@ export interface Config {
   mounts: { allowlistFile: string; homes: string[]; dockerSockets: string[]; protectedFiles: string[] };
   /** Caps of the credential proxy that the environment may change, and how it rides out model outages. */
   credentialProxy: { maxBodyBytes: number; retryWindowMs: number; stallTimeoutMs: number };
+  /** The local health endpoint (`/healthz`, `/readyz`); null when NESTBOX_HEALTH=off. Port 0: any free port. */
+  health: { host: string; port: number } | null;
 }
+
+/** The health endpoint's port unless NESTBOX_HEALTH_PORT says otherwise. */
+export const DEFAULT_HEALTH_PORT = 4100;
 
 const DURATION = /^(\d+)(ms|s|m|h)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -164,6 +170,17 @@ const schema = z.object({
   CREDENTIAL_PROXY_MAX_BODY_MB: intIn(8, 1, 1024),
   MODEL_RETRY_WINDOW: duration("2m"),
   MODEL_STALL_TIMEOUT: duration("45s"),
+  NESTBOX_HEALTH: z
+    .enum(["on", "off"], { error: (i) => `must be on or off, got "${String(i.input)}"` })
+    .default("on"),
+  NESTBOX_HEALTH_PORT: intIn(DEFAULT_HEALTH_PORT, 0, 65_535),
+  NESTBOX_HEALTH_HOST: z
+    .string()
+    .default("127.0.0.1")
+    .refine(
+      (h) => isIP(h) !== 0,
+      "must be an IP address to listen on: 127.0.0.1 (this machine only, the default) or 0.0.0.0 (every interface)",
+    ),
 });
 
 /** Validates the environment once; throws a ConfigError listing every bad variable and what to set. */
@@ -224,6 +241,7 @@ export function loadConfig(
       retryWindowMs: e.MODEL_RETRY_WINDOW,
       stallTimeoutMs: e.MODEL_STALL_TIMEOUT,
     },
+    health: e.NESTBOX_HEALTH === "off" ? null : { host: e.NESTBOX_HEALTH_HOST, port: e.NESTBOX_HEALTH_PORT },
   };
 }
 

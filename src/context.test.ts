@@ -73,6 +73,9 @@ const cases: Record<string, Case> = {
     value: "3",
     check: (c) => expect(c.config.credentialProxy.maxBodyBytes).toBe(3 * 1024 * 1024),
   },
+  NESTBOX_HEALTH: { value: "off", check: (c) => expect(c.config.health).toBeNull() },
+  NESTBOX_HEALTH_PORT: { value: "4242", check: (c) => expect(c.config.health?.port).toBe(4242) },
+  NESTBOX_HEALTH_HOST: { value: "0.0.0.0", check: (c) => expect(c.config.health?.host).toBe("0.0.0.0") },
   TELEGRAM_BOT_TOKEN: { value: "1:abc", check: (c) => expect(c.config.telegram?.botToken).toBe("1:abc") },
   TELEGRAM_API_ROOT: {
     value: "http://tg.test:8081",

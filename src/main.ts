@@ -13,7 +13,8 @@ import type { CommandIO } from "./cli/io.js";
 import { requireModel } from "./config.js";
 import { ensureAgentImage } from "./containers/agent-image.js";
 import { probeDataVisibility } from "./containers/probe.js";
-import { loadContext } from "./context.js";
+import { type Context, loadContext } from "./context.js";
+import { type HostServices, startHostServices } from "./host/host-services.js";
 import { createNestbox } from "./nestbox.js";
 import { ensureTerminalChat } from "./registration/terminal-chat.js";
 import { agentFor } from "./sandbox/index.js";
@@ -37,7 +38,23 @@ export async function start(options: StartOptions): Promise<number> {
   const { io } = options;
   const interactive = io.stdout.isTTY === true && (io.stdin as { isTTY?: boolean }).isTTY === true;
   // One environment (process + .env) for config, sandbox, Docker and the log level.
-  const { config, sandbox, docker, log } = loadContext(io, { interactive });
+  const context = loadContext(io, { interactive });
+  // The data folder is this process's before anything touches Docker or a channel: a second host stops here.
+  const services = await startHostServices(context);
+  try {
+    return await run(options, context, services, interactive);
+  } finally {
+    await services.close();
+  }
+}
+
+async function run(
+  options: StartOptions,
+  { config, sandbox, docker, log }: Context,
+  services: HostServices,
+  interactive: boolean,
+): Promise<number> {
+  const { io } = options;
   const model = requireModel(config);
   log.info(
     {
@@ -69,6 +86,7 @@ export async function start(options: StartOptions): Promise<number> {
     sandbox,
     docker,
     log,
+    lock: services.lock,
     channels: (store) => {
       const channels: Channel[] = [];
       if (config.telegram) {
@@ -109,6 +127,7 @@ export async function start(options: StartOptions): Promise<number> {
   const inputEnded = new Promise<"eof">((resolve) =>
     (terminal as TerminalAdapter | null)?.onInputEnd(() => resolve("eof")),
   );
+  services.attach({ store: nestbox.store, registry: nestbox.registry, docker, model });
   await nestbox.start();
   if (terminal && io.stdout.isTTY) {
     io.stderr.write(
@@ -116,6 +135,7 @@ export async function start(options: StartOptions): Promise<number> {
     );
   }
   const why = await Promise.race([inputEnded, options.stopSignal]);
+  services.stopping();
   if (why === "eof") {
     await nestbox.pipeline.drain();
     await nestbox.stop();

@@ -1,6 +1,6 @@
 import { UnroutableChatError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { Channel, CommandAnswer, InboundMessage, SendOptions } from "./channel.js";
+import type { Channel, ChannelState, CommandAnswer, InboundMessage, SendOptions } from "./channel.js";
 
 /**
  * The channels nestbox runs, wired explicitly in `main.ts`. Routes outbound messages to the one
@@ -81,6 +81,11 @@ export class ChannelRegistry {
   /** Called with the channel's name whenever one (re)connects. */
   onReady(handler: (channel: string) => void): void {
     for (const channel of this.#channels) channel.onReady(() => handler(channel.name));
+  }
+
+  /** Each channel's connection state by name, for the health endpoint. */
+  states(): Record<string, ChannelState> {
+    return Object.fromEntries(this.#channels.map((c) => [c.name, c.state?.() ?? "connected"]));
   }
 
   async startAll(): Promise<void> {

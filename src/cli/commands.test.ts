@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -75,9 +75,17 @@ describe("nestbox commands parse their flags strictly", () => {
   });
 
   it("status --json answers with the report; start refuses --json (it has no report)", async () => {
+    // An existing data folder no host ever ran on: a report, "not running" (2); Docker unreachable here.
+    mkdirSync(path.join(cwd, "data"));
     const r = await nestbox("status", "--json");
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ installId: null, chats: [] });
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      installId: null,
+      chats: [],
+      host: { state: "stopped", pid: null },
+      dockerReachable: false,
+      exitCode: 2,
+    });
     expect((await nestbox("start", "--json")).code).toBe(2);
   });
 

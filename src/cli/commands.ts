@@ -4,6 +4,8 @@ import { UsageError } from "../errors.js";
 import { type StartOptions, start } from "../main.js";
 import { listChats, printChats } from "../setup/chats.js";
 import { type Command, defineCommand } from "./args.js";
+import { hostStatus } from "./host-status.js";
+import { hostLines } from "./host-status-lines.js";
 import { type CommandIO, EXIT, fail } from "./io.js";
 import { printStatus, status } from "./status.js";
 
@@ -11,7 +13,7 @@ const USAGE = `Usage: nestbox <command> [flags]
 
 Commands:
   start [--terminal]   run the host (opens the terminal chat when no other channel is configured)
-  status [--json]      chats, their last turn and running agent, undelivered replies
+  status [--json]      is the host running and ready; chats, agents, undelivered replies
   chats [--json]       list registered chats
 Every command takes --help for its own flags. Exit codes: 0 done, 1 failed, 2 wrong flags.
 `;
@@ -52,15 +54,27 @@ Runs the host: Telegram when TELEGRAM_BOT_TOKEN is set, WhatsApp when linked, ot
         name: "status",
         usage: `Usage: nestbox status [--json]
 
-Registered chats with their last turn and running agent, and undelivered or failed replies.
+Whether the host runs on the data folder (pid, uptime, version, readiness from its health endpoint),
+the model, each channel's state, running and orphaned agents, last errors, pending replies; then the
+registered chats with their last turn and running agent, and undelivered or failed replies.
+  --json   the same report as one JSON object
+Exit codes: 0 running and ready; 1 error (e.g. no data folder at NESTBOX_DATA_DIR); 2 not running
+(stopped or crashed); 3 running but not ready (a channel down, the model unreachable...);
+4 running but the Docker engine does not answer.
 `,
         options: {},
         json: true,
       },
       async ({ json }, io) => {
         const { config, docker } = loadContext(io);
-        printStatus(io, await status(config, docker), json);
-        return EXIT.ok;
+        const host = await hostStatus(config, docker);
+        const chats = await status(config, docker);
+        if (json) io.stdout.write(`${JSON.stringify({ ...chats, ...host })}\n`);
+        else {
+          io.stdout.write(`${hostLines(host).join("\n")}\n`);
+          printStatus(io, chats, false);
+        }
+        return host.exitCode;
       },
     ),
     chats: defineCommand(

@@ -8,6 +8,7 @@ import { SessionsTable } from "./sessions.js";
 import { TurnsTable } from "./turns.js";
 
 export type { StoredMessage } from "./messages.js";
+export type { HostLife } from "./meta.js";
 export type { OutboxRow } from "./outbox.js";
 export type { Turn } from "./turns.js";
 
@@ -46,6 +47,11 @@ export class Store {
       this.turns.advanceCursor(chatId, coveredSeq, now);
       return id;
     });
+  }
+
+  /** Throws when the database cannot answer a query (closed, unreadable): the health endpoint's store check. */
+  ping(): void {
+    this.db.prepare("SELECT 1").get();
   }
 
   close(): void {

@@ -117,4 +117,13 @@ export class TurnsTable {
       this.db.prepare("SELECT * FROM turns WHERE chat_id = ? ORDER BY id").all(chatId) as TurnRow[]
     ).map(toTurn);
   }
+
+  /** The newest failed turns of every chat, newest first: the "last errors" of `status`. */
+  recentFailures(limit: number): Turn[] {
+    return (
+      this.db
+        .prepare("SELECT * FROM turns WHERE status = 'failed' ORDER BY id DESC LIMIT ?")
+        .all(limit) as TurnRow[]
+    ).map(toTurn);
+  }
 }

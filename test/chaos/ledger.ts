@@ -62,7 +62,10 @@ export class Ledger {
   count(
     delivered: { text: string; at: number }[],
     resends: Map<string, number>,
-  ): Pick<ScenarioResult, "lost" | "answeredOnce" | "duplicated" | "explainedDuplicates" | "apologies" | "slowestAnswerMs"> {
+  ): Pick<
+    ScenarioResult,
+    "lost" | "answeredOnce" | "duplicated" | "explainedDuplicates" | "apologies" | "slowestAnswerMs"
+  > {
     const answers = new Map<string, number>();
     const firstAt = new Map<string, number>();
     let apologies = 0;

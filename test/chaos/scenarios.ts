@@ -1,8 +1,9 @@
 // The chaos scenarios. Each builds a world, injects its faults while users write, ends with a calm
 // stretch (no faults, host running) and counts every message. `short` is CI's profile, `full` the
 // documented one (docs/reliability.md).
-import { between, ChaosWorld, sleep } from "./world.js";
+
 import type { ScenarioResult } from "./ledger.js";
+import { between, ChaosWorld, sleep } from "./world.js";
 
 export type Profile = "short" | "full";
 
@@ -52,8 +53,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: "baseline",
     what: "no faults",
-    run: (ctx) =>
-      withWorld(ctx, "baseline", { chats: 3 }, (w) => traffic(w, 3, n(ctx, 15, 200), 50)),
+    run: (ctx) => withWorld(ctx, "baseline", { chats: 3 }, (w) => traffic(w, 3, n(ctx, 15, 200), 50)),
   },
   {
     name: "host-kills",

@@ -5,7 +5,9 @@ export function judge(r: ScenarioResult): string[] {
   const why: string[] = [];
   if (r.lost.length > 0) why.push(`${r.lost.length} lost (${r.lost.slice(0, 8).join(", ")})`);
   if (r.duplicated.length > 0) {
-    why.push(`${r.duplicated.length} duplicated without a counted resend (${r.duplicated.slice(0, 8).join(", ")})`);
+    why.push(
+      `${r.duplicated.length} duplicated without a counted resend (${r.duplicated.slice(0, 8).join(", ")})`,
+    );
   }
   if (r.apologies > 0) why.push(`${r.apologies} apology-only answers`);
   if (r.name === "slow-chat") {
@@ -22,7 +24,10 @@ export function table(results: ScenarioResult[]): string {
     "| scenario | faults | pushed | stored | lost | answered once | duplicated (explained) | resends | apologies | slowest answer | s |";
   const rule = "|---|---|---|---|---|---|---|---|---|---|---|";
   const rows = results.map((r) => {
-    const faults = Object.entries(r.faults).map(([k, v]) => `${v} ${k}`).join(", ") || "none";
+    const faults =
+      Object.entries(r.faults)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(", ") || "none";
     const slowest = Math.max(0, ...Object.values(r.slowestAnswerMs));
     return `| ${r.name} | ${faults} | ${r.pushed} | ${r.stored} | ${r.lost.length} | ${r.answeredOnce} | ${r.duplicated.length} (${r.explainedDuplicates}) | ${r.resends} | ${r.apologies} | ${(slowest / 1000).toFixed(1)} s | ${r.seconds} |`;
   });

@@ -1,8 +1,9 @@
 // WhatsApp's server side for the chaos suite, in the driver process (it outlives the host's
 // SIGKILLs): messages wait here until a host's socket sends their receipt (as baileys does, before
 // the app sees them); a reply is shown once per message id, as WhatsApp shows a resent id once.
-import { createServer, type Server, type Socket } from "node:net";
+
 import type { AddressInfo } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 
 /** A frame on the bridge (newline-delimited JSON). */
@@ -37,7 +38,13 @@ export class WhatsAppServerDouble {
 
   /** A user writes `text` in the direct chat `jid`. */
   push(jid: string, text: string): void {
-    const frame = { t: "msg" as const, id: `CHAOS${++this.#n}`, jid, text, ts: Math.floor(Date.now() / 1000) };
+    const frame = {
+      t: "msg" as const,
+      id: `CHAOS${++this.#n}`,
+      jid,
+      text,
+      ts: Math.floor(Date.now() / 1000),
+    };
     this.#pending.set(frame.id, frame);
     for (const s of this.#sockets) write(s, frame);
   }
@@ -63,7 +70,8 @@ export class WhatsAppServerDouble {
         this.#pending.delete(frame.id);
       } else if (frame.t === "send") {
         this.sends += 1;
-        if (!this.#shown.has(frame.id)) this.#shown.set(frame.id, { jid: frame.jid, text: frame.text, at: Date.now() });
+        if (!this.#shown.has(frame.id))
+          this.#shown.set(frame.id, { jid: frame.jid, text: frame.text, at: Date.now() });
         if (this.dropAfterStore > 0) {
           this.dropAfterStore -= 1;
           socket.destroy();

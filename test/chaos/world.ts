@@ -112,8 +112,10 @@ export class ChaosWorld {
     this.host = host;
     const deadline = Date.now() + 90_000;
     while (this.api.callsOf("getUpdates").length <= polls) {
-      if (host.child.exitCode !== null) throw new Error(`the host exited at start:\n${host.stderr().slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`the host did not poll within 90 s:\n${host.stderr().slice(-3000)}`);
+      if (host.child.exitCode !== null)
+        throw new Error(`the host exited at start:\n${host.stderr().slice(-3000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`the host did not poll within 90 s:\n${host.stderr().slice(-3000)}`);
       await sleep(50);
     }
     return host;
@@ -139,7 +141,12 @@ export class ChaosWorld {
 
   /** Agent containers of this install running right now. */
   async agentContainers(): Promise<string[]> {
-    const { stdout } = await run("docker", ["ps", "-q", "--filter", `label=${LABELS.install}=${this.installId}`]);
+    const { stdout } = await run("docker", [
+      "ps",
+      "-q",
+      "--filter",
+      `label=${LABELS.install}=${this.installId}`,
+    ]);
     return stdout.split("\n").filter(Boolean);
   }
 
@@ -176,7 +183,9 @@ export class ChaosWorld {
       for (const r of rows) if (r.resends > 0) resends.set(r.text, (resends.get(r.text) ?? 0) + r.resends);
       let stored = 0;
       for (let i = 0; i < this.o.chats; i++) {
-        stored += store.messages.since(`tg:${this.chatNumber(i)}`, 0).filter((m) => /ack m\d/.test(m.text)).length;
+        stored += store.messages
+          .since(`tg:${this.chatNumber(i)}`, 0)
+          .filter((m) => /ack m\d/.test(m.text)).length;
       }
       return {
         name: this.o.name,

@@ -202,7 +202,11 @@ export class TelegramBotApiDouble {
 
   /** Every message Telegram stored, with the chat and the time in ms. */
   sentLog(): { chatId: number; text: string; at: number }[] {
-    return this.#sent.map((m, i) => ({ chatId: m.chat.id, text: m.text ?? "", at: this.#sentAt[i] as number }));
+    return this.#sent.map((m, i) => ({
+      chatId: m.chat.id,
+      text: m.text ?? "",
+      at: this.#sentAt[i] as number,
+    }));
   }
 
   /** Every sendMessage to `chatId` waits `ms` first (0 or less: no longer). */

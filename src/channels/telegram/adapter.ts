@@ -4,6 +4,7 @@ import { ChannelError, NotStoredError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import {
   type Channel,
+  type ChannelState,
   type CommandAnswerHandler,
   chatIdPatterns,
   type InboundHandler,
@@ -37,6 +38,7 @@ export class TelegramAdapter implements Channel {
   #me: UserFromGetMe | null = null;
   #running = false;
   #fatal: ChannelError | null = null;
+  #state: ChannelState = "connecting";
   #stopping: Promise<void> | null = null;
   /** Aborted by stop(), so a start() still retrying gives up instead of polling after shutdown. */
   #lifecycle = new AbortController();
@@ -63,9 +65,19 @@ export class TelegramAdapter implements Channel {
       ...shared,
       timeoutSeconds: this.#c.pollTimeoutSeconds,
       dispatch: (update) => this.#handle(update),
-      onRecovered: () => this.#notifyReady(),
+      onRecovered: () => {
+        this.#state = "connected";
+        this.#notifyReady();
+      },
+      onFailing: (reason) => {
+        this.#state = `down: polling fails (${reason}), retrying`;
+      },
       onFatal: (error) => this.#halt(error),
     });
+  }
+
+  state(): ChannelState {
+    return this.#state;
   }
 
   /** The bot's own account as getMe reported it; null before `start()`. */
@@ -98,6 +110,7 @@ export class TelegramAdapter implements Channel {
     if (this.#running) return;
     this.#stopping = null;
     this.#fatal = null;
+    this.#state = "connecting";
     this.#lifecycle = new AbortController();
     const signal = this.#lifecycle.signal;
     const ctx = { retry: this.#c.retry, sleep: this.#c.sleep, log: this.#log, signal };
@@ -123,9 +136,11 @@ export class TelegramAdapter implements Channel {
     } catch (err) {
       const error = err instanceof ChannelError ? err : toChannelError(err, "start");
       this.#log.error({ code: error.code }, error.message);
+      this.#state = `down: ${error.message}`;
       throw error;
     }
     this.#running = true;
+    this.#state = "connected";
     this.#log.info({ bot: this.#me?.username }, "Telegram channel started");
     this.#notifyReady();
   }
@@ -166,6 +181,7 @@ export class TelegramAdapter implements Channel {
     await this.#poller.stop();
     if (this.#running && this.#fatal === null) await this.#poller.confirm();
     this.#running = false;
+    if (this.#fatal === null) this.#state = "down: stopped";
   }
 
   /**
@@ -232,6 +248,7 @@ export class TelegramAdapter implements Channel {
   #halt(error: ChannelError): void {
     if (this.#fatal) return;
     this.#fatal = error;
+    this.#state = `down: ${error.message}`;
     this.#log.error({ code: error.code }, error.message);
     void this.#poller.stop();
   }
