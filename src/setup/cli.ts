@@ -1,4 +1,4 @@
-import { type Command, defineCommand } from "../cli/args.js";
+import { asksFor, type Command, defineCommand, printVersion } from "../cli/args.js";
 import { type CommandIO, EXIT, fail } from "../cli/io.js";
 import { mountPolicy } from "../containers/mount-policy.js";
 import { loadContext } from "../context.js";
@@ -83,8 +83,9 @@ export async function runSetup(
 ): Promise<number> {
   const all = { ...steps, ...extra };
   const { step, rest } = splitStep(argv);
+  if (!step && asksFor(rest) === "version") return printVersion(io);
   if (!step || step === "help") {
-    const asked = step === "help" || rest.includes("--help") || rest.includes("-h");
+    const asked = step === "help" || asksFor(rest) === "help";
     (asked ? io.stdout : io.stderr).write(USAGE);
     return asked ? EXIT.ok : EXIT.usage;
   }
