@@ -1,8 +1,9 @@
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { syncSkills } from "./agents/skills.js";
+import { type ChannelLine, startBanner } from "./banner.js";
 import type { Channel } from "./channels/channel.js";
-import { createTelegramAdapter } from "./channels/telegram/index.js";
+import { createTelegramAdapter, type TelegramAdapter } from "./channels/telegram/index.js";
 import { createTerminalAdapter, type TerminalAdapter } from "./channels/terminal/index.js";
 import {
   createWhatsAppAdapter,
@@ -10,6 +11,7 @@ import {
   whatsappProxyAgent,
 } from "./channels/whatsapp/index.js";
 import type { CommandIO } from "./cli/io.js";
+import { nestboxVersion } from "./cli/project.js";
 import { requireModel } from "./config.js";
 import { ensureAgentImage } from "./containers/agent-image.js";
 import { probeDataVisibility } from "./containers/probe.js";
@@ -63,6 +65,7 @@ export async function start(options: StartOptions): Promise<number> {
     hostDataDir: config.hostDataDir,
   });
   let terminal: TerminalAdapter | null = null;
+  let telegram: TelegramAdapter | null = null;
   const nestbox = await createNestbox({
     config,
     model,
@@ -72,15 +75,14 @@ export async function start(options: StartOptions): Promise<number> {
     channels: (store) => {
       const channels: Channel[] = [];
       if (config.telegram) {
-        channels.push(
-          createTelegramAdapter({
-            botToken: config.telegram.botToken,
-            apiRoot: config.telegram.apiRoot,
-            assistantName: config.assistantName,
-            log,
-            proxyAgent: agentFor(new URL(config.telegram.apiRoot), sandbox.proxy),
-          }),
-        );
+        telegram = createTelegramAdapter({
+          botToken: config.telegram.botToken,
+          apiRoot: config.telegram.apiRoot,
+          assistantName: config.assistantName,
+          log,
+          proxyAgent: agentFor(new URL(config.telegram.apiRoot), sandbox.proxy),
+        });
+        channels.push(telegram);
       } else log.info("Telegram skipped: TELEGRAM_BOT_TOKEN is not set");
       if (whatsappLinked) {
         channels.push(
@@ -110,6 +112,16 @@ export async function start(options: StartOptions): Promise<number> {
     (terminal as TerminalAdapter | null)?.onInputEnd(() => resolve("eof")),
   );
   await nestbox.start();
+  if ((io.stderr as { isTTY?: boolean }).isTTY === true) {
+    const bot = (telegram as TelegramAdapter | null)?.botInfo?.username;
+    const channels: ChannelLine[] = [
+      { name: "telegram", state: config.telegram ? `connected as @${bot}` : "off (set TELEGRAM_BOT_TOKEN)" },
+      { name: "whatsapp", state: whatsappLinked ? "connected" : "not linked (nestbox auth whatsapp)" },
+      { name: "terminal", state: openTerminal ? "here" : "off (--terminal opens it)" },
+    ];
+    const version = nestboxVersion(options.projectDir);
+    io.stderr.write(startBanner({ version, model, channels, dataDir: config.dataDir }));
+  }
   if (terminal && io.stdout.isTTY) {
     io.stderr.write(
       `nestbox is running. Talk to ${config.assistantName} here; Ctrl-D to finish, Ctrl-C to stop.\n`,
