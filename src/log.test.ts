@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { createLogger } from "./log.js";
+import { createLogger, LogSink } from "./log.js";
 import { formatLine } from "./log-pretty.js";
 
 function capture(level: string, format: "json" | "pretty") {
@@ -60,4 +60,18 @@ it("formats the time of the entry in local time and keeps lines that are not JSO
   const time = new Date(2026, 0, 1, 9, 12, 3).getTime();
   expect(formatLine(JSON.stringify({ level: 40, time, msg: "slow" }), false)).toBe("09:12:03 WARN  slow\n");
   expect(formatLine("not json\n", false)).toBe("not json\n");
+});
+
+it("a LogSink sends lines to its target while one is set, else to its fallback", () => {
+  const fallback: string[] = [];
+  const target: string[] = [];
+  const sink = new LogSink((l) => fallback.push(l));
+  const log = createLogger({ format: "pretty", destination: sink });
+  log.warn("one");
+  sink.redirect((l) => target.push(l));
+  log.warn("two");
+  sink.redirect(null);
+  log.warn("three");
+  expect([fallback.length, target.length]).toEqual([2, 1]);
+  expect(target[0]).toMatch(/WARN {2}two\n$/);
 });

@@ -36,3 +36,25 @@ export function chooseLogFormat(setting: "auto" | LogFormat, stderrIsTTY: boolea
 export function silentLogger(): Logger {
   return pino({ level: "silent" });
 }
+
+/**
+ * A log destination whose target can change while the logger lives: at an interactive terminal the
+ * lines go above the chat's prompt once the terminal channel runs, and to stderr before and after.
+ */
+export class LogSink implements DestinationStream {
+  readonly #fallback: (line: string) => void;
+  #target: ((line: string) => void) | null = null;
+
+  constructor(fallback: (line: string) => void) {
+    this.#fallback = fallback;
+  }
+
+  write(line: string): void {
+    (this.#target ?? this.#fallback)(line);
+  }
+
+  /** Sends lines to `target` from now on; `null` goes back to the fallback. */
+  redirect(target: ((line: string) => void) | null): void {
+    this.#target = target;
+  }
+}

@@ -16,6 +16,7 @@ import { requireModel } from "./config.js";
 import { ensureAgentImage } from "./containers/agent-image.js";
 import { probeDataVisibility } from "./containers/probe.js";
 import { loadContext } from "./context.js";
+import { LogSink } from "./log.js";
 import { createNestbox } from "./nestbox.js";
 import { ensureTerminalChat } from "./registration/terminal-chat.js";
 import { agentFor } from "./sandbox/index.js";
@@ -39,7 +40,12 @@ export async function start(options: StartOptions): Promise<number> {
   const { io } = options;
   const interactive = io.stdout.isTTY === true && (io.stdin as { isTTY?: boolean }).isTTY === true;
   // One environment (process + .env) for config, sandbox, Docker and the log level.
-  const { config, sandbox, docker, log } = loadContext(io, { interactive });
+  // At a terminal, log lines go above the chat's prompt once the terminal channel runs.
+  const logSink = new LogSink((line) => io.stderr.write(line));
+  const { config, sandbox, docker, log } = loadContext(io, {
+    interactive,
+    ...(interactive ? { logDestination: logSink } : {}),
+  });
   const model = requireModel(config);
   log.info(
     {
@@ -101,8 +107,12 @@ export async function start(options: StartOptions): Promise<number> {
           output: io.stdout,
           assistantName: config.assistantName,
           interactive,
+          // In raw mode Ctrl-C reaches readline, not the process: raise the signal a terminal would.
+          onInterrupt: () => process.kill(process.pid, "SIGINT"),
         });
         channels.push(terminal);
+        const shown = terminal;
+        if (interactive) logSink.redirect((line) => shown.notice(line));
       }
       return channels;
     },
@@ -112,6 +122,8 @@ export async function start(options: StartOptions): Promise<number> {
     (terminal as TerminalAdapter | null)?.onInputEnd(() => resolve("eof")),
   );
   await nestbox.start();
+  const open = terminal as TerminalAdapter | null;
+  const say = (text: string) => (open?.interactive ? open.notice(text) : io.stderr.write(text));
   if ((io.stderr as { isTTY?: boolean }).isTTY === true) {
     const bot = (telegram as TelegramAdapter | null)?.botInfo?.username;
     const channels: ChannelLine[] = [
@@ -120,20 +132,24 @@ export async function start(options: StartOptions): Promise<number> {
       { name: "terminal", state: openTerminal ? "here" : "off (--terminal opens it)" },
     ];
     const version = nestboxVersion(options.projectDir);
-    io.stderr.write(startBanner({ version, model, channels, dataDir: config.dataDir }));
+    say(startBanner({ version, model, channels, dataDir: config.dataDir }));
   }
   if (terminal && io.stdout.isTTY) {
-    io.stderr.write(
-      `nestbox is running. Talk to ${config.assistantName} here; Ctrl-D to finish, Ctrl-C to stop.\n`,
-    );
+    say(`nestbox is running. Talk to ${config.assistantName} here; Ctrl-D to finish, Ctrl-C to stop.\n`);
   }
-  const why = await Promise.race([inputEnded, options.stopSignal]);
+  let why = await Promise.race([inputEnded, options.stopSignal]);
   if (why === "eof") {
-    await nestbox.pipeline.drain();
-    await nestbox.stop();
-  } else {
+    const waiting = nestbox.pipeline.queue.active + nestbox.pipeline.queue.pending;
+    if (waiting > 0)
+      say(`Waiting for ${waiting} ${waiting === 1 ? "reply" : "replies"}; Ctrl-C stops now.\n`);
+    // Ctrl-C still stops while the last replies are awaited.
+    why = await Promise.race([nestbox.pipeline.drain().then(() => "eof" as const), options.stopSignal]);
+  }
+  if (why === "eof") await nestbox.stop();
+  else {
     log.info({ signal: why }, "stopping");
     await nestbox.stop(why === "SIGTERM" ? 10_000 : 0);
   }
+  logSink.redirect(null);
   return why === "SIGINT" ? 130 : 0;
 }
