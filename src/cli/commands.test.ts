@@ -105,6 +105,8 @@ describe("every command of the bin answers --help and --version without running 
     ["chats"],
     ["setup"],
     ["setup", "register"],
+    ["setup", "edit"],
+    ["setup", "unregister"],
     ["setup", "chats"],
     ["setup", "container"],
     ["setup", "environment"],
