@@ -87,6 +87,8 @@ export async function start(options: StartOptions): Promise<number> {
           assistantName: config.assistantName,
           log,
           proxyAgent: agentFor(new URL(config.telegram.apiRoot), sandbox.proxy),
+          // `/chatid` suggests a setup command: it must reach this data folder, wherever it is run.
+          ...(config.dataDir === path.resolve(io.cwd, "data") ? {} : { dataDir: config.dataDir }),
         });
         channels.push(telegram);
       } else log.info("Telegram skipped: TELEGRAM_BOT_TOKEN is not set");
