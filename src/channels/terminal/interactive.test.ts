@@ -116,3 +116,16 @@ it("a notice (the banner, a log line) goes above the prompt and keeps the typed 
   t.channel.notice("09:12:03 WARN  something happened\n");
   expect(await t.shown()).toEqual(["09:12:03 WARN  something happened", "> half"]);
 });
+
+it("a reply in the middle of a turn brings the thinking line back below it until the turn ends", async () => {
+  const t = await terminal();
+  await t.channel.setTyping("local:console", true);
+  await t.channel.send("local:console", "first part");
+  expect(await t.shown()).toEqual(["Andy: first part", ">"]);
+  await sleep(350);
+  expect(await t.shown()).toEqual(["Andy: first part", "Andy is thinking...", ">"]);
+  await t.channel.send("local:console", "second part");
+  await t.channel.setTyping("local:console", false);
+  await sleep(350);
+  expect(await t.shown()).toEqual(["Andy: first part", "Andy: second part", ">"]);
+});

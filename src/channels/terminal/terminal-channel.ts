@@ -25,6 +25,8 @@ export interface TerminalAdapterConfig {
   interactive?: boolean;
   /** Lines entered within this many ms of each other are one pasted message (interactive only); 30 by default. */
   pasteWindowMs?: number;
+  /** After a reply while the turn goes on, the thinking line returns after this many ms; 300 by default. */
+  thinkingAgainMs?: number;
   /** Ctrl-C at the prompt (the terminal is in raw mode, so no SIGINT arrives); ends the input by default. */
   onInterrupt?: () => void;
   now?: () => number;
@@ -50,6 +52,7 @@ export class TerminalAdapter implements Channel {
   #typing = false;
   #burst: string[] = [];
   #burstTimer: NodeJS.Timeout | undefined;
+  #rethink: NodeJS.Timeout | undefined;
 
   constructor(config: TerminalAdapterConfig) {
     this.#c = config;
@@ -108,8 +111,14 @@ export class TerminalAdapter implements Channel {
     const line = `${this.#c.assistantName}: ${text}`;
     if (this.#screen) {
       this.#screen.print(line);
-      // A reply mid-turn (the turn goes on): the thinking line comes back below it.
-      if (this.#typing) this.#screen.showThinking(this.#thinkingText());
+      // A reply mid-turn (the turn goes on): the thinking line comes back below it, unless the turn
+      // ends right after (its final reply), which would only make the line flicker.
+      clearTimeout(this.#rethink);
+      if (this.#typing) {
+        this.#rethink = setTimeout(() => {
+          if (this.#typing) this.#screen?.showThinking(this.#thinkingText());
+        }, this.#c.thinkingAgainMs ?? 300);
+      }
       return;
     }
     await new Promise<void>((resolve, reject) =>
@@ -135,6 +144,7 @@ export class TerminalAdapter implements Channel {
   async setTyping(chatId: string, active: boolean): Promise<void> {
     if (!this.ownsChatId(chatId) || !this.#screen) return;
     this.#typing = active;
+    clearTimeout(this.#rethink);
     if (active) this.#screen.showThinking(this.#thinkingText());
     else this.#screen.hideThinking();
   }
@@ -143,6 +153,7 @@ export class TerminalAdapter implements Channel {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#burstTimer);
+    clearTimeout(this.#rethink);
     this.#rl?.close();
     this.#rl = null;
     this.#screen = null;
