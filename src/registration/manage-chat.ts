@@ -71,8 +71,18 @@ export function unregisterChat(
   });
   if (options.purge) {
     const dirs = chatDirs(dataDir, chat.folder);
-    rmSync(dirs.group, { recursive: true, force: true });
-    rmSync(dirs.sessions, { recursive: true, force: true });
+    for (const dir of [dirs.group, dirs.sessions]) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch (err) {
+        // The agent's user owns what it wrote there; the registration and the messages are gone already.
+        throw new NestboxError(
+          "PURGE_INCOMPLETE",
+          `unregistered ${chatId} and deleted its messages, but cannot delete ${dir} (${(err as NodeJS.ErrnoException).code ?? err}): delete it as its owner, e.g. sudo rm -rf ${dir}`,
+          { cause: err },
+        );
+      }
+    }
   }
   return chat;
 }
