@@ -1,4 +1,13 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -29,6 +38,9 @@ beforeAll(async () => {
       filter: (src) => path.basename(src) !== "node_modules",
     });
   symlinkSync(path.join(root, "node_modules"), path.join(copy, "node_modules"));
+  // The runner's own dependencies, as a developer's checkout may have them: never packed.
+  mkdirSync(path.join(copy, "container/agent-runner/node_modules/dep"), { recursive: true });
+  writeFileSync(path.join(copy, "container/agent-runner/node_modules/dep/index.js"), "");
   const packed = await runProcess("npm", ["pack", "--json", "--pack-destination", work], {
     cwd: copy,
     env: env(),
@@ -62,6 +74,7 @@ it("the packed package lists the Dockerfile, the runner, the protocol and the sk
     ]),
   );
   expect(files?.filter((f) => f.endsWith(".test.ts") || f.endsWith(".test.js"))).toEqual([]);
+  expect(files?.filter((f) => f.includes("node_modules"))).toEqual([]);
 });
 
 it("the built bin is executable and offers every command", async () => {
