@@ -129,3 +129,13 @@ it("a reply in the middle of a turn brings the thinking line back below it until
   await sleep(350);
   expect(await t.shown()).toEqual(["Andy: first part", "Andy: second part", ">"]);
 });
+
+it("a bracketed paste is one message however slowly it arrives (a paste over a slow SSH link)", async () => {
+  const t = await terminal();
+  t.input.write("\x1b[200~one\rtwo");
+  await sleep(120);
+  t.input.write("\rthree\x1b[201~");
+  await sleep(80);
+  expect(t.received.map((m) => m.text)).toEqual(["one\ntwo\nthree"]);
+  expect(await t.shown()).toEqual(["> one", "two", "three", ">"]);
+});

@@ -9,6 +9,11 @@ import {
 } from "../channel.js";
 import { PromptScreen } from "./prompt-screen.js";
 
+const BRACKETED_PASTE_ON = "\x1b[?2004h";
+const BRACKETED_PASTE_OFF = "\x1b[?2004l";
+/** Longest wait for the end of a bracketed paste before its lines are sent anyway. */
+const PASTE_END_WAIT_MS = 2000;
+
 /** Configuration of the terminal channel. */
 export interface TerminalAdapterConfig {
   input: Readable;
@@ -53,6 +58,7 @@ export class TerminalAdapter implements Channel {
   #burst: string[] = [];
   #burstTimer: NodeJS.Timeout | undefined;
   #rethink: NodeJS.Timeout | undefined;
+  #pasting = false;
 
   constructor(config: TerminalAdapterConfig) {
     this.#c = config;
@@ -88,6 +94,9 @@ export class TerminalAdapter implements Channel {
     if (interactive) {
       this.#screen = new PromptScreen(rl, this.#c.output);
       rl.on("SIGINT", () => (this.#c.onInterrupt ?? (() => rl.close()))());
+      // Bracketed paste: the terminal marks a paste, so its lines stay one message however they arrive.
+      this.#c.output.write(BRACKETED_PASTE_ON);
+      this.#c.input.on("keypress", this.#onKey);
     }
     rl.on("line", (line) => {
       if (this.#stopped) return;
@@ -95,7 +104,12 @@ export class TerminalAdapter implements Channel {
       else this.#hand(line);
     });
     rl.on("close", () => {
+      this.#pasting = false;
       this.#flush(false);
+      if (interactive) {
+        this.#c.input.off("keypress", this.#onKey);
+        this.#c.output.write(BRACKETED_PASTE_OFF);
+      }
       // Nothing is drawn on a closed prompt; what is still printed goes straight to the output.
       this.#screen = null;
       void this.#chain.then(() => {
@@ -163,12 +177,23 @@ export class TerminalAdapter implements Channel {
     return `${this.#c.assistantName} is thinking...`;
   }
 
+  readonly #onKey = (_text: string | undefined, key: { name?: string } | undefined): void => {
+    if (key?.name === "paste-start") this.#pasting = true;
+    else if (key?.name === "paste-end") {
+      this.#pasting = false;
+      // Readline has handled the pasted keys before this listener: the last line is on the prompt.
+      setImmediate(() => this.#flush(true));
+    }
+  };
+
   /** Interactive lines wait a moment: lines that follow within the paste window belong to one message. */
   #collect(line: string): void {
     this.#screen?.lineEntered();
     this.#burst.push(line);
     clearTimeout(this.#burstTimer);
-    this.#burstTimer = setTimeout(() => this.#flush(true), this.#c.pasteWindowMs ?? 30);
+    // Inside a bracketed paste the end marker flushes; the long timer only guards a lost marker.
+    const wait = this.#pasting ? PASTE_END_WAIT_MS : (this.#c.pasteWindowMs ?? 30);
+    this.#burstTimer = setTimeout(() => this.#flush(true), wait);
   }
 
   /**
