@@ -30,6 +30,8 @@ export interface Config {
   agentIdleTimeoutMs: number;
   agentTurnTimeoutMs: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** LOG_FORMAT: `auto` (readable lines at a terminal, JSON otherwise), `json` or `pretty`. */
+  logFormat: "auto" | "json" | "pretty";
   catchupMaxMessages: number;
   catchupMaxChars: number;
   timezone: string;
@@ -122,6 +124,7 @@ const schema = z.object({
   AGENT_IDLE_TIMEOUT: duration("10m"),
   AGENT_TURN_TIMEOUT: duration("10m"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
   CATCHUP_MAX_MESSAGES: intIn(50, 1, 10_000),
   CATCHUP_MAX_CHARS: intIn(24_000, 200, 1_000_000),
   TZ: z.string().optional(),
@@ -220,6 +223,7 @@ export function loadConfig(
     agentIdleTimeoutMs: e.AGENT_IDLE_TIMEOUT,
     agentTurnTimeoutMs: e.AGENT_TURN_TIMEOUT,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     catchupMaxMessages: e.CATCHUP_MAX_MESSAGES,
     catchupMaxChars: e.CATCHUP_MAX_CHARS,
     timezone: e.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone,

@@ -3,7 +3,7 @@ import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
 import { dockerEndpoint } from "./containers/docker-connection.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
-import { createLogger, type Logger } from "./log.js";
+import { chooseLogFormat, createLogger, type Logger } from "./log.js";
 import { type DetectionSources, detectSandbox, type SandboxEnvironment } from "./sandbox/index.js";
 
 /** What every command starts from: the environment (with `.env`), its validated config, the sandbox, Docker, a logger. */
@@ -37,8 +37,10 @@ export function loadContext(io: CommandIO, options: ContextOptions = {}): Contex
   const sandbox = detectSandbox({ ...options.detection, env });
   const asked = (env.LOG_LEVEL ?? "").trim() !== "";
   const level = options.interactive === true && !asked ? "warn" : config.logLevel;
+  const stderrIsTTY = (io.stderr as { isTTY?: boolean }).isTTY === true;
   const log = createLogger({
     level,
+    format: chooseLogFormat(config.logFormat, stderrIsTTY),
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
   const docker = new DockerRuntime(dockerEndpoint(env));

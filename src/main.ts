@@ -1,8 +1,9 @@
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { syncSkills } from "./agents/skills.js";
+import { type ChannelLine, startBanner } from "./banner.js";
 import type { Channel } from "./channels/channel.js";
-import { createTelegramAdapter } from "./channels/telegram/index.js";
+import { createTelegramAdapter, type TelegramAdapter } from "./channels/telegram/index.js";
 import { createTerminalAdapter, type TerminalAdapter } from "./channels/terminal/index.js";
 import {
   createWhatsAppAdapter,
@@ -10,11 +11,13 @@ import {
   whatsappProxyAgent,
 } from "./channels/whatsapp/index.js";
 import type { CommandIO } from "./cli/io.js";
+import { nestboxVersion } from "./cli/project.js";
 import { requireModel } from "./config.js";
 import { ensureAgentImage } from "./containers/agent-image.js";
 import { probeDataVisibility } from "./containers/probe.js";
 import { type Context, loadContext } from "./context.js";
 import { type HostServices, startHostServices } from "./host/host-services.js";
+import { LogSink } from "./log.js";
 import { createNestbox } from "./nestbox.js";
 import { ensureTerminalChat } from "./registration/terminal-chat.js";
 import { agentFor } from "./sandbox/index.js";
@@ -38,11 +41,16 @@ export async function start(options: StartOptions): Promise<number> {
   const { io } = options;
   const interactive = io.stdout.isTTY === true && (io.stdin as { isTTY?: boolean }).isTTY === true;
   // One environment (process + .env) for config, sandbox, Docker and the log level.
-  const context = loadContext(io, { interactive });
+  // At a terminal, log lines go above the chat's prompt once the terminal channel runs.
+  const logSink = new LogSink((line) => io.stderr.write(line));
+  const context = loadContext(io, {
+    interactive,
+    ...(interactive ? { logDestination: logSink } : {}),
+  });
   // The data folder is this process's before anything touches Docker or a channel: a second host stops here.
   const services = await startHostServices(context);
   try {
-    return await run(options, context, services, interactive);
+    return await run(options, context, services, interactive, logSink);
   } finally {
     await services.close();
   }
@@ -53,6 +61,7 @@ async function run(
   { config, sandbox, docker, log }: Context,
   services: HostServices,
   interactive: boolean,
+  logSink: LogSink,
 ): Promise<number> {
   const { io } = options;
   const model = requireModel(config);
@@ -80,6 +89,7 @@ async function run(
     hostDataDir: config.hostDataDir,
   });
   let terminal: TerminalAdapter | null = null;
+  let telegram: TelegramAdapter | null = null;
   const nestbox = await createNestbox({
     config,
     model,
@@ -90,15 +100,16 @@ async function run(
     channels: (store) => {
       const channels: Channel[] = [];
       if (config.telegram) {
-        channels.push(
-          createTelegramAdapter({
-            botToken: config.telegram.botToken,
-            apiRoot: config.telegram.apiRoot,
-            assistantName: config.assistantName,
-            log,
-            proxyAgent: agentFor(new URL(config.telegram.apiRoot), sandbox.proxy),
-          }),
-        );
+        telegram = createTelegramAdapter({
+          botToken: config.telegram.botToken,
+          apiRoot: config.telegram.apiRoot,
+          assistantName: config.assistantName,
+          log,
+          proxyAgent: agentFor(new URL(config.telegram.apiRoot), sandbox.proxy),
+          // `/chatid` suggests a setup command: it must reach this data folder, wherever it is run.
+          ...(config.dataDir === path.resolve(io.cwd, "data") ? {} : { dataDir: config.dataDir }),
+        });
+        channels.push(telegram);
       } else log.info("Telegram skipped: TELEGRAM_BOT_TOKEN is not set");
       if (whatsappLinked) {
         channels.push(
@@ -117,8 +128,12 @@ async function run(
           output: io.stdout,
           assistantName: config.assistantName,
           interactive,
+          // In raw mode Ctrl-C reaches readline, not the process: raise the signal a terminal would.
+          onInterrupt: () => process.kill(process.pid, "SIGINT"),
         });
         channels.push(terminal);
+        const shown = terminal;
+        if (interactive) logSink.redirect((line) => shown.notice(line));
       }
       return channels;
     },
@@ -129,19 +144,35 @@ async function run(
   );
   services.attach({ store: nestbox.store, registry: nestbox.registry, docker, model });
   await nestbox.start();
-  if (terminal && io.stdout.isTTY) {
-    io.stderr.write(
-      `nestbox is running. Talk to ${config.assistantName} here; Ctrl-D to finish, Ctrl-C to stop.\n`,
-    );
+  const open = terminal as TerminalAdapter | null;
+  const say = (text: string) => (open?.interactive ? open.notice(text) : io.stderr.write(text));
+  if ((io.stderr as { isTTY?: boolean }).isTTY === true) {
+    const bot = (telegram as TelegramAdapter | null)?.botInfo?.username;
+    const channels: ChannelLine[] = [
+      { name: "telegram", state: config.telegram ? `connected as @${bot}` : "off (set TELEGRAM_BOT_TOKEN)" },
+      { name: "whatsapp", state: whatsappLinked ? "connected" : "not linked (nestbox auth whatsapp)" },
+      { name: "terminal", state: openTerminal ? "here" : "off (--terminal opens it)" },
+    ];
+    const version = nestboxVersion(options.projectDir);
+    say(startBanner({ version, model, channels, dataDir: config.dataDir }));
   }
-  const why = await Promise.race([inputEnded, options.stopSignal]);
+  if (terminal && io.stdout.isTTY) {
+    say(`nestbox is running. Talk to ${config.assistantName} here; Ctrl-D to finish, Ctrl-C to stop.\n`);
+  }
+  let why = await Promise.race([inputEnded, options.stopSignal]);
   services.stopping();
   if (why === "eof") {
-    await nestbox.pipeline.drain();
-    await nestbox.stop();
-  } else {
+    const waiting = nestbox.pipeline.queue.active + nestbox.pipeline.queue.pending;
+    if (waiting > 0)
+      say(`Waiting for ${waiting} ${waiting === 1 ? "reply" : "replies"}; Ctrl-C stops now.\n`);
+    // Ctrl-C still stops while the last replies are awaited.
+    why = await Promise.race([nestbox.pipeline.drain().then(() => "eof" as const), options.stopSignal]);
+  }
+  if (why === "eof") await nestbox.stop();
+  else {
     log.info({ signal: why }, "stopping");
     await nestbox.stop(why === "SIGTERM" ? 10_000 : 0);
   }
+  logSink.redirect(null);
   return why === "SIGINT" ? 130 : 0;
 }

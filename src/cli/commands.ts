@@ -3,7 +3,9 @@ import { loadContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { type StartOptions, start } from "../main.js";
 import { listChats, printChats } from "../setup/chats.js";
-import { type Command, defineCommand } from "./args.js";
+import { runSetup } from "../setup/cli.js";
+import { asksFor, type Command, defineCommand, printVersion } from "./args.js";
+import { runAuth } from "./auth.js";
 import { hostStatus } from "./host-status.js";
 import { hostLines } from "./host-status-lines.js";
 import { type CommandIO, EXIT, fail } from "./io.js";
@@ -15,7 +17,9 @@ Commands:
   start [--terminal]   run the host (opens the terminal chat when no other channel is configured)
   status [--json]      is the host running and ready; chats, agents, undelivered replies
   chats [--json]       list registered chats
-Every command takes --help for its own flags. Exit codes: 0 done, 1 failed, 2 wrong flags.
+  setup <step>         register, edit, unregister, chats, container, environment, verify (setup --help)
+  auth whatsapp        link a WhatsApp account
+Every command takes --help for its own flags and --version. Exit codes: 0 done, 1 failed, 2 wrong flags.
 `;
 
 /** What `nestbox start` needs beyond the command line: the terminal's streams, the project, the stop signal. */
@@ -89,6 +93,14 @@ Exit codes: 0 running and ready; 1 error (e.g. no data folder at NESTBOX_DATA_DI
         return EXIT.ok;
       },
     ),
+    setup: (argv, io) => runSetup(argv, io),
+    auth: async (argv, io) => {
+      if (asksFor(argv)) return runAuth(argv, io);
+      // Ctrl-C cancels the link; the handlers are installed only now that it really runs.
+      const controller = new AbortController();
+      void deps.stopSignal().then(() => controller.abort());
+      return runAuth(argv, { ...io, signal: controller.signal });
+    },
   };
 }
 
@@ -99,11 +111,14 @@ export async function runNestbox(argv: string[], io: CommandIO, deps: NestboxDep
     io.stdout.write(USAGE);
     return EXIT.ok;
   }
+  if (first === "--version" || first === "-V") return printVersion(io);
   // `nestbox --terminal` is `nestbox start --terminal`.
   const [name, args] = first === undefined || first.startsWith("-") ? ["start", argv] : [first, rest];
   const command = commands(deps)[name];
   if (!command) {
-    const err = new UsageError(`unknown command "${name}": use start, status or chats (see nestbox --help)`);
+    const err = new UsageError(
+      `unknown command "${name}": use start, status, chats, setup or auth (see nestbox --help)`,
+    );
     return fail(io, err, argv.includes("--json"));
   }
   return command(args, io);

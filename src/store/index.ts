@@ -54,6 +54,15 @@ export class Store {
     this.db.prepare("SELECT 1").get();
   }
 
+  /** Deletes everything stored for a chat (messages, cursor, turns, replies, session) in one transaction. */
+  forgetChat(chatId: string): void {
+    this.transaction(() => {
+      for (const table of ["messages", "cursors", "turns", "outbox", "sessions"]) {
+        this.db.prepare(`DELETE FROM ${table} WHERE chat_id = ?`).run(chatId);
+      }
+    });
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

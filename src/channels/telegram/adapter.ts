@@ -240,6 +240,7 @@ export class TelegramAdapter implements Channel {
       isPrivate: ctx.chat.type === "private",
       assistantName: this.#c.assistantName,
       botUsername: this.#me.username,
+      ...(this.#c.dataDir ? { dataDir: this.#c.dataDir } : {}),
     });
     await this.#commandAnswer({ chatId: toChatId(ctx.chat.id), text });
   }
