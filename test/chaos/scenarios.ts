@@ -25,7 +25,7 @@ const n = (ctx: ScenarioContext, short: number, full: number) => (ctx.profile ==
 async function withWorld(
   ctx: ScenarioContext,
   name: string,
-  options: { chats: number; retryWindow?: string; stallTimeout?: string },
+  options: { chats: number; retryWindow?: string; stallTimeout?: string; channel?: "telegram" | "whatsapp" },
   body: (w: ChaosWorld) => Promise<void>,
   settleMs = 60_000,
 ): Promise<ScenarioResult> {
@@ -204,6 +204,34 @@ export const SCENARIOS: Scenario[] = [
         await traffic(w, 3, n(ctx, 9, 30), 200);
         await sleep(5_000);
         w.api.holdSendsTo(w.chatNumber(0), 0);
+      }),
+  },
+  {
+    name: "whatsapp-kills",
+    what: "WhatsApp (injected socket, baileys' event buffer): host SIGKILLed at random while users write",
+    run: (ctx) =>
+      withWorld(ctx, "whatsapp-kills", { chats: 2, channel: "whatsapp" }, async (w) => {
+        for (let k = 0; k < n(ctx, 3, 12); k++) {
+          const writing = traffic(w, 2, 8, 60);
+          await sleep(between(300, 1_800));
+          await w.kill();
+          await writing;
+          await w.start();
+        }
+      }),
+  },
+  {
+    name: "whatsapp-answer-lost",
+    what: "WhatsApp stores a reply and the connection drops before its ack (resent with the same id)",
+    run: (ctx) =>
+      withWorld(ctx, "whatsapp-answer-lost", { chats: 2, channel: "whatsapp" }, async (w) => {
+        const wa = w.wa as NonNullable<typeof w.wa>;
+        const times = n(ctx, 3, 10);
+        wa.dropAfterStore = times;
+        w.fault("reply stored, ack lost", times);
+        await traffic(w, 2, n(ctx, 8, 30), 300);
+        await sleep(3_000);
+        w.notes.push(`${wa.sends} sends for ${wa.shown().length} messages shown (resends carry the same id)`);
       }),
   },
 ];

@@ -63,7 +63,9 @@ export class WhatsAppServerDouble {
     socket.on("close", () => this.#sockets.delete(socket));
     socket.on("error", () => {});
     for (const frame of this.#pending.values()) write(socket, frame);
-    createInterface({ input: socket }).on("line", (line) => {
+    const lines = createInterface({ input: socket });
+    lines.on("error", () => {});
+    lines.on("line", (line) => {
       const frame = JSON.parse(line) as BridgeFrame;
       if (frame.t === "receipt") {
         this.receipts += 1;
@@ -84,5 +86,5 @@ export class WhatsAppServerDouble {
 }
 
 function write(socket: Socket, frame: BridgeFrame): void {
-  if (!socket.destroyed) socket.write(`${JSON.stringify(frame)}\n`);
+  if (!socket.destroyed && socket.writable) socket.write(`${JSON.stringify(frame)}\n`);
 }

@@ -29,7 +29,9 @@ class BridgeSocket implements WhatsAppSocket {
       this.ev.emit("connection.update", { connection: "open" });
     });
     this.#tcp.on("close", () => void this.end(boom(428, "Connection Closed")));
-    createInterface({ input: this.#tcp }).on("line", (line) => this.#frame(JSON.parse(line) as BridgeFrame));
+    createInterface({ input: this.#tcp })
+      .on("line", (line) => this.#frame(JSON.parse(line) as BridgeFrame))
+      .on("error", () => {});
   }
 
   #frame(frame: BridgeFrame): void {
@@ -53,7 +55,7 @@ class BridgeSocket implements WhatsAppSocket {
   }
 
   #write(frame: BridgeFrame): void {
-    if (!this.#tcp.destroyed) this.#tcp.write(`${JSON.stringify(frame)}\n`);
+    if (!this.#tcp.destroyed && this.#tcp.writable) this.#tcp.write(`${JSON.stringify(frame)}\n`);
   }
 
   async sendMessage(jid: string, content: { text: string }, options?: { messageId?: string }) {

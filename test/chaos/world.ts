@@ -10,9 +10,11 @@ import { agentNetworkName, LABELS } from "../../src/containers/agent-spec.js";
 import { registerChat } from "../../src/registration/register-chat.js";
 import { Store } from "../../src/store/index.js";
 import { TelegramBotApiDouble } from "../doubles/telegram-bot-api.js";
-import { type LiveProcess, startHost } from "../process.js";
+import { type LiveProcess, spawnProcess, startHost, tsNode } from "../process.js";
+import { writeLinkedCreds } from "../whatsapp/fake-socket.js";
 import { Ledger, type ScenarioResult } from "./ledger.js";
 import { type ChaosModel, startChaosModel } from "./model.js";
+import { WhatsAppServerDouble } from "./whatsapp-server.js";
 
 const run = promisify(execFile);
 const root = path.join(import.meta.dirname, "..", "..");
@@ -23,6 +25,8 @@ const CHAT_BASE = 7100;
 export interface WorldOptions {
   name: string;
   chats: number;
+  /** Which platform the users write on (default telegram). */
+  channel?: "telegram" | "whatsapp";
   agentImage: string;
   /** MODEL_RETRY_WINDOW / MODEL_STALL_TIMEOUT for the host. */
   retryWindow?: string;
@@ -38,6 +42,9 @@ export class ChaosWorld {
   readonly dataDir: string;
   readonly installId: string;
   api!: TelegramBotApiDouble;
+  /** The WhatsApp server double (whatsapp worlds only). */
+  wa: WhatsAppServerDouble | null = null;
+  #waPort = 0;
   model!: ChaosModel;
   host: LiveProcess | null = null;
   #started = Date.now();
@@ -56,6 +63,11 @@ export class ChaosWorld {
     w.api = new TelegramBotApiDouble();
     await w.api.start();
     w.model = await startChaosModel();
+    if (o.channel === "whatsapp") {
+      w.wa = new WhatsAppServerDouble();
+      w.#waPort = await w.wa.start();
+      await writeLinkedCreds(path.join(w.dataDir, "auth", "whatsapp"));
+    }
     const seed = Store.open(w.dataDir);
     seed.meta.set("install_id", w.installId);
     seed.close();
@@ -63,8 +75,8 @@ export class ChaosWorld {
       registerChat(w.dataDir, {
         assistantName: "Andy",
         chat: {
-          chatId: `tg:${w.chatNumber(i)}`,
-          channel: "telegram",
+          chatId: w.chatIdOf(i),
+          channel: o.channel ?? "telegram",
           name: `chaos ${i}`,
           folder: `chaos-${i}`,
           trigger: "@Andy",
@@ -84,29 +96,23 @@ export class ChaosWorld {
     return CHAT_BASE + i;
   }
 
+  /** nestbox's chat id of chat i. */
+  chatIdOf(i: number): string {
+    return this.wa ? `1555000${CHAT_BASE + i}@s.whatsapp.net` : `tg:${CHAT_BASE + i}`;
+  }
+
   fault(kind: string, n = 1): void {
     this.faults[kind] = (this.faults[kind] ?? 0) + n;
   }
 
-  /** Starts the real host and waits until it polls Telegram. */
+  /** Starts the real host and waits until it polls Telegram (or its WhatsApp channel is up). */
   async start(): Promise<LiveProcess> {
+    if (this.wa) return this.#startWhatsAppHost();
     const polls = this.api.callsOf("getUpdates").length;
     const host = startHost(root, {
-      NESTBOX_DATA_DIR: this.dataDir,
+      ...this.#env(),
       TELEGRAM_BOT_TOKEN: this.api.token,
       TELEGRAM_API_ROOT: this.api.apiRoot,
-      OPENAI_BASE_URL: this.model.llm.url,
-      OPENAI_API_KEY: "sk-chaos",
-      MODEL: "scripted",
-      MODEL_PROVIDER: "openai",
-      AGENT_IMAGE: this.o.agentImage,
-      AGENT_MEMORY_MB: "512",
-      MAX_CONCURRENT_AGENTS: "5",
-      MODEL_RETRY_WINDOW: this.o.retryWindow ?? "30s",
-      MODEL_STALL_TIMEOUT: this.o.stallTimeout ?? "3s",
-      NESTBOX_MOUNT_ALLOWLIST: this.#allowlist,
-      LOG_LEVEL: "info",
-      TZ: "UTC",
     });
     if (this.o.verbose) host.child.stdout?.pipe(process.stderr);
     this.host = host;
@@ -119,6 +125,42 @@ export class ChaosWorld {
       await sleep(50);
     }
     return host;
+  }
+
+  async #startWhatsAppHost(): Promise<LiveProcess> {
+    const host = spawnProcess(...tsNode(path.join(import.meta.dirname, "whatsapp-host.ts")), {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? root,
+        NESTBOX_HEALTH_PORT: "0",
+        ...this.#env(),
+        WA_BRIDGE_PORT: String(this.#waPort),
+      },
+    });
+    if (this.o.verbose) host.child.stderr?.pipe(process.stderr);
+    this.host = host;
+    await host.waitFor("READY", { stream: "stderr", timeoutMs: 90_000 });
+    return host;
+  }
+
+  /** The host's environment, as a user's .env would hold it. */
+  #env(): Record<string, string> {
+    return {
+      NESTBOX_DATA_DIR: this.dataDir,
+      OPENAI_BASE_URL: this.model.llm.url,
+      OPENAI_API_KEY: "sk-chaos",
+      MODEL: "scripted",
+      MODEL_PROVIDER: "openai",
+      AGENT_IMAGE: this.o.agentImage,
+      AGENT_MEMORY_MB: "512",
+      MAX_CONCURRENT_AGENTS: "5",
+      MODEL_RETRY_WINDOW: this.o.retryWindow ?? "30s",
+      MODEL_STALL_TIMEOUT: this.o.stallTimeout ?? "3s",
+      NESTBOX_MOUNT_ALLOWLIST: this.#allowlist,
+      LOG_LEVEL: "info",
+      TZ: "UTC",
+    };
   }
 
   async kill(): Promise<void> {
@@ -134,8 +176,9 @@ export class ChaosWorld {
 
   /** A user writes the next message to chat i. */
   push(i: number): string {
-    const text = this.ledger.nextText(i, `tg:${this.chatNumber(i)}`);
-    this.api.pushMessage({ chatId: this.chatNumber(i), text });
+    const text = this.ledger.nextText(i, this.chatIdOf(i));
+    if (this.wa) this.wa.push(this.chatIdOf(i), text);
+    else this.api.pushMessage({ chatId: this.chatNumber(i), text });
     return text;
   }
 
@@ -166,7 +209,7 @@ export class ChaosWorld {
   }
 
   #delivered(): { text: string; at: number }[] {
-    return this.api.sentLog();
+    return this.wa ? this.wa.shown() : this.api.sentLog();
   }
 
   #count(resends = new Map<string, number>()) {
@@ -183,9 +226,7 @@ export class ChaosWorld {
       for (const r of rows) if (r.resends > 0) resends.set(r.text, (resends.get(r.text) ?? 0) + r.resends);
       let stored = 0;
       for (let i = 0; i < this.o.chats; i++) {
-        stored += store.messages
-          .since(`tg:${this.chatNumber(i)}`, 0)
-          .filter((m) => /ack m\d/.test(m.text)).length;
+        stored += store.messages.since(this.chatIdOf(i), 0).filter((m) => /ack m\d/.test(m.text)).length;
       }
       return {
         name: this.o.name,
@@ -208,6 +249,7 @@ export class ChaosWorld {
     for (const id of await this.agentContainers()) await run("docker", ["rm", "-f", id]).catch(() => {});
     await run("docker", ["network", "rm", agentNetworkName(this.installId)]).catch(() => {});
     await this.api.close();
+    await this.wa?.close();
     await this.model.llm.close();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
