@@ -14,6 +14,13 @@ import { requireModel } from "./config.js";
 import { ensureAgentImage } from "./containers/agent-image.js";
 import { probeDataVisibility } from "./containers/probe.js";
 import { loadContext } from "./context.js";
+import {
+  NO_CHANNEL_MESSAGE,
+  SIGNAL_EXIT,
+  SIGNAL_GRACE_MS,
+  type StopSignal,
+  waitForStop,
+} from "./daemon/stop.js";
 import { createNestbox } from "./nestbox.js";
 import { ensureTerminalChat } from "./registration/terminal-chat.js";
 import { agentFor } from "./sandbox/index.js";
@@ -23,15 +30,18 @@ export interface StartOptions {
   io: CommandIO & { stdin: Readable; stdout: Writable & { isTTY?: boolean } };
   /** Open the terminal channel even when other channels are configured. */
   terminal?: boolean;
+  /** Never open the terminal channel (what a service runs): the host runs until a signal. */
+  noTerminal?: boolean;
   /** The project folder (Dockerfile, skills). */
   projectDir: string;
-  /** Resolves when the process is asked to stop (SIGINT/SIGTERM); the caller installs the handlers. */
-  stopSignal: Promise<"SIGINT" | "SIGTERM">;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM/SIGHUP); the caller installs the handlers. */
+  stopSignal: Promise<StopSignal>;
 }
 
 /**
  * `nestbox start`: config -> store -> runtime -> channels -> host. Resolves with the exit code:
- * 0 after the terminal's input ends and its turns are answered, 130 after Ctrl-C.
+ * 0 after the terminal's input ends (when it is the only channel) and its turns are answered, else
+ * {@link SIGNAL_EXIT}: 0 after SIGTERM, 130 after Ctrl-C, 129 after SIGHUP.
  */
 export async function start(options: StartOptions): Promise<number> {
   const { io } = options;
@@ -54,7 +64,8 @@ export async function start(options: StartOptions): Promise<number> {
   await ensureAgentImage(docker, config, sandbox, options.projectDir, (line) => io.stderr.write(`${line}\n`));
   const whatsappAuth = path.join(config.dataDir, "auth", "whatsapp");
   const whatsappLinked = await hasRegisteredCredentials(whatsappAuth);
-  const openTerminal = options.terminal === true || (!config.telegram && !whatsappLinked);
+  const openTerminal =
+    options.noTerminal !== true && (options.terminal === true || (!config.telegram && !whatsappLinked));
   if (openTerminal) ensureTerminalChat(config);
   syncSkills(options.projectDir, config.dataDir);
   await probeDataVisibility(docker, {
@@ -106,22 +117,31 @@ export async function start(options: StartOptions): Promise<number> {
     },
   });
 
-  const inputEnded = new Promise<"eof">((resolve) =>
-    (terminal as TerminalAdapter | null)?.onInputEnd(() => resolve("eof")),
-  );
+  const others = nestbox.registry
+    .all()
+    .map((c) => c.name)
+    .filter((name) => name !== "terminal");
+  if (!openTerminal && others.length === 0) log.warn(NO_CHANNEL_MESSAGE);
+  const terminalChannel = terminal as TerminalAdapter | null;
+  const stopped = waitForStop({
+    terminal: terminalChannel,
+    otherChannels: others,
+    stopSignal: options.stopSignal,
+    log,
+  });
   await nestbox.start();
-  if (terminal && io.stdout.isTTY) {
+  if (terminalChannel && io.stdout.isTTY) {
     io.stderr.write(
       `nestbox is running. Talk to ${config.assistantName} here; Ctrl-D to finish, Ctrl-C to stop.\n`,
     );
   }
-  const why = await Promise.race([inputEnded, options.stopSignal]);
+  const why = await stopped;
   if (why === "eof") {
     await nestbox.pipeline.drain();
     await nestbox.stop();
-  } else {
-    log.info({ signal: why }, "stopping");
-    await nestbox.stop(why === "SIGTERM" ? 10_000 : 0);
+    return 0;
   }
-  return why === "SIGINT" ? 130 : 0;
+  log.info({ signal: why }, "stopping");
+  await nestbox.stop(SIGNAL_GRACE_MS[why]);
+  return SIGNAL_EXIT[why];
 }

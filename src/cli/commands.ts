@@ -1,5 +1,6 @@
 import type { Readable, Writable } from "node:stream";
 import { loadContext } from "../context.js";
+import type { StopSignal } from "../daemon/stop.js";
 import { UsageError } from "../errors.js";
 import { type StartOptions, start } from "../main.js";
 import { listChats, printChats } from "../setup/chats.js";
@@ -10,7 +11,8 @@ import { printStatus, status } from "./status.js";
 const USAGE = `Usage: nestbox <command> [flags]
 
 Commands:
-  start [--terminal]   run the host (opens the terminal chat when no other channel is configured)
+  start [--terminal|--no-terminal]
+                       run the host (opens the terminal chat when no other channel is configured)
   status [--json]      chats, their last turn and running agent, undelivered replies
   chats [--json]       list registered chats
 Every command takes --help for its own flags. Exit codes: 0 done, 1 failed, 2 wrong flags.
@@ -22,7 +24,7 @@ export interface NestboxDeps {
   stdout: Writable & { isTTY?: boolean };
   projectDir: string;
   /** Called only when `start` really starts, so parsing and `--help` install no signal handlers. */
-  stopSignal: () => Promise<"SIGINT" | "SIGTERM">;
+  stopSignal: () => Promise<StopSignal>;
   /** `start` itself; replaced in tests that only check the command line. */
   start?: (options: StartOptions) => Promise<number>;
 }
@@ -32,20 +34,27 @@ function commands(deps: NestboxDeps): Record<string, Command> {
     start: defineCommand(
       {
         name: "start",
-        usage: `Usage: nestbox start [--terminal]
+        usage: `Usage: nestbox start [--terminal | --no-terminal]
 
 Runs the host: Telegram when TELEGRAM_BOT_TOKEN is set, WhatsApp when linked, otherwise the terminal chat.
-  --terminal   open the terminal chat even when other channels are configured
+  --terminal      open the terminal chat even when other channels are configured
+  --no-terminal   never open it (what a service runs): run until SIGTERM, SIGINT or SIGHUP
+The end of the terminal's input stops the host only when the terminal is its only channel.
+Exit codes: 0 input ended or SIGTERM, 129 SIGHUP, 130 SIGINT (Ctrl-C), 1 failed, 2 wrong flags.
 `,
-        options: { terminal: { type: "boolean" } },
+        options: { terminal: { type: "boolean" }, "no-terminal": { type: "boolean" } },
       },
-      async ({ values }, io) =>
-        (deps.start ?? start)({
+      async ({ values }, io) => {
+        if (values.terminal && values["no-terminal"])
+          throw new UsageError('--terminal and --no-terminal exclude each other: "start" takes one of them');
+        return (deps.start ?? start)({
           io: { ...io, stdin: deps.stdin, stdout: deps.stdout },
           terminal: values.terminal === true,
+          noTerminal: values["no-terminal"] === true,
           projectDir: deps.projectDir,
           stopSignal: deps.stopSignal(),
-        }),
+        });
+      },
     ),
     status: defineCommand(
       {

@@ -19,10 +19,11 @@ const code = await runNestbox(process.argv.slice(2), processIO(), {
   stdin: process.stdin,
   stdout: process.stdout,
   projectDir: projectDir(),
+  // SIGHUP too: a closed terminal or a lost SSH session stops the host cleanly (agents removed).
   stopSignal: () =>
     new Promise((resolve) => {
-      process.once("SIGINT", () => resolve("SIGINT"));
-      process.once("SIGTERM", () => resolve("SIGTERM"));
+      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
+        process.once(signal, () => resolve(signal));
     }),
 });
 // A finished command exits now: a model request still in flight must not keep the process alive.
