@@ -136,9 +136,9 @@ export class TelegramBotApiDouble {
     });
   }
 
-  /** Starts listening on 127.0.0.1 with a free port; returns the apiRoot to give grammy. */
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+  /** Starts listening on 127.0.0.1 with a free port (or `port`); returns the apiRoot to give grammy. */
+  async start(port = 0): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(port, "127.0.0.1", resolve));
     return this.apiRoot;
   }
 
