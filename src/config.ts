@@ -29,6 +29,8 @@ export interface Config {
   agentIdleTimeoutMs: number;
   agentTurnTimeoutMs: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** NESTBOX_LOG_FILE: log lines also go to this file (rotated by size); null: only when run as a service. */
+  logFile: string | null;
   catchupMaxMessages: number;
   catchupMaxChars: number;
   timezone: string;
@@ -116,6 +118,7 @@ const schema = z.object({
   AGENT_IDLE_TIMEOUT: duration("10m"),
   AGENT_TURN_TIMEOUT: duration("10m"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  NESTBOX_LOG_FILE: z.string().optional(),
   CATCHUP_MAX_MESSAGES: intIn(50, 1, 10_000),
   CATCHUP_MAX_CHARS: intIn(24_000, 200, 1_000_000),
   TZ: z.string().optional(),
@@ -196,6 +199,7 @@ export function loadConfig(
     agentIdleTimeoutMs: e.AGENT_IDLE_TIMEOUT,
     agentTurnTimeoutMs: e.AGENT_TURN_TIMEOUT,
     logLevel: e.LOG_LEVEL,
+    logFile: e.NESTBOX_LOG_FILE ? path.resolve(cwd, e.NESTBOX_LOG_FILE) : null,
     catchupMaxMessages: e.CATCHUP_MAX_MESSAGES,
     catchupMaxChars: e.CATCHUP_MAX_CHARS,
     timezone: e.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone,

@@ -108,6 +108,14 @@ const cases: Record<string, Case> = {
       expect(c.log.level).toBe("debug");
     },
   },
+  NESTBOX_LOG_FILE: {
+    value: "./logs/host.log",
+    check: (c) => {
+      expect(c.logFile).toBe(path.join(cwd, "logs", "host.log"));
+      c.log.warn("to the file too");
+      expect(readFileSync(path.join(cwd, "logs", "host.log"), "utf8")).toMatch(/"msg":"to the file too"/);
+    },
+  },
   HTTPS_PROXY: {
     value: "http://proxy.test:3128",
     check: (c, v) => expect(c.sandbox.proxy.httpsProxy).toBe(v),
@@ -167,6 +175,16 @@ describe("loadContext", () => {
     expect(c.sandbox.proxy.httpsProxy).toBe("http://env.test:2");
     expect(c.config.assistantName).toBe("Bob");
     expect(c.env.HTTPS_PROXY).toBe("http://env.test:2");
+  });
+
+  it("as a service, logs also go to data/logs/nestbox.log unless NESTBOX_LOG_FILE says where", () => {
+    const c = loadContext(io(), { detection, service: true });
+    expect(c.logFile).toBe(path.join(cwd, "data", "logs", "nestbox.log"));
+    c.log.info("service line");
+    expect(readFileSync(path.join(cwd, "data", "logs", "nestbox.log"), "utf8")).toMatch(
+      /"msg":"service line"/,
+    );
+    expect(load().logFile).toBeNull();
   });
 
   it("keeps an interactive terminal quiet unless LOG_LEVEL is set", () => {

@@ -1,10 +1,12 @@
-import type { DestinationStream } from "pino";
+import path from "node:path";
+import { type DestinationStream, pino } from "pino";
 import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
 import { dockerEndpoint } from "./containers/docker-connection.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
 import { createLogger, type Logger } from "./log.js";
 import { type DetectionSources, detectSandbox, type SandboxEnvironment } from "./sandbox/index.js";
+import { RotatingFile } from "./service/log-file.js";
 
 /** What every command starts from: the environment (with `.env`), its validated config, the sandbox, Docker, a logger. */
 export interface Context {
@@ -15,6 +17,8 @@ export interface Context {
   /** A client for the Docker engine; constructed only, nothing is asked of the daemon yet. */
   docker: DockerRuntime;
   log: Logger;
+  /** The rotated file log lines also go to (NESTBOX_LOG_FILE, or data/logs/nestbox.log as a service); else null. */
+  logFile: string | null;
 }
 
 /** How {@link loadContext} reads the machine; the defaults are the real ones. */
@@ -25,6 +29,8 @@ export interface ContextOptions {
   detection?: Omit<DetectionSources, "env">;
   /** Where log lines go (stderr by default). */
   logDestination?: DestinationStream;
+  /** Running as a service (`start --no-terminal`): logs also go to data/logs/nestbox.log unless NESTBOX_LOG_FILE says where. */
+  service?: boolean;
 }
 
 /**
@@ -37,10 +43,16 @@ export function loadContext(io: CommandIO, options: ContextOptions = {}): Contex
   const sandbox = detectSandbox({ ...options.detection, env });
   const asked = (env.LOG_LEVEL ?? "").trim() !== "";
   const level = options.interactive === true && !asked ? "warn" : config.logLevel;
-  const log = createLogger({
-    level,
-    ...(options.logDestination ? { destination: options.logDestination } : {}),
-  });
+  const logFile =
+    config.logFile ?? (options.service ? path.join(config.dataDir, "logs", "nestbox.log") : null);
+  const base = options.logDestination ?? pino.destination(2);
+  const destination = logFile
+    ? pino.multistream([
+        { level, stream: base },
+        { level, stream: new RotatingFile({ file: logFile }) },
+      ])
+    : base;
+  const log = createLogger({ level, destination });
   const docker = new DockerRuntime(dockerEndpoint(env));
-  return { env, config, sandbox, docker, log };
+  return { env, config, sandbox, docker, log, logFile };
 }

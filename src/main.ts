@@ -47,7 +47,10 @@ export async function start(options: StartOptions): Promise<number> {
   const { io } = options;
   const interactive = io.stdout.isTTY === true && (io.stdin as { isTTY?: boolean }).isTTY === true;
   // One environment (process + .env) for config, sandbox, Docker and the log level.
-  const { config, sandbox, docker, log } = loadContext(io, { interactive });
+  const { config, sandbox, docker, log, logFile } = loadContext(io, {
+    interactive,
+    service: options.noTerminal === true,
+  });
   const model = requireModel(config);
   log.info(
     {
@@ -57,6 +60,7 @@ export async function start(options: StartOptions): Promise<number> {
       caFiles: sandbox.caFiles.length,
       docker: sandbox.dockerHost ?? "default socket",
       hostDataDir: config.hostDataDir,
+      logFile,
     },
     "environment detected",
   );
