@@ -3,6 +3,8 @@ import { loadContext } from "../context.js";
 import type { StopSignal } from "../daemon/stop.js";
 import { UsageError } from "../errors.js";
 import { type StartOptions, start } from "../main.js";
+import { serviceCommand } from "../service/cli.js";
+import type { ServiceHost } from "../service/service.js";
 import { listChats, printChats } from "../setup/chats.js";
 import { type Command, defineCommand } from "./args.js";
 import { type CommandIO, EXIT, fail } from "./io.js";
@@ -15,6 +17,8 @@ Commands:
                        run the host (opens the terminal chat when no other channel is configured)
   status [--json]      chats, their last turn and running agent, undelivered replies
   chats [--json]       list registered chats
+  service <install|uninstall|status|logs>
+                       run nestbox as a systemd or launchd service (restart on failure, logs)
 Every command takes --help for its own flags. Exit codes: 0 done, 1 failed, 2 wrong flags.
 `;
 
@@ -25,6 +29,10 @@ export interface NestboxDeps {
   projectDir: string;
   /** Called only when `start` really starts, so parsing and `--help` install no signal handlers. */
   stopSignal: () => Promise<StopSignal>;
+  /** How this process was started (node, flags, entry): what `service install` puts in the unit. */
+  launcher?: readonly string[];
+  /** The machine `service` works on; the real one by default. */
+  serviceHost?: (env: Record<string, string | undefined>) => ServiceHost;
   /** `start` itself; replaced in tests that only check the command line. */
   start?: (options: StartOptions) => Promise<number>;
 }
@@ -72,6 +80,7 @@ Registered chats with their last turn and running agent, and undelivered or fail
         return EXIT.ok;
       },
     ),
+    service: serviceCommand(deps.launcher ?? [], deps.serviceHost),
     chats: defineCommand(
       {
         name: "chats",
@@ -98,7 +107,9 @@ export async function runNestbox(argv: string[], io: CommandIO, deps: NestboxDep
   const [name, args] = first === undefined || first.startsWith("-") ? ["start", argv] : [first, rest];
   const command = commands(deps)[name];
   if (!command) {
-    const err = new UsageError(`unknown command "${name}": use start, status or chats (see nestbox --help)`);
+    const err = new UsageError(
+      `unknown command "${name}": use start, status, chats or service (see nestbox --help)`,
+    );
     return fail(io, err, argv.includes("--json"));
   }
   return command(args, io);

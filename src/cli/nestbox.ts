@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { launcherFrom } from "../service/cli.js";
 import { runNestbox } from "./commands.js";
 import { processIO } from "./io.js";
 
@@ -19,6 +20,7 @@ const code = await runNestbox(process.argv.slice(2), processIO(), {
   stdin: process.stdin,
   stdout: process.stdout,
   projectDir: projectDir(),
+  launcher: launcherFrom(process.execPath, process.execArgv, process.argv[1] ?? "", process.cwd()),
   // SIGHUP too: a closed terminal or a lost SSH session stops the host cleanly (agents removed).
   stopSignal: () =>
     new Promise((resolve) => {
