@@ -89,6 +89,8 @@ export async function installService(
   writeFileSync(target.file, content, { mode: 0o644 });
   io.stdout.write(`wrote ${target.file}\n`);
   if (target.kind === "launchd") {
+    // launchd opens the output file itself, and does not create its folder.
+    if (spec.stdioLog) mkdirSync(path.dirname(spec.stdioLog), { recursive: true, mode: 0o700 });
     const domain = `gui/${host.uid}`;
     await host.run("launchctl", ["bootout", `${domain}/${LAUNCHD_LABEL}`]); // an older copy; absent is fine
     await must(host, ["launchctl", ["bootstrap", domain, target.file]], "loading the LaunchAgent");
