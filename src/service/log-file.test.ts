@@ -34,6 +34,15 @@ describe("RotatingFile", () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
+  it("folders made on the way keep the usual mode: a 0700 data folder would hide every mount from the agents", () => {
+    const data = path.join(dir, "data");
+    new RotatingFile({ file: path.join(data, "logs", "nestbox.log") }).close();
+    const usual = 0o777 & ~process.umask();
+    expect(statSync(data).mode & 0o777).toBe(usual);
+    expect(statSync(path.join(data, "logs")).mode & 0o777).toBe(usual);
+    expect(statSync(path.join(data, "logs", "nestbox.log")).mode & 0o777).toBe(0o600);
+  });
+
   it("appends to an existing file and counts its size toward the limit", () => {
     const file = path.join(dir, "nestbox.log");
     const first = new RotatingFile({ file, maxBytes: 200, files: 2 });

@@ -29,8 +29,9 @@ export class RotatingFile {
     this.file = options.file;
     this.#maxBytes = options.maxBytes ?? LOG_ROTATION.maxBytes;
     this.#files = Math.max(1, options.files ?? LOG_ROTATION.files);
-    // Logs name chats and senders: only the owner reads them.
-    mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    // The files are 0600 (logs name chats and senders); folders keep the usual mode, since one of them
+    // may be the data folder, which the agents' uid must be able to enter.
+    mkdirSync(path.dirname(this.file), { recursive: true });
     this.#open();
   }
 

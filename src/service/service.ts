@@ -90,7 +90,7 @@ export async function installService(
   io.stdout.write(`wrote ${target.file}\n`);
   if (target.kind === "launchd") {
     // launchd opens the output file itself, and does not create its folder.
-    if (spec.stdioLog) mkdirSync(path.dirname(spec.stdioLog), { recursive: true, mode: 0o700 });
+    if (spec.stdioLog) mkdirSync(path.dirname(spec.stdioLog), { recursive: true });
     const domain = `gui/${host.uid}`;
     await host.run("launchctl", ["bootout", `${domain}/${LAUNCHD_LABEL}`]); // an older copy; absent is fine
     await must(host, ["launchctl", ["bootstrap", domain, target.file]], "loading the LaunchAgent");
