@@ -135,9 +135,9 @@ export async function start(options: StartOptions): Promise<number> {
   });
   await nestbox.start();
   if (terminalChannel && io.stdout.isTTY) {
-    io.stderr.write(
-      `nestbox is running. Talk to ${config.assistantName} here; Ctrl-D to finish, Ctrl-C to stop.\n`,
-    );
+    const ctrlD =
+      others.length === 0 ? "Ctrl-D to finish" : `Ctrl-D closes this chat (${others.join(", ")} run on)`;
+    io.stderr.write(`nestbox is running. Talk to ${config.assistantName} here; ${ctrlD}, Ctrl-C to stop.\n`);
   }
   const why = await stopped;
   if (why === "eof") {

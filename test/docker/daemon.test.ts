@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -105,6 +105,10 @@ describeDocker(
       expect(host.stderr().split(NO_CHANNEL_MESSAGE)).toHaveLength(2);
       expect(await host.kill("SIGTERM")).toBe(0);
       expect(host.stdout()).toBe("");
+      // As a service it logs to data/logs/nestbox.log as well.
+      const logged = readFileSync(path.join(cwd, "data", "logs", "nestbox.log"), "utf8");
+      expect(logged).toContain(NO_CHANNEL_MESSAGE);
+      expect(logged).toMatch(/"signal":"SIGTERM","msg":"stopping"/);
     });
 
     it("Telegram unreachable at boot and stdin at EOF: the host retries, connects later and answers", async () => {
