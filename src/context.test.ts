@@ -187,6 +187,21 @@ describe("loadContext", () => {
     expect(load().logFile).toBeNull();
   });
 
+  it("at an interactive terminal the log file keeps the configured level (info), the screen shows warnings", () => {
+    const lines: string[] = [];
+    const screen = { write: (l: string) => void lines.push(l) };
+    const c = loadContext(io({ NESTBOX_LOG_FILE: "host.log" }), {
+      interactive: true,
+      detection,
+      logDestination: screen,
+    });
+    c.log.info("only in the file");
+    c.log.warn("on both");
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(["on both"]);
+    const file = readFileSync(path.join(cwd, "host.log"), "utf8");
+    expect(file).toMatch(/"msg":"only in the file"[\s\S]*"msg":"on both"/);
+  });
+
   it("keeps an interactive terminal quiet unless LOG_LEVEL is set", () => {
     expect(load({}, true).log.level).toBe("warn");
     expect(load({}, false).log.level).toBe("info");

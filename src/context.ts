@@ -1,4 +1,3 @@
-import path from "node:path";
 import { type DestinationStream, pino } from "pino";
 import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
@@ -6,7 +5,7 @@ import { dockerEndpoint } from "./containers/docker-connection.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
 import { createLogger, type Logger } from "./log.js";
 import { type DetectionSources, detectSandbox, type SandboxEnvironment } from "./sandbox/index.js";
-import { RotatingFile } from "./service/log-file.js";
+import { alsoToFile, logFileFor } from "./service/log-file.js";
 
 /** What every command starts from: the environment (with `.env`), its validated config, the sandbox, Docker, a logger. */
 export interface Context {
@@ -43,16 +42,10 @@ export function loadContext(io: CommandIO, options: ContextOptions = {}): Contex
   const sandbox = detectSandbox({ ...options.detection, env });
   const asked = (env.LOG_LEVEL ?? "").trim() !== "";
   const level = options.interactive === true && !asked ? "warn" : config.logLevel;
-  const logFile =
-    config.logFile ?? (options.service ? path.join(config.dataDir, "logs", "nestbox.log") : null);
-  const base = options.logDestination ?? pino.destination(2);
-  const destination = logFile
-    ? pino.multistream([
-        { level, stream: base },
-        { level, stream: new RotatingFile({ file: logFile }) },
-      ])
-    : base;
-  const log = createLogger({ level, destination });
+  const logFile = logFileFor(config, options.service === true);
+  // The file keeps the configured level even when a terminal shows only warnings.
+  const out = alsoToFile(options.logDestination ?? pino.destination(2), level, logFile, config.logLevel);
+  const log = createLogger(out);
   const docker = new DockerRuntime(dockerEndpoint(env));
   return { env, config, sandbox, docker, log, logFile };
 }
