@@ -46,7 +46,11 @@ describeDocker(
       llm = await startScriptedLlm({
         format: "openai",
         host: "127.0.0.1",
-        respond: () => ({ text: "here" }),
+        respond: async (req) => {
+          // A turn that stays in flight until its host is gone.
+          if (JSON.stringify(req.messages).includes("take your time")) await sleep(30_000);
+          return { text: "here" };
+        },
       });
     });
     afterAll(async () => {
@@ -83,6 +87,40 @@ describeDocker(
         "the agent container stopped",
         15_000,
       );
+      expect(Date.now() - killedAt).toBeLessThan(15_000);
+    });
+
+    it("after a host SIGKILL during a turn its agent container stops within 15 s, with no new start", async () => {
+      host = startHost(fresh(), env());
+
+      host.send("take your time");
+
+      await waitFor(
+        () => llm.requests.some((r) => JSON.stringify(r.messages).includes("take your time")),
+
+        "the model request",
+
+        60_000,
+      );
+
+      expect((await agents()).filter((c) => c.running)).toHaveLength(1);
+
+      await host.kill("SIGKILL");
+
+      const killedAt = Date.now();
+
+      await waitFor(
+        async () => {
+          await sleep(250);
+
+          return (await agents()).every((c) => !c.running);
+        },
+
+        "the agent container stopped",
+
+        15_000,
+      );
+
       expect(Date.now() - killedAt).toBeLessThan(15_000);
     });
 
