@@ -178,7 +178,7 @@ describe("loadContext", () => {
   });
 
   it("as a service, logs also go to data/logs/nestbox.log unless NESTBOX_LOG_FILE says where", () => {
-    const c = loadContext(io(), { detection, service: true });
+    const c = loadContext(io(), { detection, service: true, logDestination: { write: () => {} } });
     expect(c.logFile).toBe(path.join(cwd, "data", "logs", "nestbox.log"));
     c.log.info("service line");
     expect(readFileSync(path.join(cwd, "data", "logs", "nestbox.log"), "utf8")).toMatch(
