@@ -128,7 +128,10 @@ export async function start(options: StartOptions): Promise<number> {
   if (!openTerminal && others.length === 0) log.warn(NO_CHANNEL_MESSAGE);
   const terminalChannel = terminal as TerminalAdapter | null;
   const stopped = waitForStop({
-    terminal: terminalChannel,
+    terminal: terminalChannel && {
+      onInputEnd: (handler) => terminalChannel.onInputEnd(handler),
+      stop: () => nestbox.registry.stopChannel(terminalChannel.name),
+    },
     otherChannels: others,
     stopSignal: options.stopSignal,
     log,

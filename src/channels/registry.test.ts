@@ -1,9 +1,10 @@
 import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { captureLog } from "../../test/doubles/capture-log.js";
+import { MemoryChannel } from "../../test/doubles/memory-channel.js";
 import { TelegramBotApiDouble } from "../../test/doubles/telegram-bot-api.js";
 import { waitFor } from "../../test/wait.js";
-import type { InboundMessage } from "./channel.js";
+import type { Channel, InboundMessage } from "./channel.js";
 import { ChannelRegistry } from "./registry.js";
 import { createTelegramAdapter } from "./telegram/index.js";
 
@@ -106,6 +107,23 @@ describe("ChannelRegistry: a channel that cannot connect at start", () => {
     expect(r.logs.lines.filter((l) => l.level >= 50).map((l) => l.msg)).toContain(
       "telegram refused to start, it stays stopped: Telegram rejected the bot token (401): check TELEGRAM_BOT_TOKEN",
     );
+  });
+
+  it("stopChannel stops one channel and says so in its state; the others run on", async () => {
+    api = new TelegramBotApiDouble();
+    await api.start();
+    const r = telegramRegistry(api.apiRoot);
+    const other = new MemoryChannel();
+    const both = new ChannelRegistry([r.registry.all()[0] as Channel, other], r.logs.log);
+    registry = both;
+    await both.startAll();
+    await both.stopChannel("telegram");
+    expect(both.states().map((s) => [s.name, s.state])).toEqual([
+      ["telegram", "stopped"],
+      ["memory", "started"],
+    ]);
+    await both.send("mem:1", "still here");
+    expect(other.sent).toEqual([{ chatId: "mem:1", text: "still here" }]);
   });
 
   it("stopAll ends a pending retry: no attempt after the stop", async () => {

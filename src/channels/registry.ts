@@ -145,6 +145,14 @@ export class ChannelRegistry {
     }
   }
 
+  /** Stops one channel (the terminal chat once its input ended); the others run on. */
+  async stopChannel(name: string): Promise<void> {
+    const channel = this.#channels.find((c) => c.name === name);
+    if (!channel) return;
+    await channel.stop();
+    this.#set(channel, { state: "stopped" });
+  }
+
   /** Stops start attempts still waiting, then every channel. */
   async stopAll(): Promise<void> {
     this.#lifecycle.abort();
