@@ -72,6 +72,17 @@ describe("nestbox service (systemd)", () => {
     expect(r.stdout).toContain("sudo loginctl enable-linger alice");
   });
 
+  it("warns about .env lines systemd would read differently (inline comments), naming only the variable", async () => {
+    writeFileSync(
+      path.join(project, ".env"),
+      "MODEL=m # the small one\nOPENAI_BASE_URL=http://127.0.0.1:1/v1\n",
+    );
+    const r = await service(["install"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^warning: systemd reads MODEL from .*\.env differently than nestbox/m);
+    expect(r.stderr).not.toContain("the small one");
+  });
+
   it("no linger hint when lingering is already on", async () => {
     answers["loginctl show-user"] = { code: 0, stdout: "Linger=yes\n" };
     expect((await service(["install"])).stdout).not.toContain("enable-linger");

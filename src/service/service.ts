@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { CommandIO } from "../cli/io.js";
 import { NestboxError, UsageError } from "../errors.js";
+import { envFileMismatches } from "./env-file.js";
 import { LAUNCHD_LABEL, launchdPlist, type ServiceSpec, SYSTEMD_UNIT, systemdUnit } from "./unit-files.js";
 
 /** Runs a program; `inherit` hands it the terminal (status, logs -f). Injected: tests never run systemctl. */
@@ -84,6 +85,13 @@ export async function installService(
     );
   }
   const target = serviceTarget(host, system);
+  if (target.kind !== "launchd" && existsSync(spec.envFile)) {
+    for (const key of envFileMismatches(readFileSync(spec.envFile, "utf8"))) {
+      io.stderr.write(
+        `warning: systemd reads ${key} from ${spec.envFile} differently than nestbox (an inline comment or quotes?), and its value wins: put comments on their own line\n`,
+      );
+    }
+  }
   const content = target.kind === "launchd" ? launchdPlist(spec) : systemdUnit(spec, system);
   mkdirSync(path.dirname(target.file), { recursive: true });
   writeFileSync(target.file, content, { mode: 0o644 });
