@@ -150,6 +150,21 @@ describe("nestbox service (systemd)", () => {
   });
 });
 
+describe("nestbox service: the command line", () => {
+  it("--help prints the usage and runs nothing; an unknown flag is refused with exit 2", async () => {
+    const help = await service(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: nestbox service <install \| uninstall \| status \| logs>/);
+    const bad = await service(["install", "--user"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(
+      /unknown flag --user: "service" takes --system, --follow, --lines <value>, --help/,
+    );
+    expect(calls).toEqual([]);
+    expect(existsSync(userUnit())).toBe(false);
+  });
+});
+
 describe("nestbox service (launchd)", () => {
   it("install writes the LaunchAgent and bootstraps it; logs tail the host's log file", async () => {
     const mac = { platform: "darwin" as const, uid: 501 };
