@@ -84,6 +84,22 @@ describe("loadConfig", () => {
     );
   });
 
+  it("reads the health endpoint: loopback port 4100 by default, 0 for any port, off switch, validated", () => {
+    expect(loadConfig({}).health).toEqual({ host: "127.0.0.1", port: 4100 });
+    expect(loadConfig({ NESTBOX_HEALTH_PORT: "0", NESTBOX_HEALTH_HOST: "0.0.0.0" }).health).toEqual({
+      host: "0.0.0.0",
+      port: 0,
+    });
+    expect(loadConfig({ NESTBOX_HEALTH: "off" }).health).toBeNull();
+    expect(() => loadConfig({ NESTBOX_HEALTH_PORT: "70000" })).toThrow(
+      /NESTBOX_HEALTH_PORT: must be a whole number from 0 to 65535/,
+    );
+    expect(() => loadConfig({ NESTBOX_HEALTH: "no" })).toThrow(/NESTBOX_HEALTH: must be on or off, got "no"/);
+    expect(() => loadConfig({ NESTBOX_HEALTH_HOST: "localhost" })).toThrow(
+      /NESTBOX_HEALTH_HOST: must be an IP/,
+    );
+  });
+
   it("treats blank variables as unset", () => {
     expect(loadConfig({ TELEGRAM_BOT_TOKEN: "  ", MAX_CONCURRENT_AGENTS: "" }).telegram).toBeNull();
   });

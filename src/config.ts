@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { homedir, userInfo } from "node:os";
 import path from "node:path";
 import { parse as parseDotenv } from "dotenv";
@@ -31,6 +32,8 @@ export interface Config {
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** NESTBOX_LOG_FILE: log lines also go to this file (rotated by size); null: only when run as a service. */
   logFile: string | null;
+  /** LOG_FORMAT: `auto` (readable lines at a terminal, JSON otherwise), `json` or `pretty`. */
+  logFormat: "auto" | "json" | "pretty";
   catchupMaxMessages: number;
   catchupMaxChars: number;
   timezone: string;
@@ -47,9 +50,14 @@ export interface Config {
   telegram: { botToken: string; apiRoot: string } | null;
   /** Inputs of the extra-mount rule: the allowlist file and the places it always refuses. */
   mounts: { allowlistFile: string; homes: string[]; dockerSockets: string[]; protectedFiles: string[] };
-  /** Caps of the credential proxy that the environment may change. */
-  credentialProxy: { maxBodyBytes: number };
+  /** Caps of the credential proxy that the environment may change, and how it rides out model outages. */
+  credentialProxy: { maxBodyBytes: number; retryWindowMs: number; stallTimeoutMs: number };
+  /** The local health endpoint (`/healthz`, `/readyz`); null when NESTBOX_HEALTH=off. Port 0: any free port. */
+  health: { host: string; port: number } | null;
 }
+
+/** The health endpoint's port unless NESTBOX_HEALTH_PORT says otherwise. */
+export const DEFAULT_HEALTH_PORT = 4100;
 
 const DURATION = /^(\d+)(ms|s|m|h)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -119,6 +127,7 @@ const schema = z.object({
   AGENT_TURN_TIMEOUT: duration("10m"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   NESTBOX_LOG_FILE: z.string().optional(),
+  LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
   CATCHUP_MAX_MESSAGES: intIn(50, 1, 10_000),
   CATCHUP_MAX_CHARS: intIn(24_000, 200, 1_000_000),
   TZ: z.string().optional(),
@@ -165,6 +174,19 @@ const schema = z.object({
   XDG_RUNTIME_DIR: z.string().optional(),
   DOCKER_HOST: z.string().optional(),
   CREDENTIAL_PROXY_MAX_BODY_MB: intIn(8, 1, 1024),
+  MODEL_RETRY_WINDOW: duration("2m"),
+  MODEL_STALL_TIMEOUT: duration("45s"),
+  NESTBOX_HEALTH: z
+    .enum(["on", "off"], { error: (i) => `must be on or off, got "${String(i.input)}"` })
+    .default("on"),
+  NESTBOX_HEALTH_PORT: intIn(DEFAULT_HEALTH_PORT, 0, 65_535),
+  NESTBOX_HEALTH_HOST: z
+    .string()
+    .default("127.0.0.1")
+    .refine(
+      (h) => isIP(h) !== 0,
+      "must be an IP address to listen on: 127.0.0.1 (this machine only, the default) or 0.0.0.0 (every interface)",
+    ),
 });
 
 /** Validates the environment once; throws a ConfigError listing every bad variable and what to set. */
@@ -190,6 +212,11 @@ export function loadConfig(
       `NESTBOX_MOUNT_ALLOWLIST: ${mounts.allowlistFile} lies inside the data folder ${dataDir}, where agents write; put it outside, e.g. in ~/.config/nestbox/`,
     );
   }
+  if (e.MODEL_RETRY_WINDOW > 4 * 60_000) {
+    problems.push(
+      `MODEL_RETRY_WINDOW: at most 4m (agents' HTTP clients give up on a silent request after 5 minutes), got ${e.MODEL_RETRY_WINDOW / 1000}s`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     assistantName: e.ASSISTANT_NAME,
@@ -200,6 +227,7 @@ export function loadConfig(
     agentTurnTimeoutMs: e.AGENT_TURN_TIMEOUT,
     logLevel: e.LOG_LEVEL,
     logFile: e.NESTBOX_LOG_FILE ? path.resolve(cwd, e.NESTBOX_LOG_FILE) : null,
+    logFormat: e.LOG_FORMAT,
     catchupMaxMessages: e.CATCHUP_MAX_MESSAGES,
     catchupMaxChars: e.CATCHUP_MAX_CHARS,
     timezone: e.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
@@ -216,7 +244,12 @@ export function loadConfig(
         }
       : null,
     mounts,
-    credentialProxy: { maxBodyBytes: e.CREDENTIAL_PROXY_MAX_BODY_MB * 1024 * 1024 },
+    credentialProxy: {
+      maxBodyBytes: e.CREDENTIAL_PROXY_MAX_BODY_MB * 1024 * 1024,
+      retryWindowMs: e.MODEL_RETRY_WINDOW,
+      stallTimeoutMs: e.MODEL_STALL_TIMEOUT,
+    },
+    health: e.NESTBOX_HEALTH === "off" ? null : { host: e.NESTBOX_HEALTH_HOST, port: e.NESTBOX_HEALTH_PORT },
   };
 }
 

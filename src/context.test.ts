@@ -73,6 +73,9 @@ const cases: Record<string, Case> = {
     value: "3",
     check: (c) => expect(c.config.credentialProxy.maxBodyBytes).toBe(3 * 1024 * 1024),
   },
+  NESTBOX_HEALTH: { value: "off", check: (c) => expect(c.config.health).toBeNull() },
+  NESTBOX_HEALTH_PORT: { value: "4242", check: (c) => expect(c.config.health?.port).toBe(4242) },
+  NESTBOX_HEALTH_HOST: { value: "0.0.0.0", check: (c) => expect(c.config.health?.host).toBe("0.0.0.0") },
   TELEGRAM_BOT_TOKEN: { value: "1:abc", check: (c) => expect(c.config.telegram?.botToken).toBe("1:abc") },
   TELEGRAM_API_ROOT: {
     value: "http://tg.test:8081",
@@ -117,6 +120,7 @@ const cases: Record<string, Case> = {
       expect(readFileSync(path.join(cwd, "logs", "host.log"), "utf8")).toMatch(/"msg":"to the file"/);
     },
   },
+  LOG_FORMAT: { value: "pretty", check: (c) => expect(c.config.logFormat).toBe("pretty") },
   HTTPS_PROXY: {
     value: "http://proxy.test:3128",
     check: (c, v) => expect(c.sandbox.proxy.httpsProxy).toBe(v),
@@ -213,5 +217,28 @@ describe("loadContext", () => {
     writeFileSync(path.join(cwd, ".env"), "NESTBOX_HOST_DATA_DIR=srv/data\n");
     expect(() => load()).toThrow(ConfigError);
     expect(() => load()).toThrow(/NESTBOX_HOST_DATA_DIR: must be the absolute path/);
+  });
+});
+
+describe("log format", () => {
+  const logged = (env: Record<string, string>, tty: boolean) => {
+    const lines: string[] = [];
+    const stderr = Object.assign({ write: () => true }, tty ? { isTTY: true } : {});
+    const { log } = loadContext(
+      { ...io(env), stderr },
+      { detection, logDestination: { write: (s: string) => lines.push(s) } },
+    );
+    log.info({ chatId: "tg:1" }, "hello");
+    return lines.join("");
+  };
+
+  it("is one readable line when stderr is a terminal, JSON when it is not", () => {
+    expect(logged({}, true)).toMatch(/^\d\d:\d\d:\d\d INFO {2}hello chatId=tg:1\n$/);
+    expect(JSON.parse(logged({}, false))).toMatchObject({ msg: "hello", chatId: "tg:1" });
+  });
+
+  it("LOG_FORMAT=json keeps JSON at a terminal; LOG_FORMAT=pretty gives lines in a pipe", () => {
+    expect(JSON.parse(logged({ LOG_FORMAT: "json" }, true))).toMatchObject({ msg: "hello" });
+    expect(logged({ LOG_FORMAT: "pretty" }, false)).toMatch(/INFO {2}hello chatId=tg:1\n$/);
   });
 });

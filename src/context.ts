@@ -1,11 +1,11 @@
-import { type DestinationStream, pino } from "pino";
+import type { DestinationStream } from "pino";
 import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
 import { dockerEndpoint } from "./containers/docker-connection.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
-import { createLogger, type Logger } from "./log.js";
+import { chooseLogFormat, createLogger, type Logger } from "./log.js";
 import { type DetectionSources, detectSandbox, type SandboxEnvironment } from "./sandbox/index.js";
-import { alsoToFile, logFileFor } from "./service/log-file.js";
+import { logFileFor, RotatingFile } from "./service/log-file.js";
 
 /** What every command starts from: the environment (with `.env`), its validated config, the sandbox, Docker, a logger. */
 export interface Context {
@@ -42,10 +42,15 @@ export function loadContext(io: CommandIO, options: ContextOptions = {}): Contex
   const sandbox = detectSandbox({ ...options.detection, env });
   const asked = (env.LOG_LEVEL ?? "").trim() !== "";
   const level = options.interactive === true && !asked ? "warn" : config.logLevel;
+  const stderrIsTTY = (io.stderr as { isTTY?: boolean }).isTTY === true;
   const logFile = logFileFor(config, options.service === true);
-  // The file keeps the configured level even when a terminal shows only warnings.
-  const out = alsoToFile(options.logDestination ?? pino.destination(2), level, logFile, config.logLevel);
-  const log = createLogger(out);
+  const log = createLogger({
+    level,
+    format: chooseLogFormat(config.logFormat, stderrIsTTY),
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+    // JSON lines to the file, at the configured level even when a terminal shows only warnings.
+    ...(logFile ? { also: { stream: new RotatingFile({ file: logFile }), level: config.logLevel } } : {}),
+  });
   const docker = new DockerRuntime(dockerEndpoint(env));
   return { env, config, sandbox, docker, log, logFile };
 }

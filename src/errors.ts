@@ -94,3 +94,25 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** Another nestbox host holds the data folder's lock; `holder` says which, when it has written that yet. */
+export class HostRunningError extends NestboxError {
+  override readonly name = "HostRunningError";
+  constructor(
+    readonly dataDir: string,
+    readonly holder: { pid: number; startedAt: number } | null,
+  ) {
+    const who = holder
+      ? `pid ${holder.pid}, started ${new Date(holder.startedAt).toISOString()}`
+      : "it is still starting";
+    super(
+      "HOST_RUNNING",
+      `another nestbox host is already running on the data folder ${dataDir} (${who}); stop it first, or set NESTBOX_DATA_DIR to another folder`,
+    );
+  }
+}
+
+/** The health endpoint cannot listen (port taken, address not on this machine); the message names the variable. */
+export class HealthEndpointError extends NestboxError {
+  override readonly name = "HealthEndpointError";
+}

@@ -1,8 +1,9 @@
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { syncSkills } from "./agents/skills.js";
+import { type ChannelLine, startBanner } from "./banner.js";
 import type { Channel } from "./channels/channel.js";
-import { createTelegramAdapter } from "./channels/telegram/index.js";
+import { createTelegramAdapter, type TelegramAdapter } from "./channels/telegram/index.js";
 import { createTerminalAdapter, type TerminalAdapter } from "./channels/terminal/index.js";
 import {
   createWhatsAppAdapter,
@@ -10,10 +11,11 @@ import {
   whatsappProxyAgent,
 } from "./channels/whatsapp/index.js";
 import type { CommandIO } from "./cli/io.js";
+import { nestboxVersion } from "./cli/project.js";
 import { requireModel } from "./config.js";
 import { ensureAgentImage } from "./containers/agent-image.js";
 import { probeDataVisibility } from "./containers/probe.js";
-import { loadContext } from "./context.js";
+import { type Context, loadContext } from "./context.js";
 import {
   NO_CHANNEL_MESSAGE,
   SIGNAL_EXIT,
@@ -21,6 +23,8 @@ import {
   type StopSignal,
   waitForStop,
 } from "./daemon/stop.js";
+import { type HostServices, startHostServices } from "./host/host-services.js";
+import { LogSink } from "./log.js";
 import { createNestbox } from "./nestbox.js";
 import { ensureTerminalChat } from "./registration/terminal-chat.js";
 import { agentFor } from "./sandbox/index.js";
@@ -47,10 +51,30 @@ export async function start(options: StartOptions): Promise<number> {
   const { io } = options;
   const interactive = io.stdout.isTTY === true && (io.stdin as { isTTY?: boolean }).isTTY === true;
   // One environment (process + .env) for config, sandbox, Docker and the log level.
-  const { config, sandbox, docker, log, logFile } = loadContext(io, {
+  // At a terminal, log lines go above the chat's prompt once the terminal channel runs.
+  const logSink = new LogSink((line) => io.stderr.write(line));
+  const context = loadContext(io, {
     interactive,
     service: options.noTerminal === true,
+    ...(interactive ? { logDestination: logSink } : {}),
   });
+  // The data folder is this process's before anything touches Docker or a channel: a second host stops here.
+  const services = await startHostServices(context);
+  try {
+    return await run(options, context, services, interactive, logSink);
+  } finally {
+    await services.close();
+  }
+}
+
+async function run(
+  options: StartOptions,
+  { config, sandbox, docker, log, logFile }: Context,
+  services: HostServices,
+  interactive: boolean,
+  logSink: LogSink,
+): Promise<number> {
+  const { io } = options;
   const model = requireModel(config);
   log.info(
     {
@@ -78,24 +102,27 @@ export async function start(options: StartOptions): Promise<number> {
     hostDataDir: config.hostDataDir,
   });
   let terminal: TerminalAdapter | null = null;
+  let telegram: TelegramAdapter | null = null;
   const nestbox = await createNestbox({
     config,
     model,
     sandbox,
     docker,
     log,
+    lock: services.lock,
     channels: (store) => {
       const channels: Channel[] = [];
       if (config.telegram) {
-        channels.push(
-          createTelegramAdapter({
-            botToken: config.telegram.botToken,
-            apiRoot: config.telegram.apiRoot,
-            assistantName: config.assistantName,
-            log,
-            proxyAgent: agentFor(new URL(config.telegram.apiRoot), sandbox.proxy),
-          }),
-        );
+        telegram = createTelegramAdapter({
+          botToken: config.telegram.botToken,
+          apiRoot: config.telegram.apiRoot,
+          assistantName: config.assistantName,
+          log,
+          proxyAgent: agentFor(new URL(config.telegram.apiRoot), sandbox.proxy),
+          // `/chatid` suggests a setup command: it must reach this data folder, wherever it is run.
+          ...(config.dataDir === path.resolve(io.cwd, "data") ? {} : { dataDir: config.dataDir }),
+        });
+        channels.push(telegram);
       } else log.info("Telegram skipped: TELEGRAM_BOT_TOKEN is not set");
       if (whatsappLinked) {
         channels.push(
@@ -114,8 +141,12 @@ export async function start(options: StartOptions): Promise<number> {
           output: io.stdout,
           assistantName: config.assistantName,
           interactive,
+          // In raw mode Ctrl-C reaches readline, not the process: raise the signal a terminal would.
+          onInterrupt: () => process.kill(process.pid, "SIGINT"),
         });
         channels.push(terminal);
+        const shown = terminal;
+        if (interactive) logSink.redirect((line) => shown.notice(line));
       }
       return channels;
     },
@@ -126,29 +157,57 @@ export async function start(options: StartOptions): Promise<number> {
     .map((c) => c.name)
     .filter((name) => name !== "terminal");
   if (!openTerminal && others.length === 0) log.warn(NO_CHANNEL_MESSAGE);
-  const terminalChannel = terminal as TerminalAdapter | null;
+  const open = terminal as TerminalAdapter | null;
   const stopped = waitForStop({
-    terminal: terminalChannel && {
-      onInputEnd: (handler) => terminalChannel.onInputEnd(handler),
-      stop: () => nestbox.registry.stopChannel(terminalChannel.name),
+    terminal: open && {
+      onInputEnd: (handler) => open.onInputEnd(handler),
+      stop: () => nestbox.registry.stopChannel(open.name),
     },
     otherChannels: others,
     stopSignal: options.stopSignal,
     log,
   });
+  services.attach({ store: nestbox.store, registry: nestbox.registry, docker, model });
   await nestbox.start();
-  if (terminalChannel && io.stdout.isTTY) {
+  const say = (text: string) => (open?.interactive ? open.notice(text) : io.stderr.write(text));
+  if ((io.stderr as { isTTY?: boolean }).isTTY === true) {
+    const bot = (telegram as TelegramAdapter | null)?.botInfo?.username;
+    // Telegram may still be retrying its first connection: the banner says so instead of "connected".
+    const tg = nestbox.registry.startStates().find((s) => s.name === "telegram");
+    const tgState = !config.telegram
+      ? "off (set TELEGRAM_BOT_TOKEN)"
+      : tg?.state === "started"
+        ? `connected as @${bot}`
+        : `not connected yet, retrying (${tg?.error ?? "starting"})`;
+    const channels: ChannelLine[] = [
+      { name: "telegram", state: tgState },
+      { name: "whatsapp", state: whatsappLinked ? "connected" : "not linked (nestbox auth whatsapp)" },
+      { name: "terminal", state: openTerminal ? "here" : "off (--terminal opens it)" },
+    ];
+    const version = nestboxVersion(options.projectDir);
+    say(startBanner({ version, model, channels, dataDir: config.dataDir }));
+  }
+  if (open && io.stdout.isTTY) {
     const ctrlD =
       others.length === 0 ? "Ctrl-D to finish" : `Ctrl-D closes this chat (${others.join(", ")} run on)`;
-    io.stderr.write(`nestbox is running. Talk to ${config.assistantName} here; ${ctrlD}, Ctrl-C to stop.\n`);
+    say(`nestbox is running. Talk to ${config.assistantName} here; ${ctrlD}, Ctrl-C to stop.\n`);
   }
-  const why = await stopped;
+  let why = await stopped;
+  services.stopping();
   if (why === "eof") {
-    await nestbox.pipeline.drain();
+    const waiting = nestbox.pipeline.queue.active + nestbox.pipeline.queue.pending;
+    if (waiting > 0)
+      say(`Waiting for ${waiting} ${waiting === 1 ? "reply" : "replies"}; Ctrl-C stops now.\n`);
+    // Ctrl-C still stops while the last replies are awaited.
+    why = await Promise.race([nestbox.pipeline.drain().then(() => "eof" as const), options.stopSignal]);
+  }
+  if (why === "eof") {
     await nestbox.stop();
+    logSink.redirect(null);
     return 0;
   }
   log.info({ signal: why }, "stopping");
   await nestbox.stop(SIGNAL_GRACE_MS[why]);
+  logSink.redirect(null);
   return SIGNAL_EXIT[why];
 }

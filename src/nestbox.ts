@@ -9,6 +9,8 @@ import type { Config, ModelConfig } from "./config.js";
 import type { ContainerRuntime } from "./containers/container-runtime.js";
 import { mountPolicy } from "./containers/mount-policy.js";
 import { Reaper } from "./containers/reaper.js";
+import { InstanceLock } from "./host/instance-lock.js";
+import { nestboxVersion } from "./host/version.js";
 import type { Logger } from "./log.js";
 import { Pipeline } from "./pipeline/pipeline.js";
 import type { SandboxEnvironment } from "./sandbox/index.js";
@@ -21,6 +23,11 @@ export interface NestboxOptions {
   sandbox: SandboxEnvironment;
   docker: ContainerRuntime;
   log: Logger;
+  /**
+   * The data folder's single-instance lock, when the caller took it already (`nestbox start` does, before
+   * Docker); otherwise the nestbox takes it here and releases it on stop.
+   */
+  lock?: InstanceLock;
   /** The channels, built once the store is open (WhatsApp asks it which self-chat is main). */
   channels: (store: Store) => Channel[];
   /** Knobs for tests and the benchmark; production leaves them unset. */
@@ -55,6 +62,21 @@ export interface Nestbox {
  * Docker test harness and the benchmark alike.
  */
 export async function createNestbox(o: NestboxOptions): Promise<Nestbox> {
+  const record = { pid: process.pid, startedAt: Date.now(), version: nestboxVersion() };
+  const ownLock = o.lock === undefined ? InstanceLock.acquire(o.config.dataDir, record) : null;
+  try {
+    return await assemble(o, o.lock ?? (ownLock as InstanceLock), ownLock);
+  } catch (err) {
+    ownLock?.release();
+    throw err;
+  }
+}
+
+async function assemble(
+  o: NestboxOptions,
+  lock: InstanceLock,
+  ownLock: InstanceLock | null,
+): Promise<Nestbox> {
   const { config, model, sandbox, docker, log } = o;
   const tuning = o.tuning ?? {};
   const store = Store.open(config.dataDir);
@@ -99,6 +121,7 @@ export async function createNestbox(o: NestboxOptions): Promise<Nestbox> {
     runtime: docker,
     installId,
     owned: () => supervisor.ownedContainers(),
+    holdsDataFolder: () => lock.held,
     ownContainerId: sandbox.ownContainerId,
     log,
   });
@@ -143,6 +166,7 @@ export async function createNestbox(o: NestboxOptions): Promise<Nestbox> {
         await pipeline.stop(graceMs);
         await closeAgentPlumbing(docker, plumbing, log);
         store.close();
+        ownLock?.release();
       })();
       return stopping;
     },

@@ -198,18 +198,23 @@ describe("Pipeline", () => {
     await host.stop();
   });
 
-  it("sends the chat a short error reply when the turn fails", async () => {
+  it("sends the chat a short, friendly error reply when the turn fails; the detail stays on the host", async () => {
     const t = setup(async () => {
-      throw new AgentError("MODEL_DOWN", "the model endpoint refused the request");
+      throw new AgentError("AGENT_START_FAILED", "cannot create container from ux-agent:live: No such image");
     });
     const host = t.make();
     await host.start();
     await t.channel.receive("mem:group", "@Andy hi");
     await host.drain();
     expect(t.channel.sent.map((s) => s.text)).toEqual([
-      "Sorry, I couldn't answer that: the model endpoint refused the request",
+      "Sorry, something went wrong and I couldn't answer that.",
     ]);
-    expect(t.store.turns.list("mem:group")[0]?.status).toBe("failed");
+    expect(t.store.turns.list("mem:group")[0]).toMatchObject({
+      status: "failed",
+      errorCode: "AGENT_START_FAILED",
+      error: "cannot create container from ux-agent:live: No such image",
+    });
+    expect(t.store.turns.cursor("mem:group")).toBe(1);
     await host.stop();
   });
 
@@ -294,8 +299,11 @@ describe("Pipeline", () => {
     await t.channel.receive("mem:group", "@Andy hi");
     await host.drain();
     expect(t.runtime.requests).toEqual([]);
-    expect(t.channel.sent[0]?.text).toMatch(
-      /^Sorry, I couldn't answer that: this chat's folder uses 2 MB, over its 1 MB limit \(AGENT_DISK_MB\)/,
+    expect(t.channel.sent[0]?.text).toBe(
+      "Sorry, I can't work on this: this chat's folder is full. Delete some files and ask again.",
+    );
+    expect(t.store.turns.list("mem:group")[0]?.error).toMatch(
+      /^this chat's folder uses 2 MB, over its 1 MB limit \(AGENT_DISK_MB\)/,
     );
     rmSync(big);
     await t.channel.receive("mem:group", "@Andy and now?");
@@ -321,11 +329,12 @@ describe("Pipeline", () => {
     await t.channel.receive("mem:group", "@Andy write a lot");
     await host.drain();
     expect(t.channel.sent.map((s) => s.text)).toEqual([
-      expect.stringMatching(
-        /^Sorry, I couldn't answer that: this chat's folder uses 2 MB, over its 1 MB limit/,
-      ),
+      "Sorry, I can't work on this: this chat's folder is full. Delete some files and ask again.",
     ]);
-    expect(t.store.turns.list("mem:group")[0]?.status).toBe("failed");
+    expect(t.store.turns.list("mem:group")[0]).toMatchObject({
+      status: "failed",
+      error: expect.stringMatching(/^this chat's folder uses 2 MB, over its 1 MB limit/),
+    });
     await host.stop();
   });
 

@@ -162,7 +162,14 @@ export function runNestbox(
 ): Promise<ProcessResult> {
   return runProcess(...tsNode(path.join(root, "src/cli/nestbox.ts"), args), {
     cwd,
-    env: { PATH: process.env.PATH ?? "", HOME: cwd, LOG_LEVEL: "warn", ...options.env },
+    // Any free health port: tests run hosts side by side.
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: cwd,
+      LOG_LEVEL: "warn",
+      NESTBOX_HEALTH_PORT: "0",
+      ...options.env,
+    },
     input: options.input,
     allowFail: true,
   });
@@ -172,6 +179,12 @@ export function runNestbox(
 export function startHost(cwd: string, env: Record<string, string>, args: string[] = []): LiveProcess {
   return spawnProcess(...tsNode(path.join(root, "src/cli/nestbox.ts"), ["start", ...args]), {
     cwd,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? cwd, LOG_LEVEL: "info", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? cwd,
+      LOG_LEVEL: "info",
+      NESTBOX_HEALTH_PORT: "0",
+      ...env,
+    },
   });
 }

@@ -62,3 +62,16 @@ describe("nestbox start: .env", () => {
     expect(r.code).toBe(1);
   });
 });
+
+describe("nestbox start: --help and --version start nothing", () => {
+  it.each([["--help"], ["-h"], ["--version"], ["-V"]])("start %s exits 0 at once", async (flag) => {
+    cwd = mkdtempSync(path.join(tmpdir(), "nestbox-start-"));
+    // No model and an engine nothing listens on: anything that started would fail.
+    const r = await nestbox(["start", flag], "", { DOCKER_HOST: "tcp://127.0.0.1:1" });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      flag.startsWith("--h") || flag === "-h" ? /^Usage: nestbox start/ : /^nestbox \d+\.\d+\.\d+\n$/,
+    );
+    expect(r.stderr).toBe("");
+  });
+});

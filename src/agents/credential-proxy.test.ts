@@ -5,6 +5,7 @@ import { connectProxy } from "../../test/doubles/connect-proxy.js";
 import type { ModelConfig } from "../config.js";
 import { silentLogger } from "../log.js";
 import type { ProxySettings } from "../sandbox/index.js";
+import type { RetrySettings } from "./credential-proxy/retry-policy.js";
 import { CredentialProxy, type ProxyLimits, upstreamFailure } from "./credential-proxy.js";
 
 const SECRET = "sk-real-key";
@@ -46,8 +47,23 @@ async function upstream(hold = false) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release, cut };
 }
 
-async function proxyFor(model: ModelConfig, proxy = noProxy, limits: Partial<ProxyLimits> = {}) {
-  const gateway = new CredentialProxy({ model, proxy, log: silentLogger(), host: "127.0.0.1", limits });
+/** Answers over this many bytes stream through unbuffered; 0 makes every answer do so. */
+const STREAMED: Partial<ProxyLimits> = { maxAnswerBufferBytes: 0 };
+
+async function proxyFor(
+  model: ModelConfig,
+  proxy = noProxy,
+  limits: Partial<ProxyLimits> = {},
+  retry: Partial<RetrySettings> = {},
+) {
+  const gateway = new CredentialProxy({
+    model,
+    proxy,
+    log: silentLogger(),
+    host: "127.0.0.1",
+    limits,
+    retry,
+  });
   const url = await gateway.listen();
   cleanup.push(() => gateway.close());
   // Tokens bound to "any address", as the supervisor does when the runtime cannot tell.
@@ -63,14 +79,13 @@ async function proxyFor(model: ModelConfig, proxy = noProxy, limits: Partial<Pro
 }
 
 describe("CredentialProxy", () => {
-  it("swaps a live token for the real OpenAI key and streams without buffering", async () => {
+  it("swaps a live token for the real OpenAI key; an answer over the buffer cap streams unbuffered", async () => {
     const up = await upstream(true);
-    const { p, url } = await proxyFor({
-      provider: "openai",
-      name: "m",
-      baseUrl: `${up.url}/v1`,
-      apiKey: SECRET,
-    });
+    const { p, url } = await proxyFor(
+      { provider: "openai", name: "m", baseUrl: `${up.url}/v1`, apiKey: SECRET },
+      noProxy,
+      STREAMED,
+    );
     const token = p.issueToken("tg:1");
     expect(token).not.toContain(SECRET);
     const res = await fetch(`${url}/chat/completions`, {
@@ -95,7 +110,7 @@ describe("CredentialProxy", () => {
     const { p, url } = await proxyFor(
       { provider: "openai", name: "m", baseUrl: `${up.url}/v1`, apiKey: SECRET },
       noProxy,
-      { headersTimeoutMs: 200, requestTimeoutMs: 200, idleTimeoutMs: 200 },
+      { ...STREAMED, headersTimeoutMs: 200, requestTimeoutMs: 200, idleTimeoutMs: 200 },
     );
     const res = await fetch(`${url}/chat/completions`, {
       method: "POST",
@@ -114,12 +129,11 @@ describe("CredentialProxy", () => {
 
   it("aborts the upstream answer when the agent hangs up mid-stream", async () => {
     const up = await upstream(true);
-    const { p, url } = await proxyFor({
-      provider: "openai",
-      name: "m",
-      baseUrl: `${up.url}/v1`,
-      apiKey: SECRET,
-    });
+    const { p, url } = await proxyFor(
+      { provider: "openai", name: "m", baseUrl: `${up.url}/v1`, apiKey: SECRET },
+      noProxy,
+      STREAMED,
+    );
     const controller = new AbortController();
     const res = await fetch(`${url}/chat/completions`, {
       method: "POST",
@@ -184,20 +198,23 @@ describe("CredentialProxy", () => {
     expect(up.seen).toHaveLength(1);
   });
 
-  it("says what to fix when the upstream cannot be reached", async () => {
-    const { p, url } = await proxyFor({
-      provider: "openai",
-      name: "m",
-      baseUrl: "http://127.0.0.1:9",
-      apiKey: SECRET,
-    });
+  it("says what to fix when the upstream stays unreachable for the retry window", async () => {
+    const { p, url } = await proxyFor(
+      { provider: "openai", name: "m", baseUrl: "http://127.0.0.1:9", apiKey: SECRET },
+      noProxy,
+      {},
+      { windowMs: 400, baseDelayMs: 50 },
+    );
     const res = await fetch(`${url}/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${p.issueToken("c")}` },
       body: "{}",
     });
-    expect(res.status).toBe(502);
-    expect(await res.text()).toMatch(/model endpoint http:\/\/127.0.0.1:9 unreachable \(ECONNREFUSED\)/);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("x-should-retry")).toBe("false");
+    expect(await res.text()).toMatch(
+      /model endpoint http:\/\/127.0.0.1:9 kept failing for \d+ s \(\d+ attempts, last: ECONNREFUSED\).*check the base URL and the proxy settings/,
+    );
     const tls = Object.assign(new Error("self-signed certificate in certificate chain"), {
       code: "SELF_SIGNED_CERT_IN_CHAIN",
     });

@@ -124,7 +124,7 @@ export class DiskGuard {
       code: "CHAT_DISK_LIMIT",
       message:
         `this chat's folder uses ${formatMb(used)}, over its ${formatMb(limit)} limit (AGENT_DISK_MB). ` +
-        `Delete files from data/groups/${chat.folder} to continue`,
+        `Delete files from ${path.join(this.#o.dataDir, "groups", chat.folder)} to continue`,
     };
   }
 

@@ -66,7 +66,9 @@ export async function startAgentPlumbing(
   const network = await ensureAgentNetwork(runtime, installId, config.agentNetwork);
   const address = network.gateway ?? "127.0.0.1";
   const limits = { ...proxyLimits, maxBodyBytes: config.credentialProxy.maxBodyBytes };
-  let proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: address, limits });
+  const { retryWindowMs: windowMs, stallTimeoutMs: stallMs } = config.credentialProxy;
+  const retry = { windowMs, stallMs };
+  let proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: address, limits, retry });
   let bindsAddresses = network.gateway !== null;
   try {
     await proxy.listen();
@@ -75,7 +77,7 @@ export async function startAgentPlumbing(
       { err, address, network: network.name },
       "cannot listen on the agents' network gateway; the credential proxy listens on all interfaces",
     );
-    proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: "0.0.0.0", limits });
+    proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: "0.0.0.0", limits, retry });
     await proxy.listen();
     bindsAddresses = false;
   }

@@ -49,6 +49,9 @@ export interface CommandAnswer {
  */
 export type CommandAnswerHandler = (answer: CommandAnswer) => Promise<void>;
 
+/** A channel's connection as the health endpoint and `status` report it. */
+export type ChannelState = "connecting" | "connected" | `down: ${string}`;
+
 /** Called when a channel's connection comes (back) up, so waiting outbound messages can go out. */
 export type ReadyHandler = () => void;
 
@@ -79,6 +82,8 @@ export interface Channel {
   setTyping(chatId: string, active: boolean): Promise<void>;
   /** Stops receiving and disconnects; idempotent. */
   stop(): Promise<void>;
+  /** Where its connection is now, for the health endpoint; a channel without it counts as connected. */
+  state?(): ChannelState;
 }
 
 /** Channel prefix rules for chat ids. */

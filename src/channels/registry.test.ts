@@ -51,7 +51,7 @@ describe("ChannelRegistry: a channel that cannot connect at start", () => {
     const port = await closedPort();
     const r = telegramRegistry(`http://127.0.0.1:${port}`);
     await expect(r.registry.startAll()).resolves.toBeUndefined();
-    expect(r.registry.states()).toEqual([
+    expect(r.registry.startStates()).toEqual([
       {
         name: "telegram",
         state: "retrying",
@@ -59,9 +59,10 @@ describe("ChannelRegistry: a channel that cannot connect at start", () => {
         nextAttemptAt: expect.any(Number),
       },
     ]);
+    expect(r.registry.states().telegram).toMatch(/^down: .*ECONNREFUSED.*; next attempt in \d+ s$/);
     await waitFor(() => r.warnings().length >= 3, "three failed attempts logged", 10_000);
     await api.start(port);
-    await waitFor(() => r.registry.states()[0]?.state === "started", "telegram started", 10_000);
+    await waitFor(() => r.registry.startStates()[0]?.state === "started", "telegram started", 10_000);
     // Only the registry's line per attempt, each with its next delay (growing, capped); nothing else.
     const warnings = r.warnings();
     expect(warnings.every((l) => l.msg.startsWith("telegram could not start; retrying in"))).toBe(true);
@@ -78,7 +79,7 @@ describe("ChannelRegistry: a channel that cannot connect at start", () => {
     api.dropNextConnection("getMe", 5);
     const r = telegramRegistry(api.apiRoot);
     await r.registry.startAll();
-    await waitFor(() => r.registry.states()[0]?.state === "started", "telegram started", 10_000);
+    await waitFor(() => r.registry.startStates()[0]?.state === "started", "telegram started", 10_000);
     expect(api.callsOf("getMe")).toHaveLength(6);
   });
 
@@ -88,7 +89,10 @@ describe("ChannelRegistry: a channel that cannot connect at start", () => {
     api.tokenValid = false;
     const r = telegramRegistry(api.apiRoot);
     await expect(r.registry.startAll()).rejects.toMatchObject({ code: "TELEGRAM_UNAUTHORIZED" });
-    expect(r.registry.states()[0]).toMatchObject({ state: "failed", error: expect.stringMatching(/401/) });
+    expect(r.registry.startStates()[0]).toMatchObject({
+      state: "failed",
+      error: expect.stringMatching(/401/),
+    });
     await new Promise((res) => setTimeout(res, 200));
     expect(api.callsOf("getMe")).toHaveLength(1);
   });
@@ -100,7 +104,7 @@ describe("ChannelRegistry: a channel that cannot connect at start", () => {
     api.tokenValid = false;
     const r = telegramRegistry(api.apiRoot);
     await r.registry.startAll();
-    await waitFor(() => r.registry.states()[0]?.state === "failed", "telegram given up", 10_000);
+    await waitFor(() => r.registry.startStates()[0]?.state === "failed", "telegram given up", 10_000);
     const calls = api.callsOf("getMe").length;
     await new Promise((res) => setTimeout(res, 300));
     expect(api.callsOf("getMe")).toHaveLength(calls);
@@ -118,7 +122,7 @@ describe("ChannelRegistry: a channel that cannot connect at start", () => {
     registry = both;
     await both.startAll();
     await both.stopChannel("telegram");
-    expect(both.states().map((s) => [s.name, s.state])).toEqual([
+    expect(both.startStates().map((s) => [s.name, s.state])).toEqual([
       ["telegram", "stopped"],
       ["memory", "started"],
     ]);
@@ -132,7 +136,7 @@ describe("ChannelRegistry: a channel that cannot connect at start", () => {
     const r = telegramRegistry(`http://127.0.0.1:${port}`);
     await r.registry.startAll();
     await r.registry.stopAll();
-    expect(r.registry.states()[0]?.state).toBe("stopped");
+    expect(r.registry.startStates()[0]?.state).toBe("stopped");
     const attempts = r.warnings().length;
     await api.start(port);
     await new Promise((res) => setTimeout(res, 400));

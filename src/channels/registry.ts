@@ -2,10 +2,10 @@ import { setTimeout as delay } from "node:timers/promises";
 import { type Backoff, backoffDelay } from "../backoff.js";
 import { ChannelError, ChannelNetworkError, describeError, UnroutableChatError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { Channel, CommandAnswer, InboundMessage, SendOptions } from "./channel.js";
+import type { Channel, ChannelState, CommandAnswer, InboundMessage, SendOptions } from "./channel.js";
 
-/** Where a channel stands: started, waiting for its next start attempt, or stopped for good by a refusal. */
-export interface ChannelState {
+/** Where a channel's start stands: started, waiting for its next attempt, or stopped for good by a refusal. */
+export interface ChannelStartState {
   name: string;
   state: "stopped" | "starting" | "started" | "retrying" | "failed";
   /** Why the last start failed (retrying, failed). */
@@ -33,7 +33,7 @@ export class ChannelRegistry {
   readonly #channels: Channel[];
   readonly #log: Logger;
   readonly #restart: Required<ChannelRestartOptions>;
-  readonly #states = new Map<string, ChannelState>();
+  readonly #states = new Map<string, ChannelStartState>();
   #lifecycle = new AbortController();
   readonly #retries = new Set<Promise<void>>();
 
@@ -53,9 +53,9 @@ export class ChannelRegistry {
     for (const c of channels) this.#states.set(c.name, { name: c.name, state: "stopped" });
   }
 
-  /** Each channel's state, in wiring order (for status and health). */
-  states(): ChannelState[] {
-    return this.#channels.map((c) => ({ ...(this.#states.get(c.name) as ChannelState) }));
+  /** Each channel's start, in wiring order: started, retrying (with the error and next attempt), failed, stopped. */
+  startStates(): ChannelStartState[] {
+    return this.#channels.map((c) => ({ ...(this.#states.get(c.name) as ChannelStartState) }));
   }
 
   /** The channels in wiring order. */
@@ -119,6 +119,26 @@ export class ChannelRegistry {
   /** Called with the channel's name whenever one (re)connects. */
   onReady(handler: (channel: string) => void): void {
     for (const channel of this.#channels) channel.onReady(() => handler(channel.name));
+  }
+
+  /**
+   * Each channel's connection state by name, for the health endpoint; a channel whose start is being
+   * retried says so, with the next attempt.
+   */
+  states(): Record<string, ChannelState> {
+    return Object.fromEntries(
+      this.#channels.map((c) => {
+        const start = this.#states.get(c.name);
+        if (start?.state === "retrying" && start.nextAttemptAt !== undefined) {
+          const inS = Math.max(0, Math.round((start.nextAttemptAt - this.#restart.now()) / 1000));
+          return [
+            c.name,
+            `down: ${start.error ?? "cannot connect"}; next attempt in ${inS} s` as ChannelState,
+          ];
+        }
+        return [c.name, c.state?.() ?? "connected"];
+      }),
+    );
   }
 
   /**
@@ -211,7 +231,7 @@ export class ChannelRegistry {
     this.#log.info({ channel: channel.name }, "channel started");
   }
 
-  #set(channel: Channel, state: Omit<ChannelState, "name">): void {
+  #set(channel: Channel, state: Omit<ChannelStartState, "name">): void {
     this.#states.set(channel.name, { name: channel.name, ...state });
   }
 }

@@ -1,6 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { UsageError } from "../errors.js";
 import { type CommandIO, fail } from "./io.js";
+import { nestboxVersion } from "./project.js";
 
 /** A command's flags and help text: the one description every command's argument parsing uses. */
 export interface CommandSpec<O extends ParseArgsOptionsConfig> {
@@ -8,7 +9,7 @@ export interface CommandSpec<O extends ParseArgsOptionsConfig> {
   name: string;
   /** Printed by `--help` / `-h` and after a usage error's hint. */
   usage: string;
-  /** The command's own flags; `--help`/`-h` is added to every command, `--json` when `json` is set. */
+  /** The command's own flags; `--help`/`-h` and `--version`/`-V` are added to every command, `--json` when `json` is set. */
   options: O;
   /** The command has output that scripts read: accept `--json`. */
   json?: boolean;
@@ -19,18 +20,23 @@ export interface CommandSpec<O extends ParseArgsOptionsConfig> {
 /** The flag table node:util parseArgs takes. */
 export type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig["options"]>;
 
-const BUILTIN = { help: { type: "boolean", short: "h" }, json: { type: "boolean" } } as const;
+const BUILTIN = {
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+  json: { type: "boolean" },
+} as const;
 
 type All<O extends ParseArgsOptionsConfig> = O & typeof BUILTIN;
 type Values<O extends ParseArgsOptionsConfig> = ReturnType<
   typeof parseArgs<{ options: All<O>; strict: true; allowPositionals: true }>
 >["values"];
 
-/** What {@link parseCommand} found: the flags' values, positionals, and whether `--help` was asked. */
+/** What {@link parseCommand} found: the flags' values, positionals, and whether `--help` or `--version` was asked. */
 export interface ParsedCommand<O extends ParseArgsOptionsConfig> {
   values: Values<O>;
   positionals: string[];
   help: boolean;
+  version: boolean;
   json: boolean;
 }
 
@@ -50,7 +56,12 @@ export function parseCommand<O extends ParseArgsOptionsConfig>(
   spec: CommandSpec<O>,
   argv: string[],
 ): ParsedCommand<O> {
-  const options = { ...spec.options, help: BUILTIN.help, ...(spec.json ? { json: BUILTIN.json } : {}) };
+  const options = {
+    ...spec.options,
+    help: BUILTIN.help,
+    version: BUILTIN.version,
+    ...(spec.json ? { json: BUILTIN.json } : {}),
+  };
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: spec.positionals === true });
@@ -61,6 +72,7 @@ export function parseCommand<O extends ParseArgsOptionsConfig>(
     values: parsed.values as Values<O>,
     positionals: parsed.positionals,
     help: parsed.values.help === true,
+    version: parsed.values.version === true,
     json: parsed.values.json === true,
   };
 }
@@ -83,7 +95,8 @@ function usageError(spec: CommandSpec<ParseArgsOptionsConfig>, err: unknown): Us
 }
 
 /**
- * Runs one command the same way everywhere: `--help` prints its usage and exits 0 without running it;
+ * Runs one command the same way everywhere: `--help` prints its usage (`--version` the version) and
+ * exits 0 without running it;
  * a usage error exits 2 and any other failure 1, each with one line naming the cause and the fix.
  */
 export async function runCommand<O extends ParseArgsOptionsConfig>(
@@ -102,6 +115,7 @@ export async function runCommand<O extends ParseArgsOptionsConfig>(
     io.stdout.write(spec.usage.endsWith("\n") ? spec.usage : `${spec.usage}\n`);
     return 0;
   }
+  if (args.version) return printVersion(io);
   try {
     return await body(args);
   } catch (err) {
@@ -118,4 +132,17 @@ export function defineCommand<O extends ParseArgsOptionsConfig>(
   body: (args: ParsedCommand<O>, io: CommandIO) => Promise<number>,
 ): Command {
   return (argv, io) => runCommand(io, spec, argv, (args) => body(args, io));
+}
+
+/** `--version`: prints `nestbox <version>` and returns exit code 0. */
+export function printVersion(io: Pick<CommandIO, "stdout">): number {
+  io.stdout.write(`nestbox ${nestboxVersion()}\n`);
+  return 0;
+}
+
+/** Whether a command line asks only for help or the version (`-h`, `--help`, `-V`, `--version`). */
+export function asksFor(argv: string[]): "help" | "version" | null {
+  if (argv.some((a) => a === "--help" || a === "-h")) return "help";
+  if (argv.some((a) => a === "--version" || a === "-V")) return "version";
+  return null;
 }

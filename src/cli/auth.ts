@@ -13,7 +13,7 @@ import { loadContext } from "../context.js";
 import { describeError, UsageError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { silentLogger } from "../log.js";
-import { type CommandSpec, type ParseArgsOptionsConfig, parseCommand } from "./args.js";
+import { type CommandSpec, type ParseArgsOptionsConfig, parseCommand, printVersion } from "./args.js";
 import { EXIT } from "./io.js";
 
 /** Everything `runAuth` touches, injectable so tests need no network, no real terminal and no process exit. */
@@ -57,7 +57,7 @@ interface AuthArgs {
   json: boolean;
 }
 
-function parseAuthArgs(argv: string[]): AuthArgs | "help" {
+function parseAuthArgs(argv: string[]): AuthArgs | "help" | "version" {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -66,6 +66,7 @@ function parseAuthArgs(argv: string[]): AuthArgs | "help" {
   }
   const { values, positionals } = parsed;
   if (parsed.help) return "help";
+  if (parsed.version) return "version";
   if (positionals.length !== 1 || positionals[0] !== "whatsapp") {
     const got = positionals.length === 0 ? "no channel" : `"${positionals.join(" ")}"`;
     throw new UsageError(`only "whatsapp" can be linked, got ${got}\n\n${AUTH_USAGE}`);
@@ -129,7 +130,7 @@ export async function runAuth(argv: string[], deps: AuthDeps): Promise<number> {
     return exitCode;
   };
 
-  let args: AuthArgs | "help";
+  let args: AuthArgs | "help" | "version";
   let authDir: string;
   let proxyAgent: Agent | undefined;
   let log: Logger;
@@ -139,6 +140,7 @@ export async function runAuth(argv: string[], deps: AuthDeps): Promise<number> {
       say(AUTH_USAGE);
       return 0;
     }
+    if (args === "version") return printVersion(deps);
     json = args.json;
     // One context (environment with .env) for the data folder, the proxy and the log level.
     const ctx = loadContext({ ...deps, env: deps.env ?? {}, cwd: deps.cwd ?? process.cwd() });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -84,9 +84,17 @@ describe("nestbox commands parse their flags strictly", () => {
   });
 
   it("status --json answers with the report; start refuses --json (it has no report)", async () => {
+    // An existing data folder no host ever ran on: a report, "not running" (2); Docker unreachable here.
+    mkdirSync(path.join(cwd, "data"));
     const r = await nestbox("status", "--json");
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ installId: null, chats: [] });
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      installId: null,
+      chats: [],
+      host: { state: "stopped", pid: null },
+      dockerReachable: false,
+      exitCode: 2,
+    });
     expect((await nestbox("start", "--json")).code).toBe(2);
   });
 
@@ -99,5 +107,65 @@ describe("nestbox commands parse their flags strictly", () => {
       error: expect.stringContaining("frobnicate"),
     });
     expect((await nestbox("--help")).stdout).toMatch(/^Usage: nestbox <command>/);
+  });
+});
+
+describe("every command of the bin answers --help and --version without running anything", () => {
+  const version = (
+    JSON.parse(readFileSync(path.join(import.meta.dirname, "../../package.json"), "utf8")) as {
+      version: string;
+    }
+  ).version;
+  const commands = [
+    ["start"],
+    ["status"],
+    ["chats"],
+    ["setup"],
+    ["setup", "register"],
+    ["setup", "edit"],
+    ["setup", "unregister"],
+    ["setup", "chats"],
+    ["setup", "container"],
+    ["setup", "environment"],
+    ["setup", "verify"],
+    ["auth"],
+    ["auth", "whatsapp"],
+    [],
+  ];
+
+  it.each(commands)("nestbox %s --version and -V print the version and exit 0", async (...cmd) => {
+    for (const flag of ["--version", "-V"]) {
+      const r = await nestbox(...cmd, flag);
+      expect(r).toEqual({ code: 0, stdout: `nestbox ${version}\n`, stderr: "" });
+    }
+    expect(started).toEqual([]);
+    expect(signalsAsked).toBe(0);
+  });
+
+  it.each(commands)("nestbox %s --help prints a usage and exits 0", async (...cmd) => {
+    const r = await nestbox(...cmd, "--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: /);
+    expect(r.stderr).toBe("");
+    expect(await nestbox(...cmd, "-h")).toEqual(r);
+    expect(started).toEqual([]);
+    expect(signalsAsked).toBe(0);
+  });
+
+  it.each([
+    ["setup", "chats"],
+    ["setup", "verify"],
+    ["auth", "whatsapp"],
+  ])("nestbox %s %s refuses an unknown flag with exit 2", async (...cmd) => {
+    const r = await nestbox(...cmd, "--bogus");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown flag --bogus/);
+  });
+
+  it("the top-level usage names every command", async () => {
+    const r = await nestbox("--help");
+    for (const c of ["start", "status", "chats", "setup <step>", "auth whatsapp"]) {
+      expect(r.stdout).toContain(`  ${c}`);
+    }
   });
 });

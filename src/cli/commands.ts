@@ -6,7 +6,11 @@ import { type StartOptions, start } from "../main.js";
 import { serviceCommand } from "../service/cli.js";
 import type { ServiceHost } from "../service/service.js";
 import { listChats, printChats } from "../setup/chats.js";
-import { type Command, defineCommand } from "./args.js";
+import { runSetup } from "../setup/cli.js";
+import { asksFor, type Command, defineCommand, printVersion } from "./args.js";
+import { runAuth } from "./auth.js";
+import { hostStatus } from "./host-status.js";
+import { hostLines } from "./host-status-lines.js";
 import { type CommandIO, EXIT, fail } from "./io.js";
 import { printStatus, status } from "./status.js";
 
@@ -15,11 +19,13 @@ const USAGE = `Usage: nestbox <command> [flags]
 Commands:
   start [--terminal|--no-terminal]
                        run the host (opens the terminal chat when no other channel is configured)
-  status [--json]      chats, their last turn and running agent, undelivered replies
+  status [--json]      is the host running and ready; chats, agents, undelivered replies
   chats [--json]       list registered chats
+  setup <step>         register, edit, unregister, chats, container, environment, verify (setup --help)
+  auth whatsapp        link a WhatsApp account
   service <install|uninstall|status|logs>
                        run nestbox as a systemd or launchd service (restart on failure, logs)
-Every command takes --help for its own flags. Exit codes: 0 done, 1 failed, 2 wrong flags.
+Every command takes --help for its own flags and --version. Exit codes: 0 done, 1 failed, 2 wrong flags.
 `;
 
 /** What `nestbox start` needs beyond the command line: the terminal's streams, the project, the stop signal. */
@@ -69,15 +75,27 @@ Exit codes: 0 input ended or SIGTERM, 129 SIGHUP, 130 SIGINT (Ctrl-C), 1 failed,
         name: "status",
         usage: `Usage: nestbox status [--json]
 
-Registered chats with their last turn and running agent, and undelivered or failed replies.
+Whether the host runs on the data folder (pid, uptime, version, readiness from its health endpoint),
+the model, each channel's state, running and orphaned agents, last errors, pending replies; then the
+registered chats with their last turn and running agent, and undelivered or failed replies.
+  --json   the same report as one JSON object
+Exit codes: 0 running and ready; 1 error (e.g. no data folder at NESTBOX_DATA_DIR); 2 not running
+(stopped or crashed); 3 running but not ready (a channel down, the model unreachable...);
+4 running but the Docker engine does not answer.
 `,
         options: {},
         json: true,
       },
       async ({ json }, io) => {
         const { config, docker } = loadContext(io);
-        printStatus(io, await status(config, docker), json);
-        return EXIT.ok;
+        const host = await hostStatus(config, docker);
+        const chats = await status(config, docker);
+        if (json) io.stdout.write(`${JSON.stringify({ ...chats, ...host })}\n`);
+        else {
+          io.stdout.write(`${hostLines(host).join("\n")}\n`);
+          printStatus(io, chats, false);
+        }
+        return host.exitCode;
       },
     ),
     service: serviceCommand(deps.launcher ?? [], deps.serviceHost),
@@ -93,6 +111,14 @@ Registered chats with their last turn and running agent, and undelivered or fail
         return EXIT.ok;
       },
     ),
+    setup: (argv, io) => runSetup(argv, io),
+    auth: async (argv, io) => {
+      if (asksFor(argv)) return runAuth(argv, io);
+      // Ctrl-C cancels the link; the handlers are installed only now that it really runs.
+      const controller = new AbortController();
+      void deps.stopSignal().then(() => controller.abort());
+      return runAuth(argv, { ...io, signal: controller.signal });
+    },
   };
 }
 
@@ -103,12 +129,13 @@ export async function runNestbox(argv: string[], io: CommandIO, deps: NestboxDep
     io.stdout.write(USAGE);
     return EXIT.ok;
   }
+  if (first === "--version" || first === "-V") return printVersion(io);
   // `nestbox --terminal` is `nestbox start --terminal`.
   const [name, args] = first === undefined || first.startsWith("-") ? ["start", argv] : [first, rest];
   const command = commands(deps)[name];
   if (!command) {
     const err = new UsageError(
-      `unknown command "${name}": use start, status, chats or service (see nestbox --help)`,
+      `unknown command "${name}": use start, status, chats, setup, auth or service (see nestbox --help)`,
     );
     return fail(io, err, argv.includes("--json"));
   }

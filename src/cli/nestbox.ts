@@ -1,20 +1,8 @@
 #!/usr/bin/env node
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { launcherFrom } from "../service/cli.js";
 import { runNestbox } from "./commands.js";
 import { processIO } from "./io.js";
-
-/** The folder holding `container/Dockerfile` and `skills/`: two or three levels up (sources or dist/). */
-function projectDir(): string {
-  const candidates = [
-    path.resolve(import.meta.dirname, "../.."),
-    path.resolve(import.meta.dirname, "../../.."),
-  ];
-  return (
-    candidates.find((d) => existsSync(path.join(d, "container", "Dockerfile"))) ?? (candidates[0] as string)
-  );
-}
+import { projectDir } from "./project.js";
 
 const code = await runNestbox(process.argv.slice(2), processIO(), {
   stdin: process.stdin,

@@ -6,6 +6,7 @@ import { LABELS } from "../containers/agent-spec.js";
 import type { ContainerRuntime } from "../containers/container-runtime.js";
 import { silentLogger } from "../log.js";
 import { Store } from "../store/index.js";
+import { within } from "./host-status.js";
 import type { CommandIO } from "./io.js";
 import { describeCounts, type OutboxStatus, outboxStatus } from "./outbox-status.js";
 
@@ -57,9 +58,13 @@ export async function status(config: Config, docker: ContainerRuntime): Promise<
       report.diskLow = store.meta.diskLow();
       report.outbox = outboxStatus(store.outbox.list());
       try {
-        report.docker = `engine ${await docker.version()}`;
+        report.docker = `engine ${await within(docker.version(), 3000, "the Docker engine")}`;
         if (report.installId) {
-          const list = await docker.list({ [LABELS.install]: report.installId });
+          const list = await within(
+            docker.list({ [LABELS.install]: report.installId }),
+            3000,
+            "the Docker engine",
+          );
           running = new Map(list.filter((c) => c.running).map((c) => [c.labels[LABELS.chat] ?? "", c.name]));
         }
       } catch (err) {

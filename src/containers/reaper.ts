@@ -8,6 +8,11 @@ export interface ReaperOptions {
   installId: string;
   /** Ids and names of the containers the supervisor owns right now. */
   owned: () => Set<string>;
+  /**
+   * Whether this process holds the data folder's single-instance lock. Only the host that holds it may
+   * call an install's containers orphans: any other process (a refused second host, a command) reaps nothing.
+   */
+  holdsDataFolder: () => boolean;
   /** The container nestbox itself runs in (full id or 12-char prefix), never touched. */
   ownContainerId: string | null;
   log: Logger;
@@ -34,6 +39,12 @@ export class Reaper {
   /** One reconciliation pass; returns the names of the containers it removed. */
   async reap(): Promise<string[]> {
     const { runtime, installId, log } = this.#o;
+    if (!this.#o.holdsDataFolder()) {
+      log.warn(
+        "not reaping: this process does not hold the data folder's lock, so another host may own them",
+      );
+      return [];
+    }
     const candidates = await runtime.list({ [LABELS.install]: installId });
     const owned = this.#o.owned();
     const removed: string[] = [];

@@ -7,6 +7,7 @@ import type { ToolCallFrame } from "../protocol/index.js";
 import type { RegisteredChat } from "../registration/chat.js";
 import type { Store } from "../store/index.js";
 import { DeliveryWorker } from "./delivery.js";
+import { OutageRetry } from "./outage-retry.js";
 import type { PromptLimits } from "./prompt.js";
 import { ConversationQueue } from "./queue.js";
 import { decide } from "./trigger.js";
@@ -24,6 +25,8 @@ export interface PipelineOptions {
   disk?: TurnDiskGuard;
   now?: () => number;
   delivery?: { retryDelayMs?: number; maxRetryDelayMs?: number; maxAttempts?: number };
+  /** When chats left waiting by a model outage run again (default: after 1 min, doubling to 15 min). */
+  outageRetry?: { firstDelayMs?: number; maxDelayMs?: number };
 }
 
 /**
@@ -34,6 +37,7 @@ export interface PipelineOptions {
 export class Pipeline {
   readonly queue: ConversationQueue;
   readonly delivery: DeliveryWorker;
+  readonly outages: OutageRetry;
   readonly #o: PipelineOptions;
   readonly #now: () => number;
   readonly #shutdown = new AbortController();
@@ -47,6 +51,11 @@ export class Pipeline {
       log: options.log,
       now: this.#now,
       ...options.delivery,
+    });
+    this.outages = new OutageRetry({
+      enqueue: (chatId) => this.queue.enqueue(chatId),
+      firstDelayMs: options.outageRetry?.firstDelayMs ?? 60_000,
+      maxDelayMs: options.outageRetry?.maxDelayMs ?? 15 * 60_000,
     });
     this.queue = new ConversationQueue({
       maxConcurrent: options.maxConcurrentAgents,
@@ -62,6 +71,8 @@ export class Pipeline {
           shutdownSignal: this.#shutdown.signal,
           disk: options.disk,
           hostTools: (chat) => (call) => this.#hostTool(chat, call),
+          onModelAnswered: () => this.outages.answered(),
+          onModelOutage: (chatId) => this.outages.outage(chatId),
         }),
       onError: (chatId, err) => options.log.error({ err, chatId }, "turn crashed"),
     });
@@ -163,6 +174,7 @@ export class Pipeline {
    */
   async stop(graceMs = 0): Promise<void> {
     this.queue.close();
+    this.outages.stop();
     if (graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.queue.idle(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);

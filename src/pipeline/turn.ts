@@ -1,8 +1,10 @@
 import type { AgentRuntime, TurnRequest } from "../agents/agent-runtime.js";
 import { AgentError, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { AgentErrorCode } from "../protocol/error-codes.js";
 import type { RegisteredChat } from "../registration/chat.js";
 import type { Store } from "../store/index.js";
+import { failureCode, failureReply, isModelOutage, MODEL_DOWN_NOTICE } from "./failure.js";
 import { formatCatchUp, type PromptLimits } from "./prompt.js";
 
 /** What a turn needs from the rest of the host. */
@@ -21,17 +23,16 @@ export interface TurnDeps {
   disk?: TurnDiskGuard;
   /** The host tools a chat's agent may call during its turn. */
   hostTools: (chat: RegisteredChat) => TurnRequest["onToolCall"];
+  /** The model answered a turn (an outage, if any, is over). */
+  onModelAnswered?: () => void;
+  /** The model stayed down for the whole retry window; the chat's messages wait for it. */
+  onModelOutage?: (chatId: string) => void;
 }
 
 /** The part of the disk guard a turn uses. */
 export interface TurnDiskGuard {
   refusal(chat: RegisteredChat): { code: string; message: string } | null;
   watch(chat: RegisteredChat, onBreach: (refusal: { code: string; message: string }) => void): () => void;
-}
-
-/** The short reply a chat gets when its turn fails. */
-export function failureReply(err: unknown): string {
-  return `Sorry, I couldn't answer that: ${describeError(err)}`;
 }
 
 /**
@@ -67,15 +68,21 @@ export async function runChatTurn(chatId: string, deps: TurnDeps): Promise<void>
       store.turns.advanceCursor(chatId, toSeq, now());
     });
     log.info({ chatId, turnId }, "turn finished");
+    deps.onModelAnswered?.();
   } catch (caught) {
     const err = breach ?? caught;
     if (deps.shutdownSignal.aborted) {
       log.warn({ chatId, turnId }, "turn interrupted by shutdown; it will run again at next start");
       return;
     }
+    const details = { error: describeError(err), errorCode: failureCode(err) ?? undefined };
+    if (isModelOutage(err)) {
+      recordOutage(chatId, turnId, details, deps);
+      return;
+    }
     log.error({ err, chatId, turnId }, "turn failed");
     store.transaction(() => {
-      store.turns.finish(turnId, "failed", now(), { error: describeError(err) });
+      store.turns.finish(turnId, "failed", now(), details);
       store.commitReply(chatId, turnId, failureReply(err), toSeq, now());
     });
     deps.onReply(chatId);
@@ -83,6 +90,31 @@ export async function runChatTurn(chatId: string, deps: TurnDeps): Promise<void>
     unwatch?.();
     void deps.setTyping(chatId, false);
   }
+}
+
+/**
+ * The model was down for the whole retry window: the turn fails but its messages stay unanswered
+ * (the cursor stays), and the chat hears about it once per outage, not once per attempt.
+ */
+function recordOutage(
+  chatId: string,
+  turnId: number,
+  details: { error: string; errorCode?: string },
+  deps: TurnDeps,
+): void {
+  const { store, log, now } = deps;
+  const previous = store.turns.previousFinished(chatId, turnId);
+  const told = previous?.status === "failed" && previous.errorCode === AgentErrorCode.ModelUnavailable;
+  log.warn(
+    { chatId, turnId, error: details.error },
+    "model unavailable: the chat's messages stay unanswered until it answers again",
+  );
+  store.transaction(() => {
+    store.turns.finish(turnId, "failed", now(), details);
+    if (!told) store.outbox.add(chatId, turnId, MODEL_DOWN_NOTICE, now());
+  });
+  if (!told) deps.onReply(chatId);
+  deps.onModelOutage?.(chatId);
 }
 
 async function streamTurn(

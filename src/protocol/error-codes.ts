@@ -17,6 +17,8 @@ export const AgentErrorCode = {
   TurnFailed: "turn_failed",
   /** The model call failed. */
   ModelError: "model_error",
+  /** The model endpoint kept failing for the whole retry window (an outage, not a refusal). */
+  ModelUnavailable: "model_unavailable",
   /** A frame was too large to send; this error replaces it. */
   FrameTooLarge: "frame_too_large",
   /** An exception nothing else caught. */

@@ -52,9 +52,7 @@ export function registerChat(dataDir: string, request: RegisterRequest): Registe
       throw new UsageError(`--is-main: ${main.chatId} is already the main chat; there can be only one`);
     }
     if (existsSync(folderDir)) {
-      throw new UsageError(
-        `--folder "${chat.folder}": data/groups/${chat.folder} already exists; pick another folder`,
-      );
+      throw new UsageError(`--folder "${chat.folder}": ${folderDir} already exists; pick another folder`);
     }
   } finally {
     store?.close();

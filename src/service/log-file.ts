@@ -1,6 +1,5 @@
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
 import path from "node:path";
-import { type DestinationStream, pino } from "pino";
 
 /** Size-rotated log file settings. */
 export interface RotatingFileOptions {
@@ -94,25 +93,4 @@ export function logFileFor(
   service: boolean,
 ): string | null {
   return config.logFile ?? (service ? path.join(config.dataDir, "logs", "nestbox.log") : null);
-}
-
-/**
- * Logger settings for `destination` at `level`, plus a {@link RotatingFile} at `file` (when there is one)
- * at `fileLevel`; the logger's own level is the lower of the two.
- */
-export function alsoToFile(
-  destination: DestinationStream,
-  level: string,
-  file: string | null,
-  fileLevel: string,
-): { level: string; destination: DestinationStream } {
-  if (!file) return { level, destination };
-  const value = (l: string) => pino.levels.values[l] ?? Number.POSITIVE_INFINITY;
-  return {
-    level: value(fileLevel) < value(level) ? fileLevel : level,
-    destination: pino.multistream([
-      { level: level as pino.Level, stream: destination },
-      { level: fileLevel as pino.Level, stream: new RotatingFile({ file }) },
-    ]),
-  };
 }

@@ -1,4 +1,5 @@
-import { type Command, defineCommand } from "../cli/args.js";
+import path from "node:path";
+import { asksFor, type Command, defineCommand, printVersion } from "../cli/args.js";
 import { type CommandIO, EXIT, fail } from "../cli/io.js";
 import { mountPolicy } from "../containers/mount-policy.js";
 import { loadContext } from "../context.js";
@@ -7,6 +8,7 @@ import { registerChat } from "../registration/register-chat.js";
 import { listChats, printChats } from "./chats.js";
 import { container } from "./container.js";
 import { environment } from "./environment.js";
+import { edit, unregister } from "./manage.js";
 import { parseRegister, REGISTER } from "./register.js";
 import { verify } from "./verify.js";
 
@@ -17,6 +19,9 @@ Steps:
              --folder <folder> [--trigger @Andy] [--assistant-name Andy] [--is-main]
              [--no-trigger-required] [--allow-sender <sender id>]... [--memory-mb N] [--cpus N] [--disk-mb N]
              [--pids N] [--mount name=/host/folder[:ro|:rw]]...
+  edit       change a chat: <chat id> [--name <name>] [--trigger @Bob] [--requires-trigger true|false]
+             [--memory-mb|--cpus|--pids|--disk-mb N|default]
+  unregister remove a chat: <chat id> [--purge (also its folder and messages)] [--force (the main chat)]
   chats      list registered chats
   container  build the agent image: [--base <image>] [--tag <image:tag>]
   environment  show the detected proxy, CA files, Docker endpoint, own container and path mapping, and
@@ -44,6 +49,7 @@ const register = defineCommand(REGISTER, async (args, io) => {
     assistantName: config.assistantName,
     now: Date.now(),
     mountPolicy: mountPolicy(config),
+    groupsDir: shownPath(path.join(config.dataDir, "groups"), io.cwd),
   });
   const chat = registerChat(config.dataDir, request);
   if (args.json) io.stdout.write(`${JSON.stringify({ ok: true, chat })}\n`);
@@ -53,7 +59,7 @@ const register = defineCommand(REGISTER, async (args, io) => {
         ? "answers every message"
         : `answers messages starting with ${chat.trigger}`;
     io.stdout.write(
-      `Registered ${chat.chatId} "${chat.name}" in data/groups/${chat.folder}/ (${how}${chat.isMain ? ", main chat" : ""}).\n`,
+      `Registered ${chat.chatId} "${chat.name}" in ${shownPath(path.join(config.dataDir, "groups", chat.folder), io.cwd)}/ (${how}${chat.isMain ? ", main chat" : ""}).\n`,
     );
   }
   return EXIT.ok;
@@ -72,8 +78,22 @@ const chats = defineCommand(
   },
 );
 
+/** A path as the user can use it from here: relative when it is under `cwd` (`data/groups/x`), else absolute. */
+export function shownPath(p: string, cwd: string): string {
+  const rel = path.relative(cwd, p);
+  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : p;
+}
+
 /** The steps by name. */
-export const steps: Record<string, SetupStep> = { register, chats, container, environment, verify };
+export const steps: Record<string, SetupStep> = {
+  register,
+  chats,
+  edit,
+  unregister,
+  container,
+  environment,
+  verify,
+};
 
 /** Runs `npm run setup -- ...`; returns the exit code (0 done, 1 failed, 2 wrong flags). */
 export async function runSetup(
@@ -83,8 +103,9 @@ export async function runSetup(
 ): Promise<number> {
   const all = { ...steps, ...extra };
   const { step, rest } = splitStep(argv);
+  if (!step && asksFor(rest) === "version") return printVersion(io);
   if (!step || step === "help") {
-    const asked = step === "help" || rest.includes("--help") || rest.includes("-h");
+    const asked = step === "help" || asksFor(rest) === "help";
     (asked ? io.stdout : io.stderr).write(USAGE);
     return asked ? EXIT.ok : EXIT.usage;
   }

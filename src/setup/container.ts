@@ -1,9 +1,8 @@
 import path from "node:path";
 import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../cli/args.js";
+import { projectDir } from "../cli/project.js";
 import { buildAgentImage } from "../containers/agent-image.js";
 import { loadContext } from "../context.js";
-
-const projectDir = path.resolve(import.meta.dirname, "..", "..");
 
 const CONTAINER = {
   name: "setup container",
@@ -44,7 +43,7 @@ export const container = defineCommand(CONTAINER, async ({ values, json }, io) =
   );
   const started = Date.now();
   await buildAgentImage(docker, {
-    contextDir: path.join(projectDir, "container"),
+    contextDir: path.join(projectDir(), "container"),
     tag,
     baseImage: base,
     sandbox,

@@ -59,7 +59,7 @@ Flags:
 /** Validates parsed `setup register` flags; throws a UsageError naming the bad flag and the fix. */
 export function parseRegister(
   values: ParsedCommand<typeof REGISTER.options>["values"],
-  defaults: { assistantName: string; now: number; mountPolicy: MountPolicy },
+  defaults: { assistantName: string; now: number; mountPolicy: MountPolicy; groupsDir?: string },
 ): RegisterRequest {
   const flags = values as Record<string, unknown>;
   const str = (k: string) => (typeof flags[k] === "string" ? (flags[k] as string).trim() : undefined);
@@ -74,7 +74,9 @@ export function parseRegister(
   if (!name) throw new UsageError('--name is required: the chat\'s display name, e.g. --name "Family"');
   const folder = str("folder");
   if (!folder)
-    throw new UsageError("--folder is required: a folder name under data/groups/, e.g. --folder family");
+    throw new UsageError(
+      `--folder is required: a folder name under ${defaults.groupsDir ?? "data/groups"}/, e.g. --folder family`,
+    );
   const assistantName = str("assistant-name") ?? defaults.assistantName;
   if (!/^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(assistantName)) {
     throw new UsageError(
@@ -117,7 +119,7 @@ const FLAGS: Record<string, string> = {
 };
 
 /** A schema problem said in terms of the flag, with the value as typed (`--cpus "lots" is out of range`). */
-function asFlag(p: ChatProblem, str: (k: string) => string | undefined): string {
+export function asFlag(p: ChatProblem, str: (k: string) => string | undefined): string {
   const flag = FLAGS[p.field] ?? p.field;
   const typed = str(flag);
   const message = typed === undefined ? p.message : p.message.replace(/^"[^"]*"/, JSON.stringify(typed));

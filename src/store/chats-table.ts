@@ -87,6 +87,29 @@ export class ChatsTable {
     return r ? toChat(r) : null;
   }
 
+  /** Writes a chat's settings (name, trigger, limits, senders, mounts); the id, folder and main flag stay. */
+  update(chat: RegisteredChat): void {
+    this.db
+      .prepare(
+        `UPDATE chats SET name = ?, trigger = ?, requires_trigger = ?, allowed_senders = ?, limits = ?,
+          extra_mounts = ? WHERE chat_id = ?`,
+      )
+      .run(
+        chat.name,
+        chat.trigger,
+        chat.requiresTrigger ? 1 : 0,
+        chat.allowedSenders ? JSON.stringify(chat.allowedSenders) : null,
+        chat.limits ? JSON.stringify(chat.limits) : null,
+        JSON.stringify(chat.extraMounts),
+        chat.chatId,
+      );
+  }
+
+  /** Removes a chat's registration; returns whether there was one. */
+  remove(chatId: string): boolean {
+    return this.db.prepare("DELETE FROM chats WHERE chat_id = ?").run(chatId).changes > 0;
+  }
+
   /** Updates the display name (group subjects change). */
   rename(chatId: string, name: string): void {
     this.db.prepare("UPDATE chats SET name = ? WHERE chat_id = ?").run(sanitizeName(name), chatId);

@@ -8,6 +8,7 @@ import { SessionsTable } from "./sessions.js";
 import { TurnsTable } from "./turns.js";
 
 export type { StoredMessage } from "./messages.js";
+export type { HostLife } from "./meta.js";
 export type { OutboxRow } from "./outbox.js";
 export type { Turn } from "./turns.js";
 
@@ -45,6 +46,20 @@ export class Store {
       const id = this.outbox.add(chatId, turnId, text, now);
       this.turns.advanceCursor(chatId, coveredSeq, now);
       return id;
+    });
+  }
+
+  /** Throws when the database cannot answer a query (closed, unreadable): the health endpoint's store check. */
+  ping(): void {
+    this.db.prepare("SELECT 1").get();
+  }
+
+  /** Deletes everything stored for a chat (messages, cursor, turns, replies, session) in one transaction. */
+  forgetChat(chatId: string): void {
+    this.transaction(() => {
+      for (const table of ["messages", "cursors", "turns", "outbox", "sessions"]) {
+        this.db.prepare(`DELETE FROM ${table} WHERE chat_id = ?`).run(chatId);
+      }
     });
   }
 

@@ -1,6 +1,13 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "./db.js";
 
+/** When the last host started, was last seen alive, and stopped cleanly (null: never / not yet). */
+export interface HostLife {
+  startedAt: number | null;
+  heartbeatAt: number | null;
+  stoppedAt: number | null;
+}
+
 /** Small key/value facts about the installation. */
 export class MetaTable {
   constructor(private readonly db: Db) {}
@@ -28,6 +35,41 @@ export class MetaTable {
   setDiskLow(message: string | null): void {
     if (message) this.set("disk_low", message);
     else this.db.prepare("DELETE FROM meta WHERE key = 'disk_low'").run();
+  }
+
+  /** The host's lifecycle marks (ms since the epoch), for `status`: started, last heartbeat, clean stop. */
+  hostLife(): HostLife {
+    const n = (key: string) => {
+      const v = this.get(key);
+      return v === null ? null : Number(v);
+    };
+    return {
+      startedAt: n("host_started_at"),
+      heartbeatAt: n("host_heartbeat_at"),
+      stoppedAt: n("host_stopped_at"),
+    };
+  }
+
+  /** A host took the data folder: started now, alive now, not stopped. */
+  markHostStarted(at: number): void {
+    this.db.transaction(() => {
+      this.set("host_started_at", String(at));
+      this.set("host_heartbeat_at", String(at));
+      this.db.prepare("DELETE FROM meta WHERE key = 'host_stopped_at'").run();
+    })();
+  }
+
+  /** The running host is still alive at `at`. */
+  markHostAlive(at: number): void {
+    this.set("host_heartbeat_at", String(at));
+  }
+
+  /** The host stopped cleanly at `at` (absent after a crash). */
+  markHostStopped(at: number): void {
+    this.db.transaction(() => {
+      this.set("host_heartbeat_at", String(at));
+      this.set("host_stopped_at", String(at));
+    })();
   }
 
   /** A stable id for this installation (labels its containers); created on first use. */

@@ -101,4 +101,9 @@ export const migrations: readonly string[] = [
   CREATE INDEX outbox_pending ON outbox (status, id);
   CREATE INDEX outbox_chat ON outbox (chat_id, status, id);
   `,
+  // 3: why a turn failed, as a code (model_unavailable, TURN_TIMEOUT, ...): an outage leaves its
+  // messages unanswered and tells the chat once, so the next turn must know the last one's cause.
+  `
+  ALTER TABLE turns ADD COLUMN error_code TEXT;
+  `,
 ];

@@ -10,6 +10,8 @@ export interface Turn {
   startedAt: number;
   endedAt: number | null;
   error: string | null;
+  /** Why it failed, as an error code (e.g. `model_unavailable`); null when done or unknown. */
+  errorCode: string | null;
 }
 
 interface TurnRow {
@@ -21,6 +23,7 @@ interface TurnRow {
   started_at: number;
   ended_at: number | null;
   error: string | null;
+  error_code: string | null;
 }
 
 const toTurn = (r: TurnRow): Turn => ({
@@ -32,6 +35,7 @@ const toTurn = (r: TurnRow): Turn => ({
   startedAt: r.started_at,
   endedAt: r.ended_at,
   error: r.error,
+  errorCode: r.error_code,
 });
 
 /** Turns and the per-chat cursor (the last message seq a finished turn covered). */
@@ -68,13 +72,32 @@ export class TurnsTable {
     id: number,
     status: "done" | "failed",
     now: number,
-    details: { error?: string; inputTokens?: number; outputTokens?: number } = {},
+    details: { error?: string; errorCode?: string; inputTokens?: number; outputTokens?: number } = {},
   ): void {
     this.db
       .prepare(
-        "UPDATE turns SET status = ?, ended_at = ?, error = ?, input_tokens = ?, output_tokens = ? WHERE id = ?",
+        `UPDATE turns SET status = ?, ended_at = ?, error = ?, error_code = ?, input_tokens = ?, output_tokens = ?
+         WHERE id = ?`,
       )
-      .run(status, now, details.error ?? null, details.inputTokens ?? null, details.outputTokens ?? null, id);
+      .run(
+        status,
+        now,
+        details.error ?? null,
+        details.errorCode ?? null,
+        details.inputTokens ?? null,
+        details.outputTokens ?? null,
+        id,
+      );
+  }
+
+  /** The chat's last finished turn before `beforeId` (done or failed), or null. */
+  previousFinished(chatId: string, beforeId: number): Turn | null {
+    const r = this.db
+      .prepare(
+        "SELECT * FROM turns WHERE chat_id = ? AND id < ? AND status IN ('done', 'failed') ORDER BY id DESC LIMIT 1",
+      )
+      .get(chatId, beforeId) as TurnRow | undefined;
+    return r ? toTurn(r) : null;
   }
 
   /** Marks turns left running by a crash as interrupted; returns how many. */
@@ -92,6 +115,15 @@ export class TurnsTable {
   list(chatId: string): Turn[] {
     return (
       this.db.prepare("SELECT * FROM turns WHERE chat_id = ? ORDER BY id").all(chatId) as TurnRow[]
+    ).map(toTurn);
+  }
+
+  /** The newest failed turns of every chat, newest first: the "last errors" of `status`. */
+  recentFailures(limit: number): Turn[] {
+    return (
+      this.db
+        .prepare("SELECT * FROM turns WHERE status = 'failed' ORDER BY id DESC LIMIT ?")
+        .all(limit) as TurnRow[]
     ).map(toTurn);
   }
 }

@@ -48,6 +48,8 @@ export interface HarnessOptions {
   log?: Logger;
   /** AGENT_NETWORK for this install (default open). */
   agentNetwork?: "open" | "internal";
+  /** MODEL_RETRY_WINDOW and MODEL_STALL_TIMEOUT (defaults: the product's). */
+  modelRetry?: { window?: string; stall?: string };
 }
 
 /** The proxy as the supervisor's TokenIssuer, recording each binding (token -> address) for the tests. */
@@ -129,6 +131,8 @@ export async function startAgentHarness(options: HarnessOptions) {
       CATCHUP_MAX_CHARS: "20000",
       NESTBOX_MOUNT_ALLOWLIST: allowlistFile,
       NESTBOX_HOST_DATA_DIR: undefined,
+      MODEL_RETRY_WINDOW: options.modelRetry?.window,
+      MODEL_STALL_TIMEOUT: options.modelRetry?.stall,
     },
     root,
   );

@@ -99,8 +99,9 @@ describeDocker("attacks: extra mounts re-checked by real path at every container
     const llmCalls = h.llm.requests.length;
     const replies = await h.ask("local:alpha", "RUN:ls -la /workspace/extra/notes/");
     expect(replies).toHaveLength(1);
-    expect(replies[0]).toMatch(
-      /^Sorry, I couldn't answer that: extra mount notes is refused: .*notes \(real path .*\) is nestbox's data folder .*\(fix: /,
+    expect(replies[0]).toBe("Sorry, something went wrong and I couldn't answer that.");
+    expect(h.store.turns.list("local:alpha").at(-1)?.error).toMatch(
+      /^extra mount notes is refused: .*notes \(real path .*\) is nestbox's data folder .*\(fix: /,
     );
     expect(await everyContainer("alpha")).toEqual([]);
     expect(h.llm.requests.length).toBe(llmCalls);
@@ -109,14 +110,17 @@ describeDocker("attacks: extra mounts re-checked by real path at every container
   it("a folder replaced by a symlink to a folder holding a socket, or to /var/run: refused, no container", async () => {
     rmSync(at("work"), { recursive: true });
     symlinkSync(at("sockdir"), at("work"));
+    const lastError = () => h.store.turns.list("local:gamma").at(-1)?.error;
     const [viaSocket] = await h.ask("local:gamma", "RUN:ls /workspace/extra/work");
-    expect(viaSocket).toMatch(
+    expect(viaSocket).toBe("Sorry, something went wrong and I couldn't answer that.");
+    expect(lastError()).toMatch(
       /extra mount work is refused: .*work \(real path .*sockdir\) holds a socket \(docker\.sock\)/,
     );
     rmSync(at("work"));
     symlinkSync("/var/run", at("work"));
     const [viaRun] = await h.ask("local:gamma", "RUN:ls /workspace/extra/work");
-    expect(viaRun).toMatch(
+    expect(viaRun).toBe("Sorry, something went wrong and I couldn't answer that.");
+    expect(lastError()).toMatch(
       /extra mount work is refused: .*\(real path \/run\) (holds the Docker socket|is the system)/,
     );
     expect(await everyContainer("gamma")).toEqual([]);

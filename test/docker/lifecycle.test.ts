@@ -52,9 +52,10 @@ describeDocker("agent lifecycle on the real daemon", () => {
     await started;
     await h.pipeline.drain();
     const replies = h.channel.sent.map((s) => s.text);
-    expect(replies).toEqual([
-      "Sorry, I couldn't answer that: it took longer than 4 s (AGENT_TURN_TIMEOUT), so the agent was stopped",
-    ]);
+    expect(replies).toEqual(["Sorry, that took too long, so I stopped working on it."]);
+    expect(h.store.turns.list("local:slow")[0]?.error).toBe(
+      "it took longer than 4 s (AGENT_TURN_TIMEOUT), so the agent was stopped",
+    );
     const info = await h.docker.inspect(id);
     expect(info ? `${info.status} ${info.running}` : null).toBeNull();
   });
@@ -92,7 +93,8 @@ describeDocker("agent lifecycle on the real daemon", () => {
     h = harness;
     const replies = await h.ask("local:doomed", "hello");
     expect(replies).toHaveLength(1);
-    expect(replies[0]).toMatch(/^Sorry, I couldn't answer that: the agent crashed 3 time\(s\)/);
+    expect(replies[0]).toBe("Sorry, something went wrong and I couldn't answer that.");
+    expect(h.store.turns.list("local:doomed")[0]?.error).toMatch(/^the agent crashed 3 time\(s\)/);
     expect(h.llm.requests).toHaveLength(3);
     expect(await h.containersOf("doomed")).toEqual([]);
   });

@@ -50,6 +50,7 @@ describeDocker("reaper decoys on the real daemon", () => {
       runtime: rt,
       installId: install,
       owned: () => new Set([owned]),
+      holdsDataFolder: () => true,
       ownContainerId: self.slice(0, 12),
       log: silentLogger(),
     });

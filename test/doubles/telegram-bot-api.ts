@@ -109,6 +109,10 @@ export class TelegramBotApiDouble {
   #nextUpdateId = 1;
   #nextMessageId = 1;
   readonly #sent: TgMessage[] = [];
+  /** When each of `#sent` was stored, in ms. */
+  readonly #sentAt: number[] = [];
+  /** Sends to these chats wait this long before Telegram handles them (a slow or failing chat). */
+  readonly #chatHolds = new Map<number, number>();
   readonly #actions: { chatId: number; action: string }[] = [];
   /** Queued failures per method; `null` lets that call through. */
   readonly #failures = new Map<string, (ApiFailure | null)[]>();
@@ -116,6 +120,10 @@ export class TelegramBotApiDouble {
   #storeThenDrop = 0;
   readonly #holds = new Map<string, { ms: number; times: number }>();
   readonly #waiters = new Set<Waiter>();
+  /** Requests taken in while black-holed: never answered; their connections die when it ends. */
+  readonly #swallowed = new Set<IncomingMessage>();
+  #blackhole = false;
+  #port = 0;
 
   constructor(
     options: { token?: string; bot?: Partial<TgUser & { can_read_all_group_messages: boolean }> } = {},
@@ -136,14 +144,42 @@ export class TelegramBotApiDouble {
     });
   }
 
-  /** Starts listening on 127.0.0.1 with a free port (or `port`); returns the apiRoot to give grammy. */
-  async start(port = 0): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(port, "127.0.0.1", resolve));
+  /** Starts listening on 127.0.0.1 (on `port`, else the port of an earlier start, else a free one); returns the apiRoot. */
+  async start(port?: number): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(port ?? this.#port, "127.0.0.1", resolve));
+    this.#port = (this.#server.address() as AddressInfo).port;
     return this.apiRoot;
   }
 
   get apiRoot(): string {
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  /** Telegram is down: the port refuses connections (open ones are reset) until {@link comeBack}. */
+  async goDown(): Promise<void> {
+    for (const w of this.#waiters) {
+      this.#waiters.delete(w);
+      clearTimeout(w.timer);
+    }
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  /** Listens again on the same port. */
+  async comeBack(): Promise<void> {
+    await this.start();
+  }
+
+  /**
+   * Black-holed: requests are read and never answered (as when packets are dropped); when it ends,
+   * their connections are destroyed, so clients see whatever their own timeouts make of it.
+   */
+  blackhole(on: boolean): void {
+    this.#blackhole = on;
+    if (on) return;
+    for (const req of this.#swallowed) req.socket.destroy();
+    this.#swallowed.clear();
   }
 
   async close(): Promise<void> {
@@ -162,6 +198,21 @@ export class TelegramBotApiDouble {
       if (ready.length > 0) this.#answerWaiter(w, ready);
     }
     return full;
+  }
+
+  /** Every message Telegram stored, with the chat and the time in ms. */
+  sentLog(): { chatId: number; text: string; at: number }[] {
+    return this.#sent.map((m, i) => ({
+      chatId: m.chat.id,
+      text: m.text ?? "",
+      at: this.#sentAt[i] as number,
+    }));
+  }
+
+  /** Every sendMessage to `chatId` waits `ms` first (0 or less: no longer). */
+  holdSendsTo(chatId: number, ms: number): void {
+    if (ms > 0) this.#chatHolds.set(chatId, ms);
+    else this.#chatHolds.delete(chatId);
   }
 
   /** Queues a user's message in a chat, as Telegram would deliver it. */
@@ -256,6 +307,10 @@ export class TelegramBotApiDouble {
     const payload = { ...Object.fromEntries(url.searchParams), ...(await readBody(req)) };
     if (!match) return this.#reply(res, 404, { ok: false, error_code: 404, description: "Not Found" });
     const [, token, method = ""] = match;
+    if (this.#blackhole) {
+      this.#swallowed.add(req);
+      return;
+    }
     this.calls.push({ method, payload, at: Date.now() });
     const drops = this.#drops.get(method) ?? 0;
     if (drops > 0) {
@@ -263,6 +318,8 @@ export class TelegramBotApiDouble {
       req.socket.destroy();
       return;
     }
+    const chatHold = method === "sendMessage" ? this.#chatHolds.get(Number(payload.chat_id)) : undefined;
+    if (chatHold && !(await waitUnlessClosed(res, chatHold))) return;
     const hold = this.#holds.get(method);
     if (hold && hold.times > 0) {
       hold.times--;
@@ -370,6 +427,7 @@ export class TelegramBotApiDouble {
       text: String(payload.text ?? ""),
     };
     this.#sent.push(message);
+    this.#sentAt.push(Date.now());
     return message;
   }
 

@@ -63,6 +63,10 @@ export class PiAgent implements RunnerAgent {
     // Re-read AGENTS.md memory: the agent may have edited it during the previous turn.
     session.setActiveToolsByName(session.getActiveToolNames());
 
+    // Where the conversation stood before this turn: a turn that fails before doing anything is undone,
+    // so the retry (which resends the same messages) does not find them in the history twice.
+    const leafBefore = session.sessionManager.getLeafId();
+    let didSomething = false;
     const usage = { inputTokens: 0, outputTokens: 0 };
     let assistantMessages = 0;
     let held: string | null = null;
@@ -75,37 +79,66 @@ export class PiAgent implements RunnerAgent {
       const u = message.usage ?? {};
       usage.inputTokens += (u.input ?? 0) + (u.cacheRead ?? 0) + (u.cacheWrite ?? 0);
       usage.outputTokens += u.output ?? 0;
+      const callsTools = message.content.some((block) => block.type === "toolCall");
+      if (callsTools) didSomething = true;
       const text = clip(textOf(message));
       if (!text) return;
+      didSomething = true;
       if (held !== null) sink.reply(held, false);
       held = null;
       // A message that calls tools is never the last one; any other may be, so hold it until the end.
-      if (message.content.some((block) => block.type === "toolCall")) sink.reply(text, false);
+      if (callsTools) sink.reply(text, false);
       else held = text;
     });
     const onAbort = () => {
       session.abort().catch((err) => sink.log("warn", `abort failed: ${errorText(err)}`));
     };
     signal.addEventListener("abort", onAbort, { once: true });
+    let threw = true;
     try {
       if (signal.aborted) throw new Error("turn cancelled before it started");
       await session.prompt(turn.prompt, { expandPromptTemplates: false });
+      threw = false;
     } finally {
+      const failed = threw || signal.aborted || ["error", "aborted"].includes(String(lastStop(last)));
+      if (failed && !didSomething) this.#undo(session, leafBefore, sink);
       signal.removeEventListener("abort", onAbort);
       unsubscribe();
       this.#sink = null;
     }
     if (held !== null) sink.reply(held, true);
-    const stop = (last as PiAssistantMessage | null)?.stopReason;
+    const stop = lastStop(last);
     const errorMessage = (last as PiAssistantMessage | null)?.errorMessage;
     if (signal.aborted || stop === "aborted") {
       sink.error(AgentErrorCode.Cancelled, "the turn was cancelled");
     } else if (stop === "error") {
-      sink.error(AgentErrorCode.ModelError, errorMessage || "the model call failed");
+      // The credential proxy retried the model for its whole window and answered model_unavailable.
+      const unavailable = /model_unavailable|kept failing for \d+ s/.test(errorMessage ?? "");
+      sink.error(
+        unavailable ? AgentErrorCode.ModelUnavailable : AgentErrorCode.ModelError,
+        errorMessage || "the model call failed",
+      );
     } else if (stop === "length") {
       sink.log("warn", "the model stopped at its output token limit");
     }
     return { sessionId: session.sessionId ?? null, usage: assistantMessages > 0 ? usage : null };
+  }
+
+  /**
+   * Moves the conversation back to where it stood before a turn that failed without replying or
+   * calling a tool, and records that in the session file, so a reopened session starts there too.
+   */
+  #undo(session: PiSession, leaf: string | null, sink: TurnSink): void {
+    try {
+      const manager = session.sessionManager;
+      if (manager.getLeafId() === leaf) return;
+      if (leaf === null) manager.resetLeaf();
+      else manager.branch(leaf);
+      manager.appendCustomEntry("nestbox-undone-turn", { at: new Date().toISOString() });
+      session.agent.state.messages = manager.buildSessionContext().messages;
+    } catch (err) {
+      sink.log("warn", `could not undo the failed turn in the session: ${errorText(err)}`);
+    }
   }
 
   /** Abort whatever runs and release the session. */
@@ -145,7 +178,7 @@ export class PiAgent implements RunnerAgent {
       modelRegistry: this.#modelRegistry,
       authStorage: this.#authStorage,
       resourceLoader: this.#resourceLoader(),
-      settingsManager: this.#pi.SettingsManager.inMemory({ retry: { enabled: true, maxRetries: 2 } }),
+      settingsManager: this.#pi.SettingsManager.inMemory({ retry: { enabled: false } }),
       sessionManager: manager,
       tools: ["read", "bash", "edit", "write", "send_message"],
       customTools: [this.#sendMessageTool()],
@@ -261,6 +294,10 @@ function findSessionFile(dir: string, sessionId: string): string | null {
     .sort()
     .at(-1);
   return name ? join(dir, name) : null;
+}
+
+function lastStop(message: PiAssistantMessage | null): string | undefined {
+  return message?.stopReason;
 }
 
 function textOf(message: PiAssistantMessage): string {

@@ -22,6 +22,17 @@ export interface PiSession {
   prompt(text: string, options: { expandPromptTemplates: boolean }): Promise<void>;
   abort(): Promise<void>;
   dispose(): void;
+  /** The conversation tree: a failed turn is undone by moving its leaf back. */
+  sessionManager: PiSessionManager;
+  agent: { state: { messages: unknown[] } };
+}
+/** The parts of pi's SessionManager used to undo a failed turn. */
+export interface PiSessionManager {
+  getLeafId(): string | null;
+  branch(entryId: string): void;
+  resetLeaf(): void;
+  appendCustomEntry(customType: string, data: unknown): string;
+  buildSessionContext(): { messages: unknown[] };
 }
 /** What pi knows about a model. */
 export interface PiModelInfo {

@@ -39,7 +39,8 @@ export function refuseRaw(socket: Duplex, code: string | undefined, busy: boolea
   );
 }
 
-const TLS_TRUST_CODES = new Set([
+/** Error codes that mean "this host does not trust the endpoint's certificate chain". */
+export const TLS_TRUST_CODES: ReadonlySet<string> = new Set([
   "SELF_SIGNED_CERT_IN_CHAIN",
   "DEPTH_ZERO_SELF_SIGNED_CERT",
   "UNABLE_TO_VERIFY_LEAF_SIGNATURE",

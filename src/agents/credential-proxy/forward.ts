@@ -4,7 +4,35 @@ import { pipeline } from "node:stream";
 import type { Logger } from "../../log.js";
 import { refuse, upstreamFailure } from "./answers.js";
 import { downstreamHeaders } from "./headers.js";
+import {
+  isRetryableError,
+  isRetryableStatus,
+  nextDelayMs,
+  type RetrySettings,
+  retryAfterMs,
+  streamReportsOutage,
+} from "./retry-policy.js";
 import type { Upstream } from "./routes.js";
+
+/** Bytes the proxy may hold in memory for retries, shared by every request in flight. */
+export class ByteBudget {
+  #used = 0;
+  constructor(readonly limit: number) {}
+
+  take(bytes: number): boolean {
+    if (this.#used + bytes > this.limit) return false;
+    this.#used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.#used = Math.max(0, this.#used - bytes);
+  }
+
+  get used(): number {
+    return this.#used;
+  }
+}
 
 /** One admitted request and everything needed to send it to the fixed upstream. */
 export interface Exchange {
@@ -18,78 +46,301 @@ export interface Exchange {
   maxBodyBytes: number;
   /** Open upstream requests, so closing the proxy can abort them. */
   inflight: Set<http.ClientRequest>;
+  /** Pending retry timers' cancels, so closing the proxy stops them. */
+  waiting: Set<() => void>;
   log: Logger;
-  /** Answers 413 once the body passed the cap (the upstream request is already aborted). */
+  /** Answers 413 once the body passed the cap (nothing was sent upstream). */
   onTooLarge: () => void;
+  retry: RetrySettings;
+  /** Memory for request bodies and buffered answers; when it is spent, a request streams unretried. */
+  budget: ByteBudget;
+  /** An answer larger than this streams through unbuffered (and so is not retried once started). */
+  maxAnswerBufferBytes: number;
+  now: () => number;
+  /** Counters: a retry was scheduled; the window ran out. */
+  onRetry: () => void;
+  onGiveUp: () => void;
 }
 
 /**
- * Sends the request upstream and streams the answer back unbuffered. The body is counted as it
- * streams; a client that goes away aborts the upstream request; upstream failures become a 502.
+ * Reads the agent's request, sends it upstream and answers with the model's answer. While the
+ * endpoint fails in a way that says "later" (5xx, 429, 529, resets, refused connections, a stream
+ * that stalls or reports an outage), the request is resent with backoff for the retry window; the
+ * answer is buffered so that a failure halfway through is retried too. After the window the agent
+ * gets a 503 `model_unavailable` its SDK does not retry (`x-should-retry: false`).
  */
 export function forwardUpstream(x: Exchange): void {
-  const { req, res, upstream: up, log } = x;
-  const started = Date.now();
-  const outbound = (up.protocol === "https:" ? https : http).request({
-    protocol: up.protocol,
-    hostname: up.hostname,
-    port: up.port,
-    path: x.path,
-    method: req.method,
-    headers: x.headers,
-    agent: x.agent,
-  });
-  x.inflight.add(outbound);
-  outbound.on("close", () => x.inflight.delete(outbound));
-  let aborted = false;
-  const abort = () => {
-    aborted = true;
-    outbound.destroy();
-  };
-  outbound.on("response", (answer) => {
-    if (aborted || res.headersSent) {
-      answer.destroy();
-      return;
-    }
-    res.writeHead(answer.statusCode ?? 502, downstreamHeaders(answer.headers));
-    // pipeline: a client that goes away destroys the upstream answer, and the reverse.
-    pipeline(answer, res, (err) => {
-      if (err) log.debug({ err }, "model answer stream ended early");
-      else log.info({ status: answer.statusCode, ms: Date.now() - started }, "model call");
-    });
-  });
-  outbound.on("error", (err: NodeJS.ErrnoException) => {
-    // Aborted here (body cap, client gone): the answer, if any, is already on its way.
-    if (aborted) return;
-    if (res.headersSent || res.destroyed) {
-      res.destroy();
-      return;
-    }
-    const message = upstreamFailure(err, up);
-    log.error({ err, upstream: up.origin }, message);
-    refuse(res, 502, "upstream_error", message);
-  });
-  res.on("close", () => {
-    if (!res.writableFinished) abort();
-  });
-  req.on("error", abort);
-
+  const chunks: Buffer[] = [];
   let received = 0;
-  const onData = (chunk: Buffer) => {
+  let over = false;
+  x.req.on("data", (chunk: Buffer) => {
+    if (over) return;
     received += chunk.length;
     if (received > x.maxBodyBytes) {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      abort();
+      over = true;
+      chunks.length = 0;
       x.onTooLarge();
       return;
     }
-    if (!outbound.write(chunk)) {
-      req.pause();
-      outbound.once("drain", () => req.resume());
+    chunks.push(chunk);
+  });
+  x.req.on("end", () => {
+    if (over || x.res.destroyed) return;
+    const body = Buffer.concat(chunks);
+    chunks.length = 0;
+    new Attempts(x, body).start();
+  });
+  x.req.on("error", () => {});
+}
+
+/** The attempts of one request, until an answer goes back, the window ends or the agent leaves. */
+class Attempts {
+  readonly #x: Exchange;
+  readonly #body: Buffer;
+  /** Budget bytes held (the body, then the body plus the buffered answer). */
+  #held = 0;
+  /** False when the budget could not hold the body: one attempt, streamed. */
+  readonly #retrying: boolean;
+  #attempt = 0;
+  #deadline = 0;
+  #started = 0;
+  #finished = false;
+  /** This attempt has failed (several events may report one failure: schedule one retry). */
+  #settled = false;
+  #outbound: http.ClientRequest | null = null;
+  #cancelWait: (() => void) | null = null;
+
+  constructor(x: Exchange, body: Buffer) {
+    this.#x = x;
+    this.#body = body;
+    this.#retrying = x.retry.windowMs > 0 && x.budget.take(body.length);
+    if (this.#retrying) this.#held = body.length;
+    x.res.on("close", () => {
+      if (!x.res.writableFinished) this.#finish();
+    });
+  }
+
+  start(): void {
+    this.#started = this.#x.now();
+    this.#deadline = this.#started + this.#x.retry.windowMs;
+    this.#send();
+  }
+
+  #send(): void {
+    if (this.#finished) return;
+    const x = this.#x;
+    const up = x.upstream;
+    this.#attempt += 1;
+    this.#settled = false;
+    const outbound = (up.protocol === "https:" ? https : http).request({
+      protocol: up.protocol,
+      hostname: up.hostname,
+      port: up.port,
+      path: x.path,
+      method: x.req.method,
+      headers: { ...x.headers, "content-length": this.#body.length },
+      agent: x.agent,
+    });
+    this.#outbound = outbound;
+    x.inflight.add(outbound);
+    outbound.on("close", () => x.inflight.delete(outbound));
+    let stall: NodeJS.Timeout | undefined;
+    let stalled: StallError | null = null;
+    const touch = () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => {
+        stalled = new StallError(x.retry.stallMs);
+        outbound.destroy(stalled);
+      }, x.retry.stallMs);
+    };
+    const quiet = () => clearTimeout(stall);
+    touch();
+    outbound.on("response", (answer) => {
+      touch();
+      answer.on("end", quiet);
+      answer.on("close", quiet);
+      this.#answered(answer, touch, () => stalled?.message ?? "the answer was cut off");
+    });
+    outbound.on("error", (err: NodeJS.ErrnoException) => {
+      quiet();
+      if (this.#finished || outbound !== this.#outbound) return;
+      if (x.res.headersSent) {
+        x.res.destroy();
+        this.#finish();
+        return;
+      }
+      if (this.#retrying && isRetryableError(err)) this.#failed(stalled?.message ?? describeCause(err), null);
+      else this.#fatal(err);
+    });
+    outbound.end(this.#body);
+  }
+
+  #answered(answer: IncomingMessage, touch: () => void, cutOff: () => string): void {
+    const x = this.#x;
+    const status = answer.statusCode ?? 502;
+    if (!this.#retrying) {
+      this.#stream(answer, [], status, touch);
+      return;
     }
-  };
-  const onEnd = () => outbound.end();
-  req.on("data", onData);
-  req.on("end", onEnd);
+    if (isRetryableStatus(status)) {
+      answer.resume();
+      answer.on("end", () =>
+        this.#failed(`HTTP ${status}`, retryAfterMs(answer.headers["retry-after"], x.now())),
+      );
+      return;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    let streaming = false;
+    const onData = (chunk: Buffer) => {
+      touch();
+      size += chunk.length;
+      if (size > x.maxAnswerBufferBytes || !x.budget.take(chunk.length)) {
+        // Too big to hold: from here on the answer streams through and cannot be retried.
+        streaming = true;
+        answer.off("data", onData);
+        answer.pause();
+        parts.push(chunk);
+        this.#stream(answer, parts, status, touch);
+        return;
+      }
+      this.#held += chunk.length;
+      parts.push(chunk);
+    };
+    answer.on("data", onData);
+    answer.on("end", () => {
+      if (streaming || this.#finished) return;
+      const body = Buffer.concat(parts);
+      if (status < 300 && streamReportsOutage(body, String(answer.headers["content-type"] ?? ""))) {
+        this.#failed("an outage reported inside the stream", null);
+        return;
+      }
+      this.#deliver(status, answer, body);
+    });
+    answer.on("aborted", () => {
+      if (!streaming) this.#failed(cutOff(), null);
+    });
+    answer.on("error", () => {
+      if (!streaming) this.#failed(cutOff(), null);
+    });
+  }
+
+  /** Sends a complete, buffered answer. */
+  #deliver(status: number, answer: IncomingMessage, body: Buffer): void {
+    const x = this.#x;
+    if (this.#finished || x.res.headersSent) return;
+    const headers = downstreamHeaders(answer.headers);
+    delete headers["content-length"];
+    x.res.writeHead(status, { ...headers, "content-length": body.length });
+    x.res.end(body);
+    this.#outbound = null;
+    if (this.#attempt > 1) {
+      x.log.info(
+        { status, attempts: this.#attempt, afterMs: x.now() - this.#started },
+        "the model answered again after failed attempts",
+      );
+    } else x.log.info({ status, ms: x.now() - this.#started }, "model call");
+    this.#finish();
+  }
+
+  /** Streams the rest of an answer through (no retry possible once it started). */
+  #stream(answer: IncomingMessage, head: Buffer[], status: number, touch: () => void): void {
+    const x = this.#x;
+    if (this.#finished || x.res.headersSent) {
+      answer.destroy();
+      return;
+    }
+    x.res.writeHead(status, downstreamHeaders(answer.headers));
+    for (const part of head) x.res.write(part);
+    answer.on("data", touch);
+    pipeline(answer, x.res, (err) => {
+      if (err) x.log.debug({ err }, "model answer stream ended early");
+      else {
+        this.#outbound = null;
+        x.log.info({ status, ms: x.now() - this.#started }, "model call");
+      }
+      this.#finish();
+    });
+  }
+
+  /** A transient failure: wait and resend, or give up when the window would be over. */
+  #failed(cause: string, retryAfter: number | null): void {
+    const x = this.#x;
+    if (this.#finished || this.#settled) return;
+    this.#settled = true;
+    this.#release(this.#body.length);
+    const delay = nextDelayMs(this.#attempt, x.retry, retryAfter);
+    if (x.now() + delay > this.#deadline) {
+      this.#giveUp(cause);
+      return;
+    }
+    const fields = { attempt: this.#attempt, cause, retryInMs: delay };
+    if (this.#attempt === 1) x.log.warn(fields, "model call failed; retrying");
+    else x.log.debug(fields, "model call failed again; retrying");
+    x.onRetry();
+    const timer = setTimeout(() => {
+      x.waiting.delete(cancel);
+      this.#cancelWait = null;
+      this.#send();
+    }, delay);
+    const cancel = () => clearTimeout(timer);
+    this.#cancelWait = cancel;
+    x.waiting.add(cancel);
+  }
+
+  #giveUp(cause: string): void {
+    const x = this.#x;
+    const seconds = Math.round((x.now() - this.#started) / 1000);
+    const hint = cause.startsWith("HTTP ")
+      ? "the model provider is having an outage"
+      : "check the base URL and the proxy settings";
+    const message =
+      `model endpoint ${x.upstream.origin} kept failing for ${seconds} s ` +
+      `(${this.#attempt} attempts, last: ${cause}): ${hint}`;
+    x.log.error({ attempts: this.#attempt, cause }, message);
+    x.onGiveUp();
+    refuse(x.res, 503, "model_unavailable", message, { "x-should-retry": "false" });
+    this.#finish();
+  }
+
+  /** Not an outage (TLS trust, or no retry possible): a 502 that says what to fix. */
+  #fatal(err: NodeJS.ErrnoException): void {
+    const x = this.#x;
+    const message = upstreamFailure(err, x.upstream);
+    x.log.error({ err, upstream: x.upstream.origin }, message);
+    refuse(x.res, 502, "upstream_error", message, { "x-should-retry": "false" });
+    this.#finish();
+  }
+
+  /** Gives back the buffered answer's bytes, keeping the body's (the next attempt resends it). */
+  #release(keep: number): void {
+    const extra = this.#held - keep;
+    if (extra > 0) this.#x.budget.give(extra);
+    this.#held = Math.min(this.#held, keep);
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#cancelWait) {
+      this.#cancelWait();
+      this.#x.waiting.delete(this.#cancelWait);
+    }
+    this.#outbound?.destroy();
+    this.#x.budget.give(this.#held);
+    this.#held = 0;
+  }
+}
+
+/** The upstream sent nothing for the stall limit. */
+class StallError extends Error {
+  readonly code = "ESTALLED";
+  constructor(ms: number) {
+    super(`no data from the model endpoint for ${Math.round(ms / 1000)} s`);
+  }
+}
+
+function describeCause(err: NodeJS.ErrnoException): string {
+  if (err instanceof StallError) return err.message;
+  return err.code ?? err.message;
 }

@@ -5,9 +5,10 @@ import type { Logger } from "../../log.js";
 import { agentFor, type ProxySettings } from "../../sandbox/index.js";
 import { LogThrottle, refuse, refuseRaw } from "./answers.js";
 import { ConnectionGuard } from "./connections.js";
-import { forwardUpstream } from "./forward.js";
+import { ByteBudget, forwardUpstream } from "./forward.js";
 import { tokenOf, upstreamHeaders } from "./headers.js";
 import { DEFAULT_LIMITS, type ProxyLimits, RateLimiter } from "./limits.js";
+import { DEFAULT_RETRY, type RetrySettings } from "./retry-policy.js";
 import { PREFIX, parseUpstream, routeRequest, type Upstream } from "./routes.js";
 import { normaliseAddress, TokenRegistry } from "./tokens.js";
 
@@ -22,7 +23,9 @@ export interface CredentialProxyOptions {
   port?: number;
   /** Overrides of {@link DEFAULT_LIMITS}. */
   limits?: Partial<ProxyLimits>;
-  /** Clock for the rate limiter and the log throttle. */
+  /** How model outages are ridden out; overrides of {@link DEFAULT_RETRY}. */
+  retry?: Partial<RetrySettings>;
+  /** Clock for the rate limiter, the log throttle and the retry window. */
   now?: () => number;
 }
 
@@ -41,6 +44,10 @@ export interface ProxyStats {
   /** Idle connections of the heaviest address closed to let a lighter address in. */
   evicted: number;
   open: number;
+  /** Model requests resent after a transient failure. */
+  modelRetries: number;
+  /** Model requests answered `model_unavailable` after the retry window. */
+  modelUnavailable: number;
 }
 
 /**
@@ -62,8 +69,19 @@ export class CredentialProxy {
   readonly #connections: ConnectionGuard;
   readonly #throttle: LogThrottle;
   readonly #inflight = new Set<http.ClientRequest>();
+  readonly #waiting = new Set<() => void>();
+  readonly #retry: RetrySettings;
+  readonly #budget: ByteBudget;
+  readonly #now: () => number;
   readonly #server: http.Server;
-  readonly #stats = { accepted: 0, refusedPerAddress: 0, dropped: 0, evicted: 0 };
+  readonly #stats = {
+    accepted: 0,
+    refusedPerAddress: 0,
+    dropped: 0,
+    evicted: 0,
+    modelRetries: 0,
+    modelUnavailable: 0,
+  };
   #warnedAnyAddress = false;
 
   constructor(options: CredentialProxyOptions) {
@@ -72,6 +90,9 @@ export class CredentialProxy {
     this.#upstream = parseUpstream(options.model.baseUrl);
     this.#agent = agentFor(new URL(this.#upstream.origin), options.proxy);
     const now = options.now ?? Date.now;
+    this.#now = now;
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#budget = new ByteBudget(this.#limits.maxBufferedBytes);
     this.#rate = new RateLimiter(this.#limits.rateBurst, this.#limits.ratePerSecond, now);
     this.#connections = new ConnectionGuard(
       this.#limits.maxConnections,
@@ -144,6 +165,8 @@ export class CredentialProxy {
   }
 
   async close(): Promise<void> {
+    for (const cancel of this.#waiting) cancel();
+    this.#waiting.clear();
     for (const r of this.#inflight) r.destroy();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -228,8 +251,19 @@ export class CredentialProxy {
       headers: upstreamHeaders(req.headers, this.#upstream, this.#o.model),
       maxBodyBytes: this.#limits.maxBodyBytes,
       inflight: this.#inflight,
+      waiting: this.#waiting,
       log: this.#o.log.child({ chatId: admitted.chatId, route: admitted.route }),
       onTooLarge: () => this.#refuse(req, res, this.#tooLarge()),
+      retry: this.#retry,
+      budget: this.#budget,
+      maxAnswerBufferBytes: this.#limits.maxAnswerBufferBytes,
+      now: this.#now,
+      onRetry: () => {
+        this.#stats.modelRetries += 1;
+      },
+      onGiveUp: () => {
+        this.#stats.modelUnavailable += 1;
+      },
     });
   }
 

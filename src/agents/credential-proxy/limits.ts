@@ -12,6 +12,10 @@ export interface ProxyLimits {
   idleTimeoutMs: number;
   /** Request body cap; more gets 413 and the upstream request is aborted. */
   maxBodyBytes: number;
+  /** Memory for request bodies and answers held for retries, across all requests in flight. */
+  maxBufferedBytes: number;
+  /** An answer larger than this streams through unbuffered (and is not retried once started). */
+  maxAnswerBufferBytes: number;
   /** Token bucket per agent token: burst size and refill rate. */
   rateBurst: number;
   ratePerSecond: number;
@@ -25,6 +29,8 @@ export const DEFAULT_LIMITS: ProxyLimits = {
   requestTimeoutMs: 15_000,
   idleTimeoutMs: 5_000,
   maxBodyBytes: 8 * 1024 * 1024,
+  maxBufferedBytes: 128 * 1024 * 1024,
+  maxAnswerBufferBytes: 16 * 1024 * 1024,
   rateBurst: 60,
   ratePerSecond: 2,
 };

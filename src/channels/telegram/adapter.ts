@@ -4,6 +4,7 @@ import { ChannelError, ChannelNetworkError, NotStoredError } from "../../errors.
 import type { Logger } from "../../log.js";
 import {
   type Channel,
+  type ChannelState,
   type CommandAnswerHandler,
   chatIdPatterns,
   type InboundHandler,
@@ -37,6 +38,7 @@ export class TelegramAdapter implements Channel {
   #me: UserFromGetMe | null = null;
   #running = false;
   #fatal: ChannelError | null = null;
+  #state: ChannelState = "connecting";
   #stopping: Promise<void> | null = null;
   /** Aborted by stop(), so a start() still retrying gives up instead of polling after shutdown. */
   #lifecycle = new AbortController();
@@ -63,9 +65,19 @@ export class TelegramAdapter implements Channel {
       ...shared,
       timeoutSeconds: this.#c.pollTimeoutSeconds,
       dispatch: (update) => this.#handle(update),
-      onRecovered: () => this.#notifyReady(),
+      onRecovered: () => {
+        this.#state = "connected";
+        this.#notifyReady();
+      },
+      onFailing: (reason) => {
+        this.#state = `down: polling fails (${reason}), retrying`;
+      },
       onFatal: (error) => this.#halt(error),
     });
+  }
+
+  state(): ChannelState {
+    return this.#state;
   }
 
   /** The bot's own account as getMe reported it; null before `start()`. */
@@ -99,6 +111,7 @@ export class TelegramAdapter implements Channel {
     if (this.#running) return;
     this.#stopping = null;
     this.#fatal = null;
+    this.#state = "connecting";
     this.#lifecycle = new AbortController();
     const signal = this.#lifecycle.signal;
     const ctx = {
@@ -131,9 +144,11 @@ export class TelegramAdapter implements Channel {
       const error = err instanceof ChannelError ? err : toChannelError(err, "start");
       if (error instanceof ChannelNetworkError) this.#log.debug({ code: error.code }, error.message);
       else this.#log.error({ code: error.code }, error.message);
+      this.#state = `down: ${error.message}`;
       throw error;
     }
     this.#running = true;
+    this.#state = "connected";
     this.#log.info({ bot: this.#me?.username }, "Telegram channel started");
     this.#notifyReady();
   }
@@ -174,6 +189,7 @@ export class TelegramAdapter implements Channel {
     await this.#poller.stop();
     if (this.#running && this.#fatal === null) await this.#poller.confirm();
     this.#running = false;
+    if (this.#fatal === null) this.#state = "down: stopped";
   }
 
   /**
@@ -232,6 +248,7 @@ export class TelegramAdapter implements Channel {
       isPrivate: ctx.chat.type === "private",
       assistantName: this.#c.assistantName,
       botUsername: this.#me.username,
+      ...(this.#c.dataDir ? { dataDir: this.#c.dataDir } : {}),
     });
     await this.#commandAnswer({ chatId: toChatId(ctx.chat.id), text });
   }
@@ -240,6 +257,7 @@ export class TelegramAdapter implements Channel {
   #halt(error: ChannelError): void {
     if (this.#fatal) return;
     this.#fatal = error;
+    this.#state = `down: ${error.message}`;
     this.#log.error({ code: error.code }, error.message);
     void this.#poller.stop();
   }

@@ -29,12 +29,15 @@ export interface ChatIdReplyInput {
   isPrivate: boolean;
   assistantName: string;
   botUsername: string;
+  /** The host's data folder when it is not the default: the command sets NESTBOX_DATA_DIR to it. */
+  dataDir?: string;
 }
 
 /** The answer to `/chatid`: the chat's nestbox id and the exact command that registers it. */
 export function chatIdReply(input: ChatIdReplyInput): string {
   const jid = toChatId(input.chatId);
   const command = [
+    ...(input.dataDir ? [`NESTBOX_DATA_DIR=${shellQuote(input.dataDir)}`] : []),
     "npm run setup -- register --channel telegram",
     `--jid ${jid}`,
     `--name ${shellQuote(input.chatName)}`,

@@ -10,6 +10,8 @@ export interface TelegramAdapterConfig {
   apiRoot: string;
   /** The assistant's name, used in the help `/chatid` prints. */
   assistantName: string;
+  /** The host's data folder when it is not the default `./data`: the command `/chatid` suggests names it. */
+  dataDir?: string;
   log: Logger;
   /** An https-proxy-agent instance when traffic must cross a proxy (grammy's `client.baseFetchConfig.agent`). */
   proxyAgent?: Agent;
@@ -26,8 +28,11 @@ export interface TelegramAdapterConfig {
 }
 
 /** The config with every default filled in. */
-export type ResolvedTelegramConfig = Required<Omit<TelegramAdapterConfig, "proxyAgent" | "retry">> & {
+export type ResolvedTelegramConfig = Required<
+  Omit<TelegramAdapterConfig, "proxyAgent" | "retry" | "dataDir">
+> & {
   proxyAgent?: Agent;
+  dataDir?: string;
   retry: RetryPolicy;
 };
 

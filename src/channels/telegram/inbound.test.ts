@@ -161,6 +161,26 @@ describe("telegram inbound", () => {
     expect(received).toEqual([]);
   });
 
+  it("a /chatid answer names the data folder when the host does not use the default one", async () => {
+    const adapter = fx.adapter({ dataDir: "/srv/nest box/data" });
+    adapter.onInbound(async () => {});
+    adapter.onCommandAnswer(async (a) => {
+      setImmediate(() => void adapter.send(a.chatId, a.text));
+    });
+    await adapter.start();
+    fx.api.pushMessage({
+      chatId: 777,
+      chatType: "private",
+      from: BOB,
+      text: "/chatid",
+      entities: [{ type: "bot_command", offset: 0, length: 7 }],
+    });
+    await waitFor(() => fx.api.sent(777).length === 1, "the answer");
+    expect(fx.api.sent(777)[0]).toContain(
+      'NESTBOX_DATA_DIR="/srv/nest box/data" npm run setup -- register --channel telegram --jid tg:777 --name "Bob" --folder bob',
+    );
+  });
+
   it("stores updates in order, each before its offset is confirmed", async () => {
     const adapter = fx.adapter();
     const seen: string[] = [];

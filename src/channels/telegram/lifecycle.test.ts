@@ -148,3 +148,33 @@ describe("telegram lifecycle", () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 });
+
+describe("telegram state, as the health endpoint reports it", () => {
+  it("connecting, connected, down while polling fails, connected again, down with the token message", async () => {
+    const adapter = fx.adapter();
+    expect(adapter.state()).toBe("connecting");
+    await adapter.start();
+    expect(adapter.state()).toBe("connected");
+    await waitFor(() => fx.api.callsOf("getUpdates").length >= 2, "long poll running");
+    fx.api.dropNextConnection("getUpdates", 2);
+    fx.api.pushMessage({ chatId: 10, text: "wake the poll" });
+    await waitFor(
+      () => adapter.state().startsWith("down: polling fails ("),
+      "state down while polling fails",
+    );
+    // The state is served by the health endpoint: the token (part of every Bot API URL) never appears.
+    expect(adapter.state()).not.toContain(fx.api.token.split(":")[1]);
+    await waitFor(() => adapter.state() === "connected", "connected again after recovery", 10_000);
+    fx.api.tokenValid = false;
+    fx.api.pushMessage({ chatId: 10, text: "one more" });
+    await waitFor(() => adapter.state() === `down: ${UNAUTHORIZED_MESSAGE}`, "down with the token message");
+    await adapter.stop();
+  });
+
+  it("a start that fails leaves the state down with the reason", async () => {
+    fx.api.tokenValid = false;
+    const adapter = fx.adapter();
+    await adapter.start().catch(() => {});
+    expect(adapter.state()).toBe(`down: ${UNAUTHORIZED_MESSAGE}`);
+  });
+});

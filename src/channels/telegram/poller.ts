@@ -20,6 +20,8 @@ export interface PollerConfig {
   dispatch(update: Update): Promise<void>;
   /** Polling works again after a network outage. */
   onRecovered(): void;
+  /** A getUpdates call failed and will be retried (the health endpoint reports the channel down). */
+  onFailing?(reason: string): void;
   /** Polling stopped for good: 401 (bad token) or 409 (another instance). */
   onFatal(error: ChannelError): void;
 }
@@ -107,6 +109,7 @@ export class Poller {
           return;
         }
         failures++;
+        this.#c.onFailing?.(describeFailure(err));
         const wait =
           failure.kind === "rate_limited" ? failure.retryAfterMs : retryDelay(failures, this.#c.retry);
         const level = failures === 1 ? "warn" : "debug";

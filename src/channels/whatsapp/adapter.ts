@@ -5,6 +5,7 @@ import { ChannelError, ChannelNetworkError, describeError } from "../../errors.j
 import type { Logger } from "../../log.js";
 import {
   type Channel,
+  type ChannelState,
   chatIdPatterns,
   type InboundHandler,
   type InboundMessage,
@@ -93,6 +94,8 @@ export class WhatsAppAdapter implements Channel {
   readonly #seen = new Recent<true>(REMEMBERED);
   #startWaiter: { resolve: () => void; reject: (err: Error) => void; timer: unknown } | null = null;
   #started: Promise<void> | null = null;
+  /** Why the connection stopped for good (logged out, replaced, not linked, stopped); null while it lives. */
+  #down: string | null = null;
 
   constructor(config: WhatsAppAdapterConfig) {
     this.#c = config;
@@ -120,6 +123,11 @@ export class WhatsAppAdapter implements Channel {
     return chatIdPatterns.whatsapp.test(chatId);
   }
 
+  state(): ChannelState {
+    if (this.#down) return `down: ${this.#down}`;
+    return this.#conn.openSocket ? "connected" : "connecting";
+  }
+
   onInbound(handler: InboundHandler): void {
     this.#inbound = handler;
   }
@@ -142,11 +150,10 @@ export class WhatsAppAdapter implements Channel {
       }, this.#c.startTimeoutMs ?? 30_000);
       this.#startWaiter = { resolve, reject, timer };
     });
-    this.#conn
-      .start()
-      .catch((err) =>
-        this.#settleStart(new ChannelError("whatsapp", "WHATSAPP_START", describeError(err), { cause: err })),
-      );
+    this.#conn.start().catch((err) => {
+      this.#down = describeError(err);
+      this.#settleStart(new ChannelError("whatsapp", "WHATSAPP_START", describeError(err), { cause: err }));
+    });
     return this.#started;
   }
 
@@ -195,6 +202,7 @@ export class WhatsAppAdapter implements Channel {
   }
 
   async stop(): Promise<void> {
+    this.#down ??= "stopped";
     await this.#conn.stop();
     this.#settleStart();
     await this.#chain;
@@ -221,6 +229,7 @@ export class WhatsAppAdapter implements Channel {
 
   #onStopped(reason: Exclude<StopReason, "stopped">): void {
     const [code, message] = STOP_ERRORS[reason];
+    this.#down = message;
     this.#settleStart(new ChannelError("whatsapp", code, message));
   }
 

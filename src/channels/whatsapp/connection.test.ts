@@ -66,6 +66,23 @@ describe("WhatsApp connection state machine", () => {
     await expect(rig.adapter.send(DM, "hi")).rejects.toBeInstanceOf(ChannelNetworkError);
   });
 
+  it("reports its state: connecting, connected, connecting while it reconnects, down once logged out", async () => {
+    rig = await adapterRig();
+    expect(rig.adapter.state()).toBe("connecting");
+    const sock = await rig.startOpen();
+    expect(rig.adapter.state()).toBe("connected");
+    await sock.serverClose(503);
+    expect(rig.adapter.state()).toBe("connecting");
+    await until(() => rig.timers.pending.size > 0, "the reconnect timer");
+    rig.timers.fireNext();
+    const again = await rig.world.socketNumber(2);
+    again.open();
+    await until(() => rig.adapter.state() === "connected", "connected again");
+    await again.serverClose(401);
+    await until(() => rig.adapter.state().startsWith("down: "), "down after the logout");
+    expect(rig.adapter.state()).toMatch(/link/i);
+  });
+
   it("401 during start rejects start() with a ChannelError that says to link again", async () => {
     rig = await adapterRig();
     const started = rig.adapter.start();
