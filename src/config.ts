@@ -30,6 +30,8 @@ export interface Config {
   agentIdleTimeoutMs: number;
   agentTurnTimeoutMs: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** NESTBOX_LOG_FILE: log lines also go to this file (rotated by size); null: only when run as a service. */
+  logFile: string | null;
   /** LOG_FORMAT: `auto` (readable lines at a terminal, JSON otherwise), `json` or `pretty`. */
   logFormat: "auto" | "json" | "pretty";
   catchupMaxMessages: number;
@@ -124,6 +126,7 @@ const schema = z.object({
   AGENT_IDLE_TIMEOUT: duration("10m"),
   AGENT_TURN_TIMEOUT: duration("10m"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  NESTBOX_LOG_FILE: z.string().optional(),
   LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
   CATCHUP_MAX_MESSAGES: intIn(50, 1, 10_000),
   CATCHUP_MAX_CHARS: intIn(24_000, 200, 1_000_000),
@@ -223,6 +226,7 @@ export function loadConfig(
     agentIdleTimeoutMs: e.AGENT_IDLE_TIMEOUT,
     agentTurnTimeoutMs: e.AGENT_TURN_TIMEOUT,
     logLevel: e.LOG_LEVEL,
+    logFile: e.NESTBOX_LOG_FILE ? path.resolve(cwd, e.NESTBOX_LOG_FILE) : null,
     logFormat: e.LOG_FORMAT,
     catchupMaxMessages: e.CATCHUP_MAX_MESSAGES,
     catchupMaxChars: e.CATCHUP_MAX_CHARS,

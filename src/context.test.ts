@@ -111,6 +111,15 @@ const cases: Record<string, Case> = {
       expect(c.log.level).toBe("debug");
     },
   },
+  NESTBOX_LOG_FILE: {
+    value: "./logs/host.log",
+    check: (c) => {
+      expect(c.logFile).toBe(path.join(cwd, "logs", "host.log"));
+      // Loaded as at a terminal (warnings on screen): info reaches the file alone.
+      c.log.info("to the file");
+      expect(readFileSync(path.join(cwd, "logs", "host.log"), "utf8")).toMatch(/"msg":"to the file"/);
+    },
+  },
   LOG_FORMAT: { value: "pretty", check: (c) => expect(c.config.logFormat).toBe("pretty") },
   HTTPS_PROXY: {
     value: "http://proxy.test:3128",
@@ -171,6 +180,31 @@ describe("loadContext", () => {
     expect(c.sandbox.proxy.httpsProxy).toBe("http://env.test:2");
     expect(c.config.assistantName).toBe("Bob");
     expect(c.env.HTTPS_PROXY).toBe("http://env.test:2");
+  });
+
+  it("as a service, logs also go to data/logs/nestbox.log unless NESTBOX_LOG_FILE says where", () => {
+    const c = loadContext(io(), { detection, service: true, logDestination: { write: () => {} } });
+    expect(c.logFile).toBe(path.join(cwd, "data", "logs", "nestbox.log"));
+    c.log.info("service line");
+    expect(readFileSync(path.join(cwd, "data", "logs", "nestbox.log"), "utf8")).toMatch(
+      /"msg":"service line"/,
+    );
+    expect(load().logFile).toBeNull();
+  });
+
+  it("at an interactive terminal the log file keeps the configured level (info), the screen shows warnings", () => {
+    const lines: string[] = [];
+    const screen = { write: (l: string) => void lines.push(l) };
+    const c = loadContext(io({ NESTBOX_LOG_FILE: "host.log" }), {
+      interactive: true,
+      detection,
+      logDestination: screen,
+    });
+    c.log.info("only in the file");
+    c.log.warn("on both");
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(["on both"]);
+    const file = readFileSync(path.join(cwd, "host.log"), "utf8");
+    expect(file).toMatch(/"msg":"only in the file"[\s\S]*"msg":"on both"/);
   });
 
   it("keeps an interactive terminal quiet unless LOG_LEVEL is set", () => {

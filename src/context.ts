@@ -5,6 +5,7 @@ import { dockerEndpoint } from "./containers/docker-connection.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
 import { chooseLogFormat, createLogger, type Logger } from "./log.js";
 import { type DetectionSources, detectSandbox, type SandboxEnvironment } from "./sandbox/index.js";
+import { logFileFor, RotatingFile } from "./service/log-file.js";
 
 /** What every command starts from: the environment (with `.env`), its validated config, the sandbox, Docker, a logger. */
 export interface Context {
@@ -15,6 +16,8 @@ export interface Context {
   /** A client for the Docker engine; constructed only, nothing is asked of the daemon yet. */
   docker: DockerRuntime;
   log: Logger;
+  /** The rotated file log lines also go to (NESTBOX_LOG_FILE, or data/logs/nestbox.log as a service); else null. */
+  logFile: string | null;
 }
 
 /** How {@link loadContext} reads the machine; the defaults are the real ones. */
@@ -25,6 +28,8 @@ export interface ContextOptions {
   detection?: Omit<DetectionSources, "env">;
   /** Where log lines go (stderr by default). */
   logDestination?: DestinationStream;
+  /** Running as a service (`start --no-terminal`): logs also go to data/logs/nestbox.log unless NESTBOX_LOG_FILE says where. */
+  service?: boolean;
 }
 
 /**
@@ -38,11 +43,14 @@ export function loadContext(io: CommandIO, options: ContextOptions = {}): Contex
   const asked = (env.LOG_LEVEL ?? "").trim() !== "";
   const level = options.interactive === true && !asked ? "warn" : config.logLevel;
   const stderrIsTTY = (io.stderr as { isTTY?: boolean }).isTTY === true;
+  const logFile = logFileFor(config, options.service === true);
   const log = createLogger({
     level,
     format: chooseLogFormat(config.logFormat, stderrIsTTY),
     ...(options.logDestination ? { destination: options.logDestination } : {}),
+    // JSON lines to the file, at the configured level even when a terminal shows only warnings.
+    ...(logFile ? { also: { stream: new RotatingFile({ file: logFile }), level: config.logLevel } } : {}),
   });
   const docker = new DockerRuntime(dockerEndpoint(env));
-  return { env, config, sandbox, docker, log };
+  return { env, config, sandbox, docker, log, logFile };
 }

@@ -13,6 +13,8 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** Where log lines go; stderr by default so stdout stays free for replies and `--json`. */
   destination?: DestinationStream;
+  /** A second destination (the service's log file), always JSON, at its own level. */
+  also?: { stream: DestinationStream; level: string };
 }
 
 const VERBOSE = new Set(["debug", "trace"]);
@@ -21,9 +23,15 @@ const VERBOSE = new Set(["debug", "trace"]);
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? "info";
   const out = options.destination ?? pino.destination(2);
-  const destination =
-    options.format === "pretty" ? prettyDestination(out, { stacks: VERBOSE.has(level) }) : out;
-  return pino({ level: level as LevelWithSilent, base: undefined }, destination);
+  const screen = options.format === "pretty" ? prettyDestination(out, { stacks: VERBOSE.has(level) }) : out;
+  if (!options.also) return pino({ level: level as LevelWithSilent, base: undefined }, screen);
+  const value = (l: string) => pino.levels.values[l] ?? Number.POSITIVE_INFINITY;
+  const lowest = value(options.also.level) < value(level) ? options.also.level : level;
+  const destination = pino.multistream([
+    { level: level as pino.Level, stream: screen },
+    { level: options.also.level as pino.Level, stream: options.also.stream },
+  ]);
+  return pino({ level: lowest as LevelWithSilent, base: undefined }, destination);
 }
 
 /** LOG_FORMAT `auto` means pretty at a terminal (stderr is a TTY) and JSON everywhere else. */

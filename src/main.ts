@@ -16,6 +16,13 @@ import { requireModel } from "./config.js";
 import { ensureAgentImage } from "./containers/agent-image.js";
 import { probeDataVisibility } from "./containers/probe.js";
 import { type Context, loadContext } from "./context.js";
+import {
+  NO_CHANNEL_MESSAGE,
+  SIGNAL_EXIT,
+  SIGNAL_GRACE_MS,
+  type StopSignal,
+  waitForStop,
+} from "./daemon/stop.js";
 import { type HostServices, startHostServices } from "./host/host-services.js";
 import { LogSink } from "./log.js";
 import { createNestbox } from "./nestbox.js";
@@ -27,15 +34,18 @@ export interface StartOptions {
   io: CommandIO & { stdin: Readable; stdout: Writable & { isTTY?: boolean } };
   /** Open the terminal channel even when other channels are configured. */
   terminal?: boolean;
+  /** Never open the terminal channel (what a service runs): the host runs until a signal. */
+  noTerminal?: boolean;
   /** The project folder (Dockerfile, skills). */
   projectDir: string;
-  /** Resolves when the process is asked to stop (SIGINT/SIGTERM); the caller installs the handlers. */
-  stopSignal: Promise<"SIGINT" | "SIGTERM">;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM/SIGHUP); the caller installs the handlers. */
+  stopSignal: Promise<StopSignal>;
 }
 
 /**
  * `nestbox start`: config -> store -> runtime -> channels -> host. Resolves with the exit code:
- * 0 after the terminal's input ends and its turns are answered, 130 after Ctrl-C.
+ * 0 after the terminal's input ends (when it is the only channel) and its turns are answered, else
+ * {@link SIGNAL_EXIT}: 0 after SIGTERM, 130 after Ctrl-C, 129 after SIGHUP.
  */
 export async function start(options: StartOptions): Promise<number> {
   const { io } = options;
@@ -45,6 +55,7 @@ export async function start(options: StartOptions): Promise<number> {
   const logSink = new LogSink((line) => io.stderr.write(line));
   const context = loadContext(io, {
     interactive,
+    service: options.noTerminal === true,
     ...(interactive ? { logDestination: logSink } : {}),
   });
   // The data folder is this process's before anything touches Docker or a channel: a second host stops here.
@@ -58,7 +69,7 @@ export async function start(options: StartOptions): Promise<number> {
 
 async function run(
   options: StartOptions,
-  { config, sandbox, docker, log }: Context,
+  { config, sandbox, docker, log, logFile }: Context,
   services: HostServices,
   interactive: boolean,
   logSink: LogSink,
@@ -73,6 +84,7 @@ async function run(
       caFiles: sandbox.caFiles.length,
       docker: sandbox.dockerHost ?? "default socket",
       hostDataDir: config.hostDataDir,
+      logFile,
     },
     "environment detected",
   );
@@ -80,7 +92,8 @@ async function run(
   await ensureAgentImage(docker, config, sandbox, options.projectDir, (line) => io.stderr.write(`${line}\n`));
   const whatsappAuth = path.join(config.dataDir, "auth", "whatsapp");
   const whatsappLinked = await hasRegisteredCredentials(whatsappAuth);
-  const openTerminal = options.terminal === true || (!config.telegram && !whatsappLinked);
+  const openTerminal =
+    options.noTerminal !== true && (options.terminal === true || (!config.telegram && !whatsappLinked));
   if (openTerminal) ensureTerminalChat(config);
   syncSkills(options.projectDir, config.dataDir);
   await probeDataVisibility(docker, {
@@ -139,27 +152,47 @@ async function run(
     },
   });
 
-  const inputEnded = new Promise<"eof">((resolve) =>
-    (terminal as TerminalAdapter | null)?.onInputEnd(() => resolve("eof")),
-  );
+  const others = nestbox.registry
+    .all()
+    .map((c) => c.name)
+    .filter((name) => name !== "terminal");
+  if (!openTerminal && others.length === 0) log.warn(NO_CHANNEL_MESSAGE);
+  const open = terminal as TerminalAdapter | null;
+  const stopped = waitForStop({
+    terminal: open && {
+      onInputEnd: (handler) => open.onInputEnd(handler),
+      stop: () => nestbox.registry.stopChannel(open.name),
+    },
+    otherChannels: others,
+    stopSignal: options.stopSignal,
+    log,
+  });
   services.attach({ store: nestbox.store, registry: nestbox.registry, docker, model });
   await nestbox.start();
-  const open = terminal as TerminalAdapter | null;
   const say = (text: string) => (open?.interactive ? open.notice(text) : io.stderr.write(text));
   if ((io.stderr as { isTTY?: boolean }).isTTY === true) {
     const bot = (telegram as TelegramAdapter | null)?.botInfo?.username;
+    // Telegram may still be retrying its first connection: the banner says so instead of "connected".
+    const tg = nestbox.registry.startStates().find((s) => s.name === "telegram");
+    const tgState = !config.telegram
+      ? "off (set TELEGRAM_BOT_TOKEN)"
+      : tg?.state === "started"
+        ? `connected as @${bot}`
+        : `not connected yet, retrying (${tg?.error ?? "starting"})`;
     const channels: ChannelLine[] = [
-      { name: "telegram", state: config.telegram ? `connected as @${bot}` : "off (set TELEGRAM_BOT_TOKEN)" },
+      { name: "telegram", state: tgState },
       { name: "whatsapp", state: whatsappLinked ? "connected" : "not linked (nestbox auth whatsapp)" },
       { name: "terminal", state: openTerminal ? "here" : "off (--terminal opens it)" },
     ];
     const version = nestboxVersion(options.projectDir);
     say(startBanner({ version, model, channels, dataDir: config.dataDir }));
   }
-  if (terminal && io.stdout.isTTY) {
-    say(`nestbox is running. Talk to ${config.assistantName} here; Ctrl-D to finish, Ctrl-C to stop.\n`);
+  if (open && io.stdout.isTTY) {
+    const ctrlD =
+      others.length === 0 ? "Ctrl-D to finish" : `Ctrl-D closes this chat (${others.join(", ")} run on)`;
+    say(`nestbox is running. Talk to ${config.assistantName} here; ${ctrlD}, Ctrl-C to stop.\n`);
   }
-  let why = await Promise.race([inputEnded, options.stopSignal]);
+  let why = await stopped;
   services.stopping();
   if (why === "eof") {
     const waiting = nestbox.pipeline.queue.active + nestbox.pipeline.queue.pending;
@@ -168,11 +201,13 @@ async function run(
     // Ctrl-C still stops while the last replies are awaited.
     why = await Promise.race([nestbox.pipeline.drain().then(() => "eof" as const), options.stopSignal]);
   }
-  if (why === "eof") await nestbox.stop();
-  else {
-    log.info({ signal: why }, "stopping");
-    await nestbox.stop(why === "SIGTERM" ? 10_000 : 0);
+  if (why === "eof") {
+    await nestbox.stop();
+    logSink.redirect(null);
+    return 0;
   }
+  log.info({ signal: why }, "stopping");
+  await nestbox.stop(SIGNAL_GRACE_MS[why]);
   logSink.redirect(null);
-  return why === "SIGINT" ? 130 : 0;
+  return SIGNAL_EXIT[why];
 }

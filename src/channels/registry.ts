@@ -1,6 +1,29 @@
-import { UnroutableChatError } from "../errors.js";
+import { setTimeout as delay } from "node:timers/promises";
+import { type Backoff, backoffDelay } from "../backoff.js";
+import { ChannelError, ChannelNetworkError, describeError, UnroutableChatError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Channel, ChannelState, CommandAnswer, InboundMessage, SendOptions } from "./channel.js";
+
+/** Where a channel's start stands: started, waiting for its next attempt, or stopped for good by a refusal. */
+export interface ChannelStartState {
+  name: string;
+  state: "stopped" | "starting" | "started" | "retrying" | "failed";
+  /** Why the last start failed (retrying, failed). */
+  error?: string;
+  /** When the next start attempt is due (retrying), ms since the epoch. */
+  nextAttemptAt?: number;
+}
+
+/** How channels that cannot connect at start are retried. */
+export interface ChannelRestartOptions {
+  /** Delay before each new start attempt; default 2 s doubling to 5 min, 25% jitter. */
+  backoff?: Backoff;
+  /** Waits `ms` unless `signal` aborts (rejecting then); injectable for tests. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  now?: () => number;
+}
+
+const DEFAULT_RESTART: Backoff = { baseMs: 2_000, maxMs: 300_000, jitter: 0.25 };
 
 /**
  * The channels nestbox runs, wired explicitly in `main.ts`. Routes outbound messages to the one
@@ -9,8 +32,12 @@ import type { Channel, ChannelState, CommandAnswer, InboundMessage, SendOptions 
 export class ChannelRegistry {
   readonly #channels: Channel[];
   readonly #log: Logger;
+  readonly #restart: Required<ChannelRestartOptions>;
+  readonly #states = new Map<string, ChannelStartState>();
+  #lifecycle = new AbortController();
+  readonly #retries = new Set<Promise<void>>();
 
-  constructor(channels: Channel[], log: Logger) {
+  constructor(channels: Channel[], log: Logger, restart: ChannelRestartOptions = {}) {
     const names = new Set<string>();
     for (const c of channels) {
       if (names.has(c.name)) throw new Error(`channel "${c.name}" is registered twice`);
@@ -18,6 +45,17 @@ export class ChannelRegistry {
     }
     this.#channels = [...channels];
     this.#log = log;
+    this.#restart = {
+      backoff: restart.backoff ?? DEFAULT_RESTART,
+      sleep: restart.sleep ?? ((ms, signal) => delay(ms, undefined, { signal })),
+      now: restart.now ?? Date.now,
+    };
+    for (const c of channels) this.#states.set(c.name, { name: c.name, state: "stopped" });
+  }
+
+  /** Each channel's start, in wiring order: started, retrying (with the error and next attempt), failed, stopped. */
+  startStates(): ChannelStartState[] {
+    return this.#channels.map((c) => ({ ...(this.#states.get(c.name) as ChannelStartState) }));
   }
 
   /** The channels in wiring order. */
@@ -83,19 +121,117 @@ export class ChannelRegistry {
     for (const channel of this.#channels) channel.onReady(() => handler(channel.name));
   }
 
-  /** Each channel's connection state by name, for the health endpoint. */
+  /**
+   * Each channel's connection state by name, for the health endpoint; a channel whose start is being
+   * retried says so, with the next attempt.
+   */
   states(): Record<string, ChannelState> {
-    return Object.fromEntries(this.#channels.map((c) => [c.name, c.state?.() ?? "connected"]));
+    return Object.fromEntries(
+      this.#channels.map((c) => {
+        const start = this.#states.get(c.name);
+        if (start?.state === "retrying" && start.nextAttemptAt !== undefined) {
+          const inS = Math.max(0, Math.round((start.nextAttemptAt - this.#restart.now()) / 1000));
+          return [
+            c.name,
+            `down: ${start.error ?? "cannot connect"}; next attempt in ${inS} s` as ChannelState,
+          ];
+        }
+        return [c.name, c.state?.() ?? "connected"];
+      }),
+    );
   }
 
+  /**
+   * Starts every channel. One that cannot connect (a ChannelNetworkError: the platform is unreachable)
+   * is retried in the background with backoff, each attempt logged once with the next delay, so the
+   * host runs without it meanwhile; any other failure (a refused token) is a configuration mistake and
+   * rejects at once.
+   */
   async startAll(): Promise<void> {
+    this.#lifecycle = new AbortController();
     for (const channel of this.#channels) {
-      await channel.start();
-      this.#log.info({ channel: channel.name }, "channel started");
+      this.#set(channel, { state: "starting" });
+      try {
+        await channel.start();
+      } catch (err) {
+        if (!(err instanceof ChannelNetworkError) || this.#lifecycle.signal.aborted) {
+          this.#set(channel, { state: "failed", error: describeError(err) });
+          throw err;
+        }
+        this.#retryInBackground(channel, err);
+        continue;
+      }
+      this.#started(channel);
     }
   }
 
+  /** Stops one channel (the terminal chat once its input ended); the others run on. */
+  async stopChannel(name: string): Promise<void> {
+    const channel = this.#channels.find((c) => c.name === name);
+    if (!channel) return;
+    await channel.stop();
+    this.#set(channel, { state: "stopped" });
+  }
+
+  /** Stops start attempts still waiting, then every channel. */
   async stopAll(): Promise<void> {
+    this.#lifecycle.abort();
     await Promise.allSettled(this.#channels.map((c) => c.stop()));
+    await Promise.allSettled([...this.#retries]);
+    for (const c of this.#channels) this.#set(c, { state: "stopped" });
+  }
+
+  #retryInBackground(channel: Channel, first: ChannelNetworkError): void {
+    const retry = this.#retry(channel, first, this.#lifecycle.signal).catch((err: unknown) =>
+      this.#log.error({ err, channel: channel.name }, "channel restart loop failed"),
+    );
+    this.#retries.add(retry);
+    void retry.finally(() => this.#retries.delete(retry));
+  }
+
+  async #retry(channel: Channel, first: unknown, signal: AbortSignal): Promise<void> {
+    let failure = first;
+    for (let attempt = 1; ; attempt++) {
+      const waitMs = backoffDelay(attempt - 1, this.#restart.backoff);
+      const error = describeError(failure);
+      this.#set(channel, { state: "retrying", error, nextAttemptAt: this.#restart.now() + waitMs });
+      this.#log.warn(
+        { channel: channel.name, attempt, retryInMs: waitMs, reason: error },
+        `${channel.name} could not start; retrying in ${Math.round(waitMs / 1000)} s`,
+      );
+      try {
+        await this.#restart.sleep(waitMs, signal);
+      } catch {
+        return;
+      }
+      if (signal.aborted) return;
+      try {
+        await channel.start();
+      } catch (err) {
+        if (signal.aborted) return;
+        if (err instanceof ChannelNetworkError) {
+          failure = err;
+          continue;
+        }
+        const code = err instanceof ChannelError ? err.code : undefined;
+        this.#set(channel, { state: "failed", error: describeError(err) });
+        this.#log.error(
+          { channel: channel.name, code },
+          `${channel.name} refused to start, it stays stopped: ${describeError(err)}`,
+        );
+        return;
+      }
+      this.#started(channel);
+      return;
+    }
+  }
+
+  #started(channel: Channel): void {
+    this.#set(channel, { state: "started" });
+    this.#log.info({ channel: channel.name }, "channel started");
+  }
+
+  #set(channel: Channel, state: Omit<ChannelStartState, "name">): void {
+    this.#states.set(channel.name, { name: channel.name, ...state });
   }
 }

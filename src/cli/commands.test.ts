@@ -37,7 +37,7 @@ async function nestbox(...argv: string[]) {
 
 describe("nestbox commands parse their flags strictly", () => {
   it.each([
-    ["start", "--terminal"],
+    ["start", "--terminal, --no-terminal"],
     ["status", "--json"],
     ["chats", "--json"],
   ])(
@@ -72,6 +72,15 @@ describe("nestbox commands parse their flags strictly", () => {
     expect((await nestbox()).code).toBe(0);
     expect(started.map((s) => s.terminal)).toEqual([true, false]);
     expect(signalsAsked).toBe(2);
+  });
+
+  it("start passes --no-terminal on (what a service runs)", async () => {
+    expect((await nestbox("start", "--no-terminal")).code).toBe(0);
+    expect(started.map((s) => [s.terminal, s.noTerminal])).toEqual([[false, true]]);
+    const both = await nestbox("start", "--terminal", "--no-terminal");
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--terminal and --no-terminal exclude each other/);
+    expect(started).toHaveLength(1);
   });
 
   it("status --json answers with the report; start refuses --json (it has no report)", async () => {

@@ -1,7 +1,10 @@
 import type { Readable, Writable } from "node:stream";
 import { loadContext } from "../context.js";
+import type { StopSignal } from "../daemon/stop.js";
 import { UsageError } from "../errors.js";
 import { type StartOptions, start } from "../main.js";
+import { serviceCommand } from "../service/cli.js";
+import type { ServiceHost } from "../service/service.js";
 import { listChats, printChats } from "../setup/chats.js";
 import { runSetup } from "../setup/cli.js";
 import { asksFor, type Command, defineCommand, printVersion } from "./args.js";
@@ -14,11 +17,14 @@ import { printStatus, status } from "./status.js";
 const USAGE = `Usage: nestbox <command> [flags]
 
 Commands:
-  start [--terminal]   run the host (opens the terminal chat when no other channel is configured)
+  start [--terminal|--no-terminal]
+                       run the host (opens the terminal chat when no other channel is configured)
   status [--json]      is the host running and ready; chats, agents, undelivered replies
   chats [--json]       list registered chats
   setup <step>         register, edit, unregister, chats, container, environment, verify (setup --help)
   auth whatsapp        link a WhatsApp account
+  service <install|uninstall|status|logs>
+                       run nestbox as a systemd or launchd service (restart on failure, logs)
 Every command takes --help for its own flags and --version. Exit codes: 0 done, 1 failed, 2 wrong flags.
 `;
 
@@ -28,7 +34,11 @@ export interface NestboxDeps {
   stdout: Writable & { isTTY?: boolean };
   projectDir: string;
   /** Called only when `start` really starts, so parsing and `--help` install no signal handlers. */
-  stopSignal: () => Promise<"SIGINT" | "SIGTERM">;
+  stopSignal: () => Promise<StopSignal>;
+  /** How this process was started (node, flags, entry): what `service install` puts in the unit. */
+  launcher?: readonly string[];
+  /** The machine `service` works on; the real one by default. */
+  serviceHost?: (env: Record<string, string | undefined>) => ServiceHost;
   /** `start` itself; replaced in tests that only check the command line. */
   start?: (options: StartOptions) => Promise<number>;
 }
@@ -38,20 +48,27 @@ function commands(deps: NestboxDeps): Record<string, Command> {
     start: defineCommand(
       {
         name: "start",
-        usage: `Usage: nestbox start [--terminal]
+        usage: `Usage: nestbox start [--terminal | --no-terminal]
 
 Runs the host: Telegram when TELEGRAM_BOT_TOKEN is set, WhatsApp when linked, otherwise the terminal chat.
-  --terminal   open the terminal chat even when other channels are configured
+  --terminal      open the terminal chat even when other channels are configured
+  --no-terminal   never open it (what a service runs): run until SIGTERM, SIGINT or SIGHUP
+The end of the terminal's input stops the host only when the terminal is its only channel.
+Exit codes: 0 input ended or SIGTERM, 129 SIGHUP, 130 SIGINT (Ctrl-C), 1 failed, 2 wrong flags.
 `,
-        options: { terminal: { type: "boolean" } },
+        options: { terminal: { type: "boolean" }, "no-terminal": { type: "boolean" } },
       },
-      async ({ values }, io) =>
-        (deps.start ?? start)({
+      async ({ values }, io) => {
+        if (values.terminal && values["no-terminal"])
+          throw new UsageError('--terminal and --no-terminal exclude each other: "start" takes one of them');
+        return (deps.start ?? start)({
           io: { ...io, stdin: deps.stdin, stdout: deps.stdout },
           terminal: values.terminal === true,
+          noTerminal: values["no-terminal"] === true,
           projectDir: deps.projectDir,
           stopSignal: deps.stopSignal(),
-        }),
+        });
+      },
     ),
     status: defineCommand(
       {
@@ -81,6 +98,7 @@ Exit codes: 0 running and ready; 1 error (e.g. no data folder at NESTBOX_DATA_DI
         return host.exitCode;
       },
     ),
+    service: serviceCommand(deps.launcher ?? [], deps.serviceHost),
     chats: defineCommand(
       {
         name: "chats",
@@ -117,7 +135,7 @@ export async function runNestbox(argv: string[], io: CommandIO, deps: NestboxDep
   const command = commands(deps)[name];
   if (!command) {
     const err = new UsageError(
-      `unknown command "${name}": use start, status, chats, setup or auth (see nestbox --help)`,
+      `unknown command "${name}": use start, status, chats, setup, auth or service (see nestbox --help)`,
     );
     return fail(io, err, argv.includes("--json"));
   }

@@ -29,7 +29,10 @@ export interface ContainerSpec {
   extraHosts?: string[];
   /** The network the container joins (HostConfig.NetworkMode); the engine's default bridge when unset. */
   network?: string;
-  /** Keep stdin open for the attached protocol. */
+  /**
+   * Keep stdin open for the attached protocol, for one attached client: when it goes (closed, or its
+   * process killed) the container's stdin ends, so a runner never outlives its host.
+   */
   openStdin?: boolean;
 }
 

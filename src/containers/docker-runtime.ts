@@ -94,7 +94,9 @@ export class DockerRuntime implements ContainerRuntime {
         User: spec.user,
         WorkingDir: spec.workingDir,
         OpenStdin: spec.openStdin ?? false,
-        StdinOnce: false,
+        // The engine closes the container's stdin once the one attached client goes (a host killed
+        // with SIGKILL included): the runner reads end of input and exits, instead of outliving its host.
+        StdinOnce: spec.openStdin ?? false,
         AttachStdin: spec.openStdin ?? false,
         AttachStdout: true,
         AttachStderr: true,

@@ -76,6 +76,17 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
     await rt.remove(id);
   });
 
+  it("ends a container's open stdin when its attached client goes, so the program sees end of input", async () => {
+    const id = await rt.create(
+      spec("stdin-once", { cmd: ["sh", "-c", "cat >/dev/null; exit 7"], openStdin: true }),
+    );
+    const io = await rt.attach(id);
+    await rt.start(id);
+    io.close();
+    expect(await rt.wait(id)).toBe(7);
+    await rt.remove(id);
+  });
+
   it("waits for the exit code", async () => {
     const id = await rt.create(spec("exit", { cmd: ["sh", "-c", "exit 3"] }));
     await rt.start(id);

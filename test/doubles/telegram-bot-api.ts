@@ -144,9 +144,9 @@ export class TelegramBotApiDouble {
     });
   }
 
-  /** Starts listening on 127.0.0.1 with a free port; returns the apiRoot to give grammy. */
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(this.#port, "127.0.0.1", resolve));
+  /** Starts listening on 127.0.0.1 (on `port`, else the port of an earlier start, else a free one); returns the apiRoot. */
+  async start(port?: number): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(port ?? this.#port, "127.0.0.1", resolve));
     this.#port = (this.#server.address() as AddressInfo).port;
     return this.apiRoot;
   }

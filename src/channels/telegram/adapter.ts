@@ -1,6 +1,6 @@
 import { Bot, BotError, type Context, HttpError } from "grammy";
 import type { Message, Update, UserFromGetMe } from "grammy/types";
-import { ChannelError, NotStoredError } from "../../errors.js";
+import { ChannelError, ChannelNetworkError, NotStoredError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import {
   type Channel,
@@ -104,7 +104,8 @@ export class TelegramAdapter implements Channel {
   /**
    * Checks the token (getMe), removes any webhook and makes a first getUpdates call, then polls in the
    * background. Rejects with a ChannelError: TELEGRAM_UNAUTHORIZED (401), TELEGRAM_CONFLICT (409), or a
-   * ChannelNetworkError when Telegram stays unreachable for `retry.maxAttempts` attempts.
+   * ChannelNetworkError when Telegram stays unreachable for `retry.maxAttempts` attempts (logged at
+   * debug only: the channel registry retries the start and logs each attempt once).
    */
   async start(): Promise<void> {
     if (this.#running) return;
@@ -113,7 +114,13 @@ export class TelegramAdapter implements Channel {
     this.#state = "connecting";
     this.#lifecycle = new AbortController();
     const signal = this.#lifecycle.signal;
-    const ctx = { retry: this.#c.retry, sleep: this.#c.sleep, log: this.#log, signal };
+    const ctx = {
+      retry: this.#c.retry,
+      sleep: this.#c.sleep,
+      log: this.#log,
+      signal,
+      failureLevel: "debug" as const,
+    };
     try {
       const me = await callWithRetry("getMe", () => this.#bot.api.getMe(grammySignal(signal)), ctx);
       this.#me = me;
@@ -135,7 +142,8 @@ export class TelegramAdapter implements Channel {
       }
     } catch (err) {
       const error = err instanceof ChannelError ? err : toChannelError(err, "start");
-      this.#log.error({ code: error.code }, error.message);
+      if (error instanceof ChannelNetworkError) this.#log.debug({ code: error.code }, error.message);
+      else this.#log.error({ code: error.code }, error.message);
       this.#state = `down: ${error.message}`;
       throw error;
     }

@@ -57,7 +57,13 @@ export class Poller {
           { ...this.#offsetParam(), timeout: 0, allowed_updates: [...ALLOWED_UPDATES] },
           grammySignal(this.#requestSignal(abort.signal, 0)),
         ),
-      { retry: this.#c.retry, sleep: this.#c.sleep, log: this.#c.log, signal: abort.signal },
+      {
+        retry: this.#c.retry,
+        sleep: this.#c.sleep,
+        log: this.#c.log,
+        signal: abort.signal,
+        failureLevel: "debug",
+      },
     );
     this.#loop = this.#take(first, abort.signal).then((ok) => this.#run(abort.signal, ok ? 0 : 1));
   }

@@ -38,6 +38,8 @@ export interface RetryContext {
    * out is thrown at once as a ChannelMaybeSentError, never retried here.
    */
   idempotent?: boolean;
+  /** Level of the line logged when the call finally fails (default warn; start's caller logs its own). */
+  failureLevel?: "warn" | "debug";
 }
 
 /**
@@ -64,7 +66,10 @@ export async function callWithRetry<T>(
       const retryable = failure.kind === "rate_limited" || failure.kind === "transient";
       if (!retryable || attempt >= ctx.retry.maxAttempts) {
         const error = toChannelError(err, method);
-        ctx.log.warn({ method, code: error.code, attempt, reason: describeFailure(err) }, error.message);
+        ctx.log[ctx.failureLevel ?? "warn"](
+          { method, code: error.code, attempt, reason: describeFailure(err) },
+          error.message,
+        );
         throw error;
       }
       const wait = failure.kind === "rate_limited" ? failure.retryAfterMs : retryDelay(attempt, ctx.retry);
