@@ -7,6 +7,7 @@ import type {
   ContainerInfo,
   ContainerRuntime,
   ContainerSpec,
+  ImageInfo,
   NetworkInfo,
   NetworkSpec,
   RunResult,
@@ -317,11 +318,21 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async removeImage(tag: string): Promise<void> {
+  async inspectImage(ref: string): Promise<ImageInfo | null> {
     try {
-      await this.#docker.getImage(tag).remove({ force: true });
+      const i = await this.#docker.getImage(ref).inspect();
+      return { id: i.Id, labels: i.Config?.Labels ?? {} };
     } catch (err) {
-      if (statusOf(err) !== 404) throw wrap(`cannot remove image ${tag}`, err);
+      if (statusOf(err) === 404) return null;
+      throw wrap(`cannot inspect image ${ref}`, err);
+    }
+  }
+
+  async removeImage(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    try {
+      await this.#docker.getImage(ref).remove({ force: options.force ?? true });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw wrap(`cannot remove image ${ref}`, err);
     }
   }
 
@@ -410,6 +421,7 @@ export class DockerRuntime implements ContainerRuntime {
         t: spec.tag,
         dockerfile: spec.dockerfile ?? "Dockerfile",
         buildargs: spec.buildArgs,
+        labels: spec.labels,
         rm: true,
         forcerm: true,
       });
