@@ -61,6 +61,7 @@ export async function start(options: StartOptions): Promise<number> {
     image: config.agentImage,
     dataDir: config.dataDir,
     hostDataDir: config.hostDataDir,
+    where: sandbox,
   });
   let terminal: TerminalAdapter | null = null;
   const nestbox = await createNestbox({

@@ -27,6 +27,61 @@ describe("probeDataVisibility over ContainerRuntime.run", () => {
     expect(readdirSync(root)).toEqual([]);
   });
 
+  it("reads as the agents' user, over a fresh subfolder of data/, never the whole data folder", async () => {
+    const rt = new PipeRuntime(cat);
+    await probeDataVisibility(rt, {
+      image: "img",
+      dataDir: root,
+      hostDataDir: null,
+      owner: { uid: 4242, gid: 4343 },
+    });
+    const spec = rt.containers[0]?.spec;
+    expect(spec?.user).toBe("4242:4343");
+    expect(path.dirname(spec?.mounts[0]?.hostPath ?? "")).toBe(root);
+    expect(spec?.mounts[0]?.hostPath).not.toBe(root);
+  });
+
+  it("reads the probe's stderr: permission denied gets the chmod hint with the exact path, no nested story", async () => {
+    const rt = new PipeRuntime((c) => {
+      c.stderr.write("cat: /probe/.nestbox-probe: Permission denied\n");
+      c.exit(1);
+    });
+    const probe = probeDataVisibility(rt, { image: "img", dataDir: root, hostDataDir: null });
+    await expect(probe).rejects.toMatchObject({ code: "DATA_PERMISSION_DENIED" });
+    const message = await probe.catch((e: Error) => e.message);
+    const dir = rt.containers[0]?.spec.mounts[0]?.hostPath ?? "";
+    expect(message).toContain(`permission denied: the agents' user`);
+    expect(message).toContain(`chmod o+x ${root} && chmod o+rx ${dir}`);
+    expect(message).not.toMatch(/nested|another Docker daemon|NESTBOX_HOST_DATA_DIR/);
+  });
+
+  it("tells the nested-daemon story only when nestbox runs in a container or DOCKER_HOST is remote", async () => {
+    const empty = () =>
+      new PipeRuntime((c) => {
+        c.stderr.write("cat: can't open '/probe/.nestbox-probe': No such file or directory\n");
+        c.exit(1);
+      });
+    const plain = probeDataVisibility(empty(), { image: "img", dataDir: root, hostDataDir: null });
+    await expect(plain).rejects.toMatchObject({ code: "DATA_NOT_VISIBLE" });
+    await expect(plain).rejects.not.toThrow(/another Docker daemon/);
+    await expect(plain).rejects.toThrow(/File sharing/);
+    for (const where of [
+      { ownContainerId: "a".repeat(64), dockerHost: null },
+      { ownContainerId: null, dockerHost: "tcp://10.0.0.2:2375" },
+    ]) {
+      const nested = probeDataVisibility(empty(), { image: "img", dataDir: root, hostDataDir: null, where });
+      await expect(nested).rejects.toThrow(/another Docker daemon .*NESTBOX_HOST_DATA_DIR/);
+    }
+    const local = probeDataVisibility(empty(), {
+      image: "img",
+      dataDir: root,
+      hostDataDir: null,
+      where: { ownContainerId: null, dockerHost: "unix:///run/user/1000/docker.sock" },
+    });
+    await expect(local).rejects.not.toThrow(/another Docker daemon/);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
   it("fails with DATA_NOT_VISIBLE when the daemon's path shows no file", async () => {
     const rt = new PipeRuntime(cat);
     const probe = probeDataVisibility(rt, { image: "img", dataDir: root, hostDataDir: path.join(root, "x") });
