@@ -12,7 +12,7 @@ import type {
   NetworkSpec,
   RunResult,
 } from "./container-runtime.js";
-import { type DockerEndpoint, dockerConnection } from "./docker-connection.js";
+import { type DockerEndpoint, dockerConnection, dockerUnreachable } from "./docker-connection.js";
 import { packTar } from "./tar.js";
 
 /** Where the Docker engine is and how to talk to it (DOCKER_HOST, TLS, ssh): see {@link dockerConnection}. */
@@ -66,20 +66,20 @@ function wrap(what: string, err: unknown): ContainerError {
 /** The ContainerRuntime backed by the Docker Engine API (dockerode). */
 export class DockerRuntime implements ContainerRuntime {
   readonly #docker: Docker;
+  /** Where the engine is, for messages: the socket path or DOCKER_HOST. */
+  readonly #endpoint: string;
 
   constructor(config: DockerRuntimeConfig = {}) {
-    this.#docker = new Docker(dockerConnection(config));
+    const options = dockerConnection(config);
+    this.#docker = new Docker(options);
+    this.#endpoint = config.dockerHost?.trim() || options.socketPath || "the default socket";
   }
 
   async version(): Promise<string> {
     try {
       return (await this.#docker.version()).Version;
     } catch (err) {
-      throw new ContainerError(
-        "DOCKER_UNREACHABLE",
-        `cannot reach the Docker engine (${(err as Error).message}): start Docker, or set DOCKER_HOST`,
-        { cause: err },
-      );
+      throw dockerUnreachable(err, this.#endpoint);
     }
   }
 
