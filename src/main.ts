@@ -14,6 +14,7 @@ import { requireModel } from "./config.js";
 import { ensureAgentImage } from "./containers/agent-image.js";
 import { probeDataVisibility } from "./containers/probe.js";
 import { loadContext } from "./context.js";
+import { describeTypo, envTypos } from "./env-typos.js";
 import { createNestbox } from "./nestbox.js";
 import { ensureTerminalChat } from "./registration/terminal-chat.js";
 import { agentFor } from "./sandbox/index.js";
@@ -37,7 +38,10 @@ export async function start(options: StartOptions): Promise<number> {
   const { io } = options;
   const interactive = io.stdout.isTTY === true && (io.stdin as { isTTY?: boolean }).isTTY === true;
   // One environment (process + .env) for config, sandbox, Docker and the log level.
-  const { config, sandbox, docker, log } = loadContext(io, { interactive });
+  const { env, config, sandbox, docker, log } = loadContext(io, { interactive });
+  const typos = envTypos(env);
+  if (typos.length > 0)
+    io.stderr.write(`warning: unknown variables ignored: ${typos.map(describeTypo).join(", ")}\n`);
   const model = requireModel(config);
   log.info(
     {

@@ -3,6 +3,8 @@ import { loadContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { type StartOptions, start } from "../main.js";
 import { listChats, printChats } from "../setup/chats.js";
+import { printDoctor, runDoctor } from "../setup/doctor.js";
+import { DOCTOR_HELP } from "../setup/verify.js";
 import { type Command, defineCommand } from "./args.js";
 import { type CommandIO, EXIT, fail } from "./io.js";
 import { printStatus, status } from "./status.js";
@@ -13,6 +15,7 @@ Commands:
   start [--terminal]   run the host (opens the terminal chat when no other channel is configured)
   status [--json]      chats, their last turn and running agent, undelivered replies
   chats [--json]       list registered chats
+  doctor [--fix]       check model, Docker, agent image, data folder, channels; say (or do) the fix
 Every command takes --help for its own flags. Exit codes: 0 done, 1 failed, 2 wrong flags.
 `;
 
@@ -75,6 +78,22 @@ Registered chats with their last turn and running agent, and undelivered or fail
         return EXIT.ok;
       },
     ),
+    doctor: defineCommand(
+      {
+        name: "doctor",
+        usage: `Usage: nestbox doctor [--fix] [--json]\n\n${DOCTOR_HELP}`,
+        options: { fix: { type: "boolean" } },
+        json: true,
+      },
+      async ({ values, json }, io) => {
+        const checks = await runDoctor(loadContext(io), {
+          fix: values.fix === true,
+          projectDir: deps.projectDir,
+          progress: (line) => io.stderr.write(`${line}\n`),
+        });
+        return printDoctor(io, checks, json);
+      },
+    ),
   };
 }
 
@@ -89,7 +108,9 @@ export async function runNestbox(argv: string[], io: CommandIO, deps: NestboxDep
   const [name, args] = first === undefined || first.startsWith("-") ? ["start", argv] : [first, rest];
   const command = commands(deps)[name];
   if (!command) {
-    const err = new UsageError(`unknown command "${name}": use start, status or chats (see nestbox --help)`);
+    const err = new UsageError(
+      `unknown command "${name}": use start, status, chats or doctor (see nestbox --help)`,
+    );
     return fail(io, err, argv.includes("--json"));
   }
   return command(args, io);

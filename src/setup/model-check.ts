@@ -100,7 +100,7 @@ export async function checkModel(
     return {
       name,
       status: "fail",
-      detail: `model down: ${url.origin} did not answer (${code ? `${code}: ` : ""}${(err as Error).message})`,
+      detail: `model down: ${url.origin} did not answer (${code && !(err as Error).message.includes(code) ? `${code}: ` : ""}${(err as Error).message})`,
       fix: `start the model server, or correct ${urlVariable(model)}; behind a proxy check HTTPS_PROXY/NO_PROXY`,
     };
   }
