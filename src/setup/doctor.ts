@@ -66,7 +66,15 @@ async function imageCheck(ctx: DoctorContext, o: DoctorOptions): Promise<Check> 
       : `${tag} is from an older nestbox (built from other sources); nestbox start rebuilds it`;
   if (!o.fix)
     return { name: "agent image", status: "warn", detail, fix: "npm run setup -- container, or --fix" };
-  await ensureAgentImage(ctx.docker, ctx.config, ctx.sandbox, o.projectDir, o.progress);
+  try {
+    await ensureAgentImage(ctx.docker, ctx.config, ctx.sandbox, o.projectDir, o.progress);
+  } catch (err) {
+    return {
+      name: "agent image",
+      status: "fail",
+      detail: `${detail}; rebuilding failed: ${(err as Error).message}`,
+    };
+  }
   return { name: "agent image", status: "ok", detail, fixed: `built ${tag}` };
 }
 
