@@ -85,29 +85,62 @@ function baseImageHint(err: unknown, base: string | null | undefined): Container
   );
 }
 
+/** The tag the image's build stage (`deps`: npm ci and the bundle) keeps, so it is never left dangling. */
+export function depsTag(tag: string): string {
+  return tag.lastIndexOf(":") > tag.lastIndexOf("/") ? `${tag}-deps` : `${tag}:latest-deps`;
+}
+
 /**
  * Builds the agent image through the engine API, with proxy build args, the extra CA trusted and the
- * sources hash as a label. A failure on the base image gets the registry-free hint.
+ * sources hash as a label. A failure on the base image gets the registry-free hint. The build stage
+ * is built first under {@link depsTag} (it stays the cache for the next build instead of an untagged
+ * image), then the image; the images both tags pointed at before are removed when nothing uses them.
  */
 export async function buildAgentImage(runtime: ContainerRuntime, build: AgentImageBuild): Promise<void> {
   const buildArgs = buildProxyArgs(build.sandbox.proxy);
   if (build.baseImage) buildArgs.BASE_IMAGE = build.baseImage;
+  const files = agentBuildContext(build.contextDir, build.sandbox);
+  const say = build.onProgress ?? (() => {});
+  const stage = depsTag(build.tag);
+  const before = { image: await runtime.inspectImage(build.tag), stage: await runtime.inspectImage(stage) };
   let step: string | null = null;
+  const onProgress = (line: string) => {
+    step = STEP.exec(line)?.[1]?.toUpperCase() ?? step;
+    say(line);
+  };
   try {
+    await runtime.buildImage({ tag: stage, target: "deps", files, buildArgs, onProgress });
     await runtime.buildImage({
       tag: build.tag,
-      files: agentBuildContext(build.contextDir, build.sandbox),
+      files,
       buildArgs,
       labels: { [SOURCES_LABEL]: agentSourcesHash(build.contextDir) },
-      onProgress: (line) => {
-        step = STEP.exec(line)?.[1]?.toUpperCase() ?? step;
-        build.onProgress?.(line);
-      },
+      onProgress,
     });
   } catch (err) {
     if (err instanceof ContainerError && (step === null || step === "FROM"))
       throw baseImageHint(err, build.baseImage);
     throw err;
+  }
+  if (before.image) await removePrevious(runtime, build.tag, before.image.id, say);
+  if (before.stage) await removePrevious(runtime, stage, before.stage.id, say);
+}
+
+/** Removes the image `tag` pointed at before a build, if the build moved the tag and nothing uses it. */
+export async function removePrevious(
+  runtime: ContainerRuntime,
+  tag: string,
+  previousId: string,
+  progress: (line: string) => void,
+): Promise<void> {
+  if ((await runtime.inspectImage(tag))?.id === previousId) return;
+  try {
+    await runtime.removeImage(previousId, { force: false });
+    progress(`Removed the previous ${tag} image ${previousId.slice(0, 19)}.`);
+  } catch (err) {
+    // A container, another tag or a child image still uses it: it is not dangling, so it stays.
+    if (!(err instanceof ContainerError && err.code === "DOCKER_409")) throw err;
+    progress(`Kept the previous ${tag} image ${previousId.slice(0, 19)}: still in use (${err.message}).`);
   }
 }
 
@@ -132,8 +165,8 @@ export async function agentImageState(
 }
 
 /**
- * Builds the agent image when it is missing or stale (built from other sources), streaming progress.
- * After a rebuild the previous image, now untagged, is removed unless a container still uses it.
+ * Builds the agent image when it is missing or stale (built from other sources), streaming progress;
+ * {@link buildAgentImage} removes the image it replaces.
  */
 export async function ensureAgentImage(
   runtime: ContainerRuntime,
@@ -158,23 +191,4 @@ export async function ensureAgentImage(
     onProgress: progress,
   });
   progress(`Built ${config.agentImage}.`);
-  if (before.state === "stale") await removePrevious(runtime, config.agentImage, before.id, progress);
-}
-
-/** Removes the image `tag` pointed at before a rebuild, if the rebuild moved the tag and nothing uses it. */
-export async function removePrevious(
-  runtime: ContainerRuntime,
-  tag: string,
-  previousId: string,
-  progress: (line: string) => void,
-): Promise<void> {
-  if ((await runtime.inspectImage(tag))?.id === previousId) return;
-  try {
-    await runtime.removeImage(previousId, { force: false });
-    progress(`Removed the previous agent image ${previousId.slice(0, 19)}.`);
-  } catch (err) {
-    // A container (or another tag) still uses it: it is not dangling, so it stays.
-    if (!(err instanceof ContainerError && err.code === "DOCKER_409")) throw err;
-    progress(`Kept the previous agent image ${previousId.slice(0, 19)}: still in use (${err.message}).`);
-  }
 }

@@ -90,6 +90,8 @@ export interface BuildSpec {
   files: Record<string, Buffer | string>;
   dockerfile?: string;
   buildArgs?: Record<string, string>;
+  /** Build only up to this stage of a multi-stage Dockerfile (`--target`). */
+  target?: string;
   /** Labels the built image carries (e.g. the hash of the sources it was built from). */
   labels?: Record<string, string>;
   onProgress?: BuildProgress;

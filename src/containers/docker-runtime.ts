@@ -422,6 +422,7 @@ export class DockerRuntime implements ContainerRuntime {
         dockerfile: spec.dockerfile ?? "Dockerfile",
         buildargs: spec.buildArgs,
         labels: spec.labels,
+        ...(spec.target ? { target: spec.target } : {}),
         rm: true,
         forcerm: true,
       });

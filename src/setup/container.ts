@@ -1,6 +1,6 @@
 import path from "node:path";
 import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../cli/args.js";
-import { buildAgentImage, removePrevious } from "../containers/agent-image.js";
+import { buildAgentImage } from "../containers/agent-image.js";
 import { loadContext } from "../context.js";
 
 const projectDir = path.resolve(import.meta.dirname, "..", "..");
@@ -43,7 +43,6 @@ export const container = defineCommand(CONTAINER, async ({ values, json }, io) =
         : ""),
   );
   const started = Date.now();
-  const previous = await docker.inspectImage(tag);
   await buildAgentImage(docker, {
     contextDir: path.join(projectDir, "container"),
     tag,
@@ -55,7 +54,5 @@ export const container = defineCommand(CONTAINER, async ({ values, json }, io) =
     { event: "done", tag, seconds: (Date.now() - started) / 1000 },
     `Built ${tag} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
   );
-  // The tag moved: the image it pointed at would stay behind untagged (hundreds of MB) unless in use.
-  if (previous) await removePrevious(docker, tag, previous.id, (line) => say({ event: "cleanup", line }, line));
   return 0;
 });

@@ -4,6 +4,7 @@ import { loadConfig } from "../../src/config.js";
 import {
   agentSourcesHash,
   buildAgentImage,
+  depsTag,
   ensureAgentImage,
   SOURCES_LABEL,
 } from "../../src/containers/agent-image.js";
@@ -21,6 +22,7 @@ describeDocker(
     const sandbox = detectSandbox({ env: process.env });
     afterAll(async () => {
       await rt.removeImage(tag);
+      await rt.removeImage(depsTag(tag));
     });
 
     it("a stale image (older sources label) is rebuilt on start, and the old one removed by id", async () => {
@@ -32,6 +34,12 @@ describeDocker(
       });
       const old = await rt.inspectImage(tag);
       expect(old?.labels[SOURCES_LABEL]).toBe("0".repeat(64));
+      // And the build stage an older build kept under its tag.
+      await rt.buildImage({
+        tag: depsTag(tag),
+        files: { Dockerfile: `FROM ${AGENT_IMAGE}\nLABEL old=deps\n` },
+      });
+      const oldStage = await rt.inspectImage(depsTag(tag));
       const lines: string[] = [];
       const config = loadConfig({ AGENT_IMAGE: tag, AGENT_BASE_IMAGE: BASE_IMAGE }, repo);
       await ensureAgentImage(rt, config, sandbox, repo, (l) => lines.push(l));
@@ -39,8 +47,11 @@ describeDocker(
       const now = await rt.inspectImage(tag);
       expect(now?.labels[SOURCES_LABEL]).toBe(agentSourcesHash(path.join(repo, "container")));
       expect(now?.id).not.toBe(old?.id);
-      // The previous image is gone, not left behind untagged.
+      // The previous image and build stage are gone, not left behind untagged; the new stage is tagged.
       expect(await rt.inspectImage(old?.id ?? "")).toBeNull();
+      expect(await rt.inspectImage(oldStage?.id ?? "")).toBeNull();
+      expect((await rt.inspectImage(depsTag(tag)))?.id).not.toBe(oldStage?.id);
+      expect(lines).toContain(`Removed the previous ${tag} image ${old?.id.slice(0, 19)}.`);
       // A current image is left alone: no build, no output.
       const again: string[] = [];
       await ensureAgentImage(rt, config, sandbox, repo, (l) => again.push(l));

@@ -2,7 +2,7 @@ import { chownSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { SOURCES_LABEL } from "../../src/containers/agent-image.js";
+import { depsTag, SOURCES_LABEL } from "../../src/containers/agent-image.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
 import { runNestbox, spawnProcess, tsNode } from "../process.js";
@@ -23,6 +23,7 @@ describeDocker("nestbox doctor against a real engine: a stale image, the docker 
     await llm.close();
     rmSync(cwd, { recursive: true, force: true });
     await rt.removeImage(tag);
+    await rt.removeImage(depsTag(tag));
   });
 
   it("reports a stale image as a warning (exit 0); --fix rebuilds it and says so", async () => {
