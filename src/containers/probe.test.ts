@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type PipeContainer, PipeRuntime } from "../../test/doubles/pipe-runtime.js";
-import { probeDataVisibility } from "./probe.js";
+import { ContainerError } from "../errors.js";
+import { probeDataVisibility, uncrossable } from "./probe.js";
 
 /** Plays `cat /probe/.nestbox-probe` against the host path the probe mounted. */
 function cat(c: PipeContainer): void {
@@ -49,9 +50,9 @@ describe("probeDataVisibility over ContainerRuntime.run", () => {
     const probe = probeDataVisibility(rt, { image: "img", dataDir: root, hostDataDir: null });
     await expect(probe).rejects.toMatchObject({ code: "DATA_PERMISSION_DENIED" });
     const message = await probe.catch((e: Error) => e.message);
-    const dir = rt.containers[0]?.spec.mounts[0]?.hostPath ?? "";
     expect(message).toContain(`permission denied: the agents' user`);
-    expect(message).toContain(`chmod o+x ${root} && chmod o+rx ${dir}`);
+    // mkdtemp made the data folder 0700: that is the folder to open.
+    expect(message).toContain(`Fix: chmod o+x ${root} (or`);
     expect(message).not.toMatch(/nested|another Docker daemon|NESTBOX_HOST_DATA_DIR/);
   });
 
@@ -80,6 +81,22 @@ describe("probeDataVisibility over ContainerRuntime.run", () => {
     });
     await expect(local).rejects.not.toThrow(/another Docker daemon/);
     expect(readdirSync(root)).toEqual([]);
+  });
+
+  it("a daemon refused at the bind source: names each folder on the way that others cannot cross", async () => {
+    const dataDir = path.join(root, "home", "nestbox", "data");
+    mkdirSync(dataDir, { recursive: true });
+    chmodSync(path.join(root, "home"), 0o700);
+    chmodSync(root, 0o755);
+    chmodSync(dataDir, 0o700);
+    const rt = new PipeRuntime(cat);
+    rt.run = async () => {
+      throw new ContainerError("DOCKER_500", "cannot start container: mount src=...: permission denied");
+    };
+    const probe = probeDataVisibility(rt, { image: "img", dataDir, hostDataDir: null });
+    await expect(probe).rejects.toMatchObject({ code: "DATA_PERMISSION_DENIED" });
+    await expect(probe).rejects.toThrow(`Fix: chmod o+x ${path.join(root, "home")} ${dataDir} (or`);
+    expect(uncrossable(dataDir)).toEqual([path.join(root, "home"), dataDir]);
   });
 
   it("fails with DATA_NOT_VISIBLE when the daemon's path shows no file", async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, lchownSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, lchownSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { type AgentOwner, agentOwner } from "../agents/agent-user.js";
 import { ContainerError } from "../errors.js";
@@ -49,13 +49,36 @@ function notVisible(o: ProbeOptions, detail: string): ContainerError {
   );
 }
 
-/** The agents' user cannot read what is mounted for it: name the exact folder and the chmod that fixes it. */
-function permissionDenied(o: ProbeOptions, dir: string, owner: AgentOwner, detail: string): ContainerError {
+/** The data folder and the folders above it that others cannot cross (no o+x): a daemon not running as root stops there. */
+export function uncrossable(dataDir: string, mode: (p: string) => number | null = modeOf): string[] {
+  const blocked: string[] = [];
+  for (let p = path.resolve(dataDir); ; p = path.dirname(p)) {
+    const m = mode(p);
+    if (m !== null && (m & 0o001) === 0) blocked.unshift(p);
+    if (path.dirname(p) === p) return blocked;
+  }
+}
+
+function modeOf(p: string): number | null {
+  try {
+    return statSync(p).mode;
+  } catch {
+    return null;
+  }
+}
+
+/** The agents' user (or the daemon for it) was refused: name the exact folders and the chmod that fixes it. */
+function permissionDenied(o: ProbeOptions, owner: AgentOwner, detail: string): ContainerError {
+  const blocked = uncrossable(o.dataDir);
+  const fix =
+    blocked.length > 0
+      ? `chmod o+x ${blocked.join(" ")} (or run nestbox doctor --fix for the data folder itself)`
+      : `nothing on the way to ${o.dataDir} lacks o+x; with SELinux enforcing, label it for containers: ` +
+        `chcon -Rt container_file_t ${o.dataDir}`;
   return new ContainerError(
     "DATA_PERMISSION_DENIED",
-    `permission denied: the agents' user (${owner.uid}:${owner.gid}) cannot read ${dir} in a container ` +
-      `(${detail}). Fix: chmod o+x ${o.dataDir} && chmod o+rx ${dir} (or chown ${owner.uid}:${owner.gid} ` +
-      `${dir}, or run nestbox doctor --fix); with SELinux enforcing: chcon -Rt container_file_t ${o.dataDir}`,
+    `permission denied: the agents' user (${owner.uid}:${owner.gid}) cannot read a folder mounted from ` +
+      `${o.dataDir} (${detail}). Fix: ${fix}`,
   );
 }
 
@@ -99,15 +122,14 @@ export async function probeDataVisibility(runtime: ContainerRuntime, o: ProbeOpt
     } catch (err) {
       const message = (err as Error).message;
       // The daemon itself could not get at the bind source (NFS root squash, a 0700 parent it cannot cross).
-      if (/permission denied/i.test(message)) throw permissionDenied(o, dir, owner, message);
+      if (/permission denied/i.test(message)) throw permissionDenied(o, owner, message);
       // The engine refuses a bind source it cannot see; anything else (a missing image...) is not ours to explain.
       if (/bind|mount|no such file or directory/i.test(message)) throw notVisible(o, message);
       throw err;
     }
     const out = result.stdout.trim();
     if (out === token) return;
-    if (/permission denied/i.test(result.stderr))
-      throw permissionDenied(o, dir, owner, firstLine(result.stderr));
+    if (/permission denied/i.test(result.stderr)) throw permissionDenied(o, owner, firstLine(result.stderr));
     const why = out ? "it holds another file there" : "the file is missing";
     throw notVisible(o, result.stderr.trim() ? `${why}: ${firstLine(result.stderr)}` : why);
   } finally {
