@@ -118,8 +118,8 @@ export async function buildAgentImage(runtime: ContainerRuntime, build: AgentIma
       onProgress,
     });
   } catch (err) {
-    if (err instanceof ContainerError && (step === null || step === "FROM"))
-      throw baseImageHint(err, build.baseImage);
+    // The builder names each step before running it: a failure during FROM is the base image's pull.
+    if (err instanceof ContainerError && step === "FROM") throw baseImageHint(err, build.baseImage);
     throw err;
   }
   if (before.image) await removePrevious(runtime, build.tag, before.image.id, say);
