@@ -126,7 +126,10 @@ export async function buildAgentImage(runtime: ContainerRuntime, build: AgentIma
   if (before.stage) await removePrevious(runtime, stage, before.stage.id, say);
 }
 
-/** Removes the image `tag` pointed at before a build, if the build moved the tag and nothing uses it. */
+/**
+ * Removes the image `tag` pointed at before a build, if the build moved the tag and left it untagged:
+ * one another tag still names is not dangling (the engine would delete it by id), nor one a container uses.
+ */
 export async function removePrevious(
   runtime: ContainerRuntime,
   tag: string,
@@ -134,6 +137,8 @@ export async function removePrevious(
   progress: (line: string) => void,
 ): Promise<void> {
   if ((await runtime.inspectImage(tag))?.id === previousId) return;
+  const previous = await runtime.inspectImage(previousId);
+  if (!previous || previous.tags.length > 0) return;
   try {
     await runtime.removeImage(previousId, { force: false });
     progress(`Removed the previous ${tag} image ${previousId.slice(0, 19)}.`);

@@ -101,6 +101,8 @@ export interface BuildSpec {
 export interface ImageInfo {
   /** The content id (`sha256:...`): stays the same while tags move. */
   id: string;
+  /** `repo:tag` names pointing at it; none: the image is untagged (dangling unless a container uses it). */
+  tags: string[];
   labels: Record<string, string>;
 }
 

@@ -321,7 +321,7 @@ export class DockerRuntime implements ContainerRuntime {
   async inspectImage(ref: string): Promise<ImageInfo | null> {
     try {
       const i = await this.#docker.getImage(ref).inspect();
-      return { id: i.Id, labels: i.Config?.Labels ?? {} };
+      return { id: i.Id, tags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {} };
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw wrap(`cannot inspect image ${ref}`, err);

@@ -315,6 +315,7 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
     const info = await rt.inspectImage(tag);
     expect(info?.labels["nestbox.test"]).toBe(run);
     expect(info?.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(info?.tags).toEqual([tag]);
     expect(await rt.inspectImage(`nestbox-missing-${run}:none`)).toBeNull();
     const id = await rt.create(spec("uses-image", { image: tag, cmd: ["true"] }));
     try {

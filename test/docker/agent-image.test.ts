@@ -6,6 +6,7 @@ import {
   buildAgentImage,
   depsTag,
   ensureAgentImage,
+  removePrevious,
   SOURCES_LABEL,
 } from "../../src/containers/agent-image.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
@@ -57,6 +58,26 @@ describeDocker(
       await ensureAgentImage(rt, config, sandbox, repo, (l) => again.push(l));
       expect(again).toEqual([]);
     }, 300_000);
+
+    it("never removes a replaced image that another tag still names (the engine would delete it by id)", async () => {
+      const [a, b] = [`${tag}-a`, `${tag}-b`];
+      const files = { Dockerfile: `FROM ${AGENT_IMAGE}\nLABEL shared=${process.pid}\n` };
+      try {
+        await rt.buildImage({ tag: a, files });
+        await rt.buildImage({ tag: b, files });
+        const shared = await rt.inspectImage(a);
+        expect((await rt.inspectImage(b))?.id).toBe(shared?.id);
+        await rt.buildImage({
+          tag: a,
+          files: { Dockerfile: `FROM ${AGENT_IMAGE}\nLABEL moved=${process.pid}\n` },
+        });
+        await removePrevious(rt, a, shared?.id ?? "", () => {});
+        expect((await rt.inspectImage(b))?.id).toBe(shared?.id);
+      } finally {
+        await rt.removeImage(a);
+        await rt.removeImage(b);
+      }
+    });
 
     it("a build that cannot get its base image names AGENT_BASE_IMAGE, make-base-image.sh and --base", async () => {
       const build = buildAgentImage(rt, {

@@ -128,7 +128,7 @@ export class PipeRuntime implements ContainerRuntime {
   async removeImage(): Promise<void> {}
 
   async inspectImage(ref: string): Promise<ImageInfo | null> {
-    return { id: `sha256:${ref}`, labels: {} };
+    return { id: `sha256:${ref}`, tags: [ref], labels: {} };
   }
 
   async imageExists(): Promise<boolean> {
