@@ -2,8 +2,9 @@ import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect, it } from "vitest";
+import { PipeRuntime } from "../../test/doubles/pipe-runtime.js";
 import { detectSandbox } from "../sandbox/index.js";
-import { agentBuildContext, agentSourcesHash } from "./agent-image.js";
+import { agentBuildContext, agentImageState, agentSourcesHash } from "./agent-image.js";
 
 const repo = path.resolve(import.meta.dirname, "..", "..");
 
@@ -47,4 +48,14 @@ it("hashes the image's own sources: any runner or protocol change makes a new ha
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+it("an image whose sources are not there to compare with is left as it is", async () => {
+  const rt = new PipeRuntime(() => {});
+  const state = await agentImageState(
+    rt,
+    "nestbox-agent:latest",
+    path.join(tmpdir(), "no-such-nestbox", "container"),
+  );
+  expect(state).toEqual({ state: "unknown", id: "sha256:nestbox-agent:latest" });
 });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Config } from "../config.js";
 import { ContainerError } from "../errors.js";
@@ -153,7 +153,9 @@ export async function removePrevious(
 export type AgentImageState =
   | { state: "missing" }
   | { state: "stale"; id: string; built: string | null }
-  | { state: "current"; id: string };
+  | { state: "current"; id: string }
+  /** The image exists but the sources to compare with (and rebuild from) are not there. */
+  | { state: "unknown"; id: string };
 
 /** Compares the image's sources label with the sources in `contextDir`. */
 export async function agentImageState(
@@ -163,6 +165,7 @@ export async function agentImageState(
 ): Promise<AgentImageState> {
   const info = await runtime.inspectImage(tag);
   if (!info) return { state: "missing" };
+  if (!existsSync(path.join(contextDir, "Dockerfile"))) return { state: "unknown", id: info.id };
   const built = info.labels[SOURCES_LABEL] ?? null;
   return built === agentSourcesHash(contextDir)
     ? { state: "current", id: info.id }
@@ -182,7 +185,8 @@ export async function ensureAgentImage(
 ): Promise<void> {
   const contextDir = path.join(projectDir, "container");
   const before = await agentImageState(runtime, config.agentImage, contextDir);
-  if (before.state === "current") return;
+  // Without the sources (an install that ships none) the image in place is the one to use.
+  if (before.state === "current" || before.state === "unknown") return;
   progress(
     before.state === "missing"
       ? `Agent image ${config.agentImage} is missing: building it (first start only)...`

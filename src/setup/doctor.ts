@@ -60,6 +60,12 @@ async function imageCheck(ctx: DoctorContext, o: DoctorOptions): Promise<Check> 
   const tag = ctx.config.agentImage;
   const state = await agentImageState(ctx.docker, tag, path.join(o.projectDir, "container"));
   if (state.state === "current") return { name: "agent image", status: "ok", detail: `${tag} is current` };
+  if (state.state === "unknown")
+    return {
+      name: "agent image",
+      status: "warn",
+      detail: `${tag} exists; no sources at ${path.join(o.projectDir, "container")} to tell whether it is current`,
+    };
   const detail =
     state.state === "missing"
       ? `${tag} is missing (nestbox start builds it, which takes a few minutes)`
