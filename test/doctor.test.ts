@@ -28,7 +28,14 @@ describe("nestbox doctor (a real process)", () => {
       host: "127.0.0.1",
       respond: () => ({ error: { status: 503, message: "loading model" } }),
     });
-    const r = await runNestbox(cwd, ["doctor"], { env: { ...NO_DOCKER, OPENAI_BASE_URL: llm.url } });
+    const r = await runNestbox(cwd, ["doctor"], {
+      env: {
+        ...NO_DOCKER,
+        OPENAI_BASE_URL: llm.url,
+        TELEGRAM_BOT_TOKEN: "123:abc",
+        TELEGRAM_API_ROOT: "http://127.0.0.1:1",
+      },
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(
       "warn variables: unknown, ignored: OPENAI_BASEURL (did you mean OPENAI_BASE_URL?)",
@@ -37,6 +44,9 @@ describe("nestbox doctor (a real process)", () => {
     expect(r.stdout).toMatch(/^FAIL docker: cannot reach the Docker engine at unix:\/\/\/nonexistent/m);
     expect(r.stdout).toMatch(/^ {5}fix: start Docker, or set DOCKER_HOST$/m);
     expect(r.stdout).toMatch(/^warn data folder: .*does not exist yet/m);
+    // An unreachable Bot API is not a refused token.
+    expect(r.stdout).toMatch(/^FAIL telegram: Telegram API http:\/\/127.0.0.1:1 unreachable$/m);
+    expect(r.stdout).not.toContain("token not accepted");
     expect(llm.requests).toHaveLength(1);
   });
 
