@@ -189,6 +189,9 @@ const schema = z.object({
     ),
 });
 
+/** Every variable {@link loadConfig} reads (the typo check compares unknown names against these). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 /** Validates the environment once; throws a ConfigError listing every bad variable and what to set. */
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,

@@ -23,6 +23,7 @@ import {
   type StopSignal,
   waitForStop,
 } from "./daemon/stop.js";
+import { describeTypo, envTypos } from "./env-typos.js";
 import { type HostServices, startHostServices } from "./host/host-services.js";
 import { LogSink } from "./log.js";
 import { createNestbox } from "./nestbox.js";
@@ -69,12 +70,15 @@ export async function start(options: StartOptions): Promise<number> {
 
 async function run(
   options: StartOptions,
-  { config, sandbox, docker, log, logFile }: Context,
+  { env, config, sandbox, docker, log, logFile }: Context,
   services: HostServices,
   interactive: boolean,
   logSink: LogSink,
 ): Promise<number> {
   const { io } = options;
+  const typos = envTypos(env);
+  if (typos.length > 0)
+    io.stderr.write(`warning: unknown variables ignored: ${typos.map(describeTypo).join(", ")}\n`);
   const model = requireModel(config);
   log.info(
     {
@@ -100,6 +104,7 @@ async function run(
     image: config.agentImage,
     dataDir: config.dataDir,
     hostDataDir: config.hostDataDir,
+    where: sandbox,
   });
   let terminal: TerminalAdapter | null = null;
   let telegram: TelegramAdapter | null = null;

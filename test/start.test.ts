@@ -58,7 +58,9 @@ describe("nestbox start: .env", () => {
       hostDataDir: "/srv/nestbox/data",
     });
     // It asked the engine .env names, not the default socket.
-    expect(r.stderr).toMatch(/error: cannot reach the Docker engine \(connect ECONNREFUSED 127\.0\.0\.1:1\)/);
+    expect(r.stderr).toMatch(
+      /error: cannot reach the Docker engine at tcp:\/\/127\.0\.0\.1:1 \(connect ECONNREFUSED 127\.0\.0\.1:1\): start Docker, or set DOCKER_HOST/,
+    );
     expect(r.code).toBe(1);
   });
 });

@@ -40,6 +40,7 @@ function recordingRuntime(created: ContainerSpec[]): ContainerRuntime {
     inspect: no,
     list: no,
     imageExists: no,
+    inspectImage: no,
     removeImage: no,
     bridgeGateway: no,
     ensureNetwork: no,

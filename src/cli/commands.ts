@@ -7,6 +7,8 @@ import { serviceCommand } from "../service/cli.js";
 import type { ServiceHost } from "../service/service.js";
 import { listChats, printChats } from "../setup/chats.js";
 import { runSetup } from "../setup/cli.js";
+import { printDoctor, runDoctor } from "../setup/doctor.js";
+import { DOCTOR_HELP } from "../setup/verify.js";
 import { asksFor, type Command, defineCommand, printVersion } from "./args.js";
 import { runAuth } from "./auth.js";
 import { hostStatus } from "./host-status.js";
@@ -25,6 +27,7 @@ Commands:
   auth whatsapp        link a WhatsApp account
   service <install|uninstall|status|logs>
                        run nestbox as a systemd or launchd service (restart on failure, logs)
+  doctor [--fix]       check model, Docker, agent image, data folder, channels; say (or do) the fix
 Every command takes --help for its own flags and --version. Exit codes: 0 done, 1 failed, 2 wrong flags.
 `;
 
@@ -119,6 +122,22 @@ Exit codes: 0 running and ready; 1 error (e.g. no data folder at NESTBOX_DATA_DI
       void deps.stopSignal().then(() => controller.abort());
       return runAuth(argv, { ...io, signal: controller.signal });
     },
+    doctor: defineCommand(
+      {
+        name: "doctor",
+        usage: `Usage: nestbox doctor [--fix] [--json]\n\n${DOCTOR_HELP}`,
+        options: { fix: { type: "boolean" } },
+        json: true,
+      },
+      async ({ values, json }, io) => {
+        const checks = await runDoctor(loadContext(io), {
+          fix: values.fix === true,
+          projectDir: deps.projectDir,
+          progress: (line) => io.stderr.write(`${line}\n`),
+        });
+        return printDoctor(io, checks, json);
+      },
+    ),
   };
 }
 
@@ -135,7 +154,7 @@ export async function runNestbox(argv: string[], io: CommandIO, deps: NestboxDep
   const command = commands(deps)[name];
   if (!command) {
     const err = new UsageError(
-      `unknown command "${name}": use start, status, chats, setup, auth or service (see nestbox --help)`,
+      `unknown command "${name}": use start, status, chats, setup, auth, service or doctor (see nestbox --help)`,
     );
     return fail(io, err, argv.includes("--json"));
   }

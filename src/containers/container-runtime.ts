@@ -93,7 +93,20 @@ export interface BuildSpec {
   files: Record<string, Buffer | string>;
   dockerfile?: string;
   buildArgs?: Record<string, string>;
+  /** Build only up to this stage of a multi-stage Dockerfile (`--target`). */
+  target?: string;
+  /** Labels the built image carries (e.g. the hash of the sources it was built from). */
+  labels?: Record<string, string>;
   onProgress?: BuildProgress;
+}
+
+/** What the engine reports about an image. */
+export interface ImageInfo {
+  /** The content id (`sha256:...`): stays the same while tags move. */
+  id: string;
+  /** `repo:tag` names pointing at it; none: the image is untagged (dangling unless a container uses it). */
+  tags: string[];
+  labels: Record<string, string>;
 }
 
 /**
@@ -123,8 +136,13 @@ export interface ContainerRuntime {
   /** Containers (running or not) carrying every given label (`value` undefined: any value). */
   list(labels: Record<string, string | undefined>): Promise<ContainerInfo[]>;
   imageExists(tag: string): Promise<boolean>;
-  /** Removes an image by tag (forcefully); one already gone is not an error. */
-  removeImage(tag: string): Promise<void>;
+  /** The image's id and labels; null when there is no such image. */
+  inspectImage(ref: string): Promise<ImageInfo | null>;
+  /**
+   * Removes an image by tag or id, forcefully unless `force: false` (then an image a container still
+   * uses, or one with other tags, is refused: ContainerError DOCKER_409). One already gone is not an error.
+   */
+  removeImage(ref: string, options?: { force?: boolean }): Promise<void>;
   /** The gateway address of the default bridge network (agents are not on it: see `ensureNetwork`). */
   bridgeGateway(): Promise<string | null>;
   /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dockerConnection, dockerEndpoint } from "./docker-connection.js";
+import { dockerConnection, dockerEndpoint, dockerUnreachable } from "./docker-connection.js";
+import { DockerRuntime } from "./docker-runtime.js";
 
 const files = (f: string) => Buffer.from(`contents of ${f}`);
 
@@ -81,6 +82,25 @@ describe("dockerConnection (DOCKER_HOST by docker-modem's rules)", () => {
   it("refuses a DOCKER_HOST it cannot read, saying what to use", () => {
     expect(() => dockerConnection({ dockerHost: "tcp://[broken" })).toThrow(
       /is not an engine address: use e\.g\. tcp:/,
+    );
+  });
+});
+
+describe("Docker unreachable: the fix that applies", () => {
+  it("EACCES on the socket says: join the docker group, not: start Docker", () => {
+    const cause = Object.assign(new Error("connect EACCES /var/run/docker.sock"), { code: "EACCES" });
+    const err = dockerUnreachable(cause, "/var/run/docker.sock");
+    expect(err.code).toBe("DOCKER_PERMISSION_DENIED");
+    expect(err.message).toContain("sudo usermod -aG docker $USER, then log in again");
+    expect(err.message).not.toContain("start Docker");
+  });
+
+  it("a socket that is not there (a real connect) says: start Docker, or set DOCKER_HOST", async () => {
+    const rt = new DockerRuntime({ dockerHost: "unix:///nonexistent/nestbox-test/docker.sock" });
+    const err = await rt.version().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "DOCKER_UNREACHABLE" });
+    expect((err as Error).message).toMatch(
+      /cannot reach the Docker engine at unix:\/\/\/nonexistent\/nestbox-test\/docker.sock .*ENOENT.*start Docker, or set DOCKER_HOST/,
     );
   });
 });

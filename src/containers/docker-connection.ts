@@ -88,3 +88,24 @@ export function dockerConnection(
   }
   return options;
 }
+
+/**
+ * Why the engine could not be reached, with the fix that applies: EACCES on the socket is a missing
+ * docker group membership (starting Docker would not help); ENOENT/ECONNREFUSED mean no daemon there.
+ */
+export function dockerUnreachable(cause: unknown, endpoint: string): ContainerError {
+  const code = (cause as { code?: string }).code;
+  const raw = (cause as Error).message ?? String(cause);
+  if (code === "EACCES" || code === "EPERM")
+    return new ContainerError(
+      "DOCKER_PERMISSION_DENIED",
+      `permission denied on the Docker socket ${endpoint} (${raw}): add your user to the docker group ` +
+        "(sudo usermod -aG docker $USER, then log in again), or set DOCKER_HOST to a daemon you may use",
+      { cause },
+    );
+  return new ContainerError(
+    "DOCKER_UNREACHABLE",
+    `cannot reach the Docker engine at ${endpoint} (${raw}): start Docker, or set DOCKER_HOST`,
+    { cause },
+  );
+}

@@ -7,11 +7,12 @@ import type {
   ContainerInfo,
   ContainerRuntime,
   ContainerSpec,
+  ImageInfo,
   NetworkInfo,
   NetworkSpec,
   RunResult,
 } from "./container-runtime.js";
-import { type DockerEndpoint, dockerConnection } from "./docker-connection.js";
+import { type DockerEndpoint, dockerConnection, dockerUnreachable } from "./docker-connection.js";
 import { packTar } from "./tar.js";
 
 /** Where the Docker engine is and how to talk to it (DOCKER_HOST, TLS, ssh): see {@link dockerConnection}. */
@@ -65,20 +66,20 @@ function wrap(what: string, err: unknown): ContainerError {
 /** The ContainerRuntime backed by the Docker Engine API (dockerode). */
 export class DockerRuntime implements ContainerRuntime {
   readonly #docker: Docker;
+  /** Where the engine is, for messages: the socket path or DOCKER_HOST. */
+  readonly #endpoint: string;
 
   constructor(config: DockerRuntimeConfig = {}) {
-    this.#docker = new Docker(dockerConnection(config));
+    const options = dockerConnection(config);
+    this.#docker = new Docker(options);
+    this.#endpoint = config.dockerHost?.trim() || options.socketPath || "the default socket";
   }
 
   async version(): Promise<string> {
     try {
       return (await this.#docker.version()).Version;
     } catch (err) {
-      throw new ContainerError(
-        "DOCKER_UNREACHABLE",
-        `cannot reach the Docker engine (${(err as Error).message}): start Docker, or set DOCKER_HOST`,
-        { cause: err },
-      );
+      throw dockerUnreachable(err, this.#endpoint);
     }
   }
 
@@ -319,11 +320,21 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async removeImage(tag: string): Promise<void> {
+  async inspectImage(ref: string): Promise<ImageInfo | null> {
     try {
-      await this.#docker.getImage(tag).remove({ force: true });
+      const i = await this.#docker.getImage(ref).inspect();
+      return { id: i.Id, tags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {} };
     } catch (err) {
-      if (statusOf(err) !== 404) throw wrap(`cannot remove image ${tag}`, err);
+      if (statusOf(err) === 404) return null;
+      throw wrap(`cannot inspect image ${ref}`, err);
+    }
+  }
+
+  async removeImage(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    try {
+      await this.#docker.getImage(ref).remove({ force: options.force ?? true });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw wrap(`cannot remove image ${ref}`, err);
     }
   }
 
@@ -412,6 +423,8 @@ export class DockerRuntime implements ContainerRuntime {
         t: spec.tag,
         dockerfile: spec.dockerfile ?? "Dockerfile",
         buildargs: spec.buildArgs,
+        labels: spec.labels,
+        ...(spec.target ? { target: spec.target } : {}),
         rm: true,
         forcerm: true,
       });

@@ -26,7 +26,8 @@ Steps:
   container  build the agent image: [--base <image>] [--tag <image:tag>]
   environment  show the detected proxy, CA files, Docker endpoint, own container and path mapping, and
              test each egress path once (host and agent container)
-  verify     check the configuration: model, Docker, agent image, Telegram token and privacy mode
+  verify     the doctor (nestbox doctor): variables, a real model call, Docker, agent image, data folder,
+             Telegram token and privacy mode; ok/warn/FAIL with the fix [--fix]
 Every step takes --json for machine-readable output and --help for its own flags.
 Exit codes: 0 done, 1 failed, 2 wrong flags.
 `;

@@ -257,6 +257,7 @@ export const environment = defineCommand(ENVIRONMENT, async ({ json }, io) => {
           image: config.agentImage,
           dataDir: config.dataDir,
           hostDataDir: config.hostDataDir,
+          where: sandbox,
         });
         return "ok";
       }),

@@ -316,6 +316,31 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
     await rt.removeImage(tag);
   });
 
+  it("labels a built image, reports its id, and removes by id only unused images unless forced", async () => {
+    const tag = `nestbox-conformance:${run}-labelled`;
+    await rt.buildImage({
+      tag,
+      files: { Dockerfile: `FROM ${image}\nRUN echo ${run} > /run.txt\n` },
+      labels: { "nestbox.test": run },
+    });
+    const info = await rt.inspectImage(tag);
+    expect(info?.labels["nestbox.test"]).toBe(run);
+    expect(info?.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(info?.tags).toEqual([tag]);
+    expect(await rt.inspectImage(`nestbox-missing-${run}:none`)).toBeNull();
+    const id = await rt.create(spec("uses-image", { image: tag, cmd: ["true"] }));
+    try {
+      await expect(rt.removeImage(info?.id ?? "", { force: false })).rejects.toMatchObject({
+        code: "DOCKER_409",
+      });
+      expect(await rt.imageExists(tag)).toBe(true);
+    } finally {
+      await rt.remove(id);
+    }
+    await rt.removeImage(info?.id ?? "", { force: false });
+    expect(await rt.imageExists(tag)).toBe(false);
+  });
+
   it("fails with a ContainerError naming the image when it does not exist", async () => {
     await expect(rt.create(spec("noimage", { image: `nestbox-missing-${run}:none` }))).rejects.toThrow(
       /cannot create container .* from nestbox-missing/,

@@ -23,6 +23,7 @@ describeDocker("first start: the agent image is built when missing, with progres
     await llm.close();
     rmSync(cwd, { recursive: true, force: true });
     await new DockerRuntime().removeImage(tag);
+    await new DockerRuntime().removeImage(`${tag}-deps`);
   });
 
   it("builds the image (from AGENT_BASE_IMAGE), then answers", async () => {

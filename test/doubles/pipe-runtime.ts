@@ -9,6 +9,7 @@ import type {
   ContainerInfo,
   ContainerRuntime,
   ContainerSpec,
+  ImageInfo,
   NetworkInfo,
   NetworkSpec,
   RunResult,
@@ -125,6 +126,10 @@ export class PipeRuntime implements ContainerRuntime {
   }
 
   async removeImage(): Promise<void> {}
+
+  async inspectImage(ref: string): Promise<ImageInfo | null> {
+    return { id: `sha256:${ref}`, tags: [ref], labels: {} };
+  }
 
   async imageExists(): Promise<boolean> {
     return true;
