@@ -106,6 +106,9 @@ export const SCENARIOS: Scenario[] = [
           await w.kill();
           w.api.stopHolding("sendMessage");
           await w.start();
+          // The killed send is resent once at start; the next kill must hit a new reply, not that resend
+          // (two ambiguous sends of one reply are given up, by the at-most-one-resend rule).
+          await w.settle(30_000);
         }
       }),
   },
@@ -154,7 +157,9 @@ export const SCENARIOS: Scenario[] = [
         for (let k = 0; k < n(ctx, 3, 20); k++) {
           w.push(k % 3);
           await sleep(between(700, 1_400));
-          const [id] = await w.agentContainers();
+          // The container of the chat whose turn is in flight: one kill per turn (the supervisor retries
+          // a killed turn in a new container; three crashes of one turn are a crash loop, told to the chat).
+          const [id] = await w.agentContainers(k % 3);
           if (id) await w.killContainer(id);
           await sleep(1_500);
         }

@@ -114,7 +114,7 @@ export class ChaosWorld {
       TELEGRAM_BOT_TOKEN: this.api.token,
       TELEGRAM_API_ROOT: this.api.apiRoot,
     });
-    if (this.o.verbose) host.child.stdout?.pipe(process.stderr);
+    if (this.o.verbose) host.child.stderr?.pipe(process.stderr);
     this.host = host;
     const deadline = Date.now() + 90_000;
     while (this.api.callsOf("getUpdates").length <= polls) {
@@ -182,14 +182,11 @@ export class ChaosWorld {
     return text;
   }
 
-  /** Agent containers of this install running right now. */
-  async agentContainers(): Promise<string[]> {
-    const { stdout } = await run("docker", [
-      "ps",
-      "-q",
-      "--filter",
-      `label=${LABELS.install}=${this.installId}`,
-    ]);
+  /** Agent containers of this install (of chat i only, when given) running right now. */
+  async agentContainers(i?: number): Promise<string[]> {
+    const filters = ["--filter", `label=${LABELS.install}=${this.installId}`];
+    if (i !== undefined) filters.push("--filter", `label=${LABELS.chat}=${this.chatIdOf(i)}`);
+    const { stdout } = await run("docker", ["ps", "-q", ...filters]);
     return stdout.split("\n").filter(Boolean);
   }
 
