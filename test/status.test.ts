@@ -1,35 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useSilentEngine } from "./doubles/silent-engine.js";
 import { type LiveProcess, runNestbox, startHost } from "./process.js";
 import { waitFor } from "./wait.js";
 
-// A silent "engine": a host that reaches it waits there, holding the data folder (see host-lock.test.ts).
-let engine: Server;
-let connections = 0;
-const sockets = new Set<Socket>();
-let cwd: string;
-const hosts: LiveProcess[] = [];
-
-beforeEach(async () => {
-  cwd = mkdtempSync(path.join(tmpdir(), "nestbox-status-"));
-  connections = 0;
-  engine = createServer((s) => {
-    connections++;
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    s.on("error", () => {});
-  });
-  await new Promise<void>((r) => engine.listen(0, "127.0.0.1", r));
-});
-afterEach(async () => {
-  for (const h of hosts.splice(0)) await h.kill("SIGKILL");
-  for (const s of sockets) s.destroy();
-  await new Promise<void>((r) => engine.close(() => r()));
-  rmSync(cwd, { recursive: true, force: true });
-});
+const t = useSilentEngine("nestbox-status-");
 
 const model = {
   MODEL: "llama3.1:8b",
@@ -38,13 +13,13 @@ const model = {
 };
 // status itself asks an engine address that refuses at once.
 const status = (args: string[] = []) =>
-  runNestbox(cwd, ["status", ...args], { env: { ...model, DOCKER_HOST: "tcp://127.0.0.1:1" } });
+  runNestbox(t.cwd, ["status", ...args], { env: { ...model, DOCKER_HOST: "tcp://127.0.0.1:1" } });
 
 async function holdingHost(): Promise<LiveProcess> {
-  const port = (engine.address() as { port: number }).port;
-  const host = startHost(cwd, { ...model, DOCKER_HOST: `tcp://127.0.0.1:${port}` }, ["--terminal"]);
-  hosts.push(host);
-  await waitFor(() => connections > 0, "the host asking the engine", 20_000);
+  const port = (t.engine.address() as { port: number }).port;
+  const host = startHost(t.cwd, { ...model, DOCKER_HOST: `tcp://127.0.0.1:${port}` }, ["--terminal"]);
+  t.hosts.push(host);
+  await waitFor(() => t.connections > 0, "the host asking the engine", 20_000);
   return host;
 }
 
@@ -66,7 +41,7 @@ describe("nestbox status tells running, crashed and stopped apart", () => {
     expect(json.code).toBe(4);
     const report = JSON.parse(json.stdout);
     expect(report).toMatchObject({
-      dataDir: path.join(cwd, "data"),
+      dataDir: path.join(t.cwd, "data"),
       host: {
         state: "running",
         pid: host.child.pid,
@@ -99,7 +74,9 @@ describe("nestbox status tells running, crashed and stopped apart", () => {
   });
 
   it("stopped cleanly: a host that ended (here: no engine) is stopped, not crashed; exit 2", async () => {
-    const failed = await runNestbox(cwd, ["start"], { env: { ...model, DOCKER_HOST: "tcp://127.0.0.1:1" } });
+    const failed = await runNestbox(t.cwd, ["start"], {
+      env: { ...model, DOCKER_HOST: "tcp://127.0.0.1:1" },
+    });
     expect(failed.code).toBe(1);
     const r = await status();
     expect(r.code).toBe(2);
@@ -108,19 +85,19 @@ describe("nestbox status tells running, crashed and stopped apart", () => {
   });
 
   it("a data folder that does not exist is an error naming it (exit 1), not 'not started yet'", async () => {
-    const r = await runNestbox(cwd, ["status"], { env: { NESTBOX_DATA_DIR: "./dtaa" } });
+    const r = await runNestbox(t.cwd, ["status"], { env: { NESTBOX_DATA_DIR: "./dtaa" } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `error: there is no data folder at ${path.join(cwd, "dtaa")}: set NESTBOX_DATA_DIR`,
+      `error: there is no data folder at ${path.join(t.cwd, "dtaa")}: set NESTBOX_DATA_DIR`,
     );
     expect(r.stdout).toBe("");
-    const j = await runNestbox(cwd, ["status", "--json"], { env: { NESTBOX_DATA_DIR: "./dtaa" } });
+    const j = await runNestbox(t.cwd, ["status", "--json"], { env: { NESTBOX_DATA_DIR: "./dtaa" } });
     expect(j.code).toBe(1);
     expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, code: "DATA_DIR_MISSING" });
   });
 
   it("--help lists the exit codes and runs nothing", async () => {
-    const r = await runNestbox(cwd, ["status", "--help"]);
+    const r = await runNestbox(t.cwd, ["status", "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Exit codes: 0 running and ready; 1 error");
     expect(r.stdout).toContain("3 running but not ready");
