@@ -269,11 +269,14 @@ class Attempts {
     if (this.#finished || this.#settled) return;
     this.#settled = true;
     this.#release(this.#body.length);
-    const delay = nextDelayMs(this.#attempt, x.retry, retryAfter);
-    if (x.now() + delay > this.#deadline) {
+    // The last wait is cut to the window's end, so the window is used whole: one more try at its end.
+    const left = this.#deadline - x.now();
+    const wanted = nextDelayMs(this.#attempt, x.retry, retryAfter);
+    if (left <= 0 || (retryAfter !== null && retryAfter > left)) {
       this.#giveUp(cause);
       return;
     }
+    const delay = Math.min(wanted, left);
     const fields = { attempt: this.#attempt, cause, retryInMs: delay };
     if (this.#attempt === 1) x.log.warn(fields, "model call failed; retrying");
     else x.log.debug(fields, "model call failed again; retrying");

@@ -133,6 +133,19 @@ describe("credential proxy: model outages", () => {
     expect(proxy.stats().modelRetries).toBe(script.length - 1);
   });
 
+  it("uses the whole window: the last wait is cut short to try once more at its end", async () => {
+    const up = await scriptedUpstream(["500", "500", "500", "ok"]);
+    const { call } = await proxyTo(up.origin, {
+      windowMs: 1_000,
+      stallMs: 1_000,
+      baseDelayMs: 400,
+      maxDelayMs: 400,
+    });
+    const res = await call();
+    expect(res.status).toBe(200);
+    expect(up.seen).toHaveLength(4);
+  });
+
   it("waits as long as a 429's Retry-After asks", async () => {
     const up = await scriptedUpstream(["429", "ok"]);
     const { call } = await proxyTo(up.origin);
