@@ -121,6 +121,14 @@ const cases: Record<string, Case> = {
     },
   },
   LOG_FORMAT: { value: "pretty", check: (c) => expect(c.config.logFormat).toBe("pretty") },
+  MODEL_RETRY_WINDOW: {
+    value: "90s",
+    check: (c) => expect(c.config.credentialProxy.retryWindowMs).toBe(90_000),
+  },
+  MODEL_STALL_TIMEOUT: {
+    value: "20s",
+    check: (c) => expect(c.config.credentialProxy.stallTimeoutMs).toBe(20_000),
+  },
   HTTPS_PROXY: {
     value: "http://proxy.test:3128",
     check: (c, v) => expect(c.sandbox.proxy.httpsProxy).toBe(v),

@@ -178,7 +178,9 @@ export const SCENARIOS: Scenario[] = [
           await sleep(n(ctx, 6_000, 20_000));
           w.model.mode = "ok";
           await traffic(w, 3, 3, 100);
-          await sleep(3_000);
+          // Up long enough for every request still backing off (15 s at most between tries) to get
+          // through before the next stretch: separate outages, not one long one with 3 s gaps.
+          await sleep(n(ctx, 3_000, 17_000));
         }
         w.notes.push(`model answered 500 to ${w.model.faults["500"]} requests`);
       }),
