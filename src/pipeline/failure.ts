@@ -27,7 +27,8 @@ export function failureReply(err: unknown): string {
     case "STORE_DISK_LOW":
       return "Sorry, I can't answer right now: the host is low on disk space.";
     case AgentErrorCode.ModelError:
-      return "Sorry, the AI model refused this request, so I couldn't answer it.";
+      // A refusal (4xx) or a path the host cannot use (TLS trust, no route): either way, no answer.
+      return "Sorry, I couldn't get an answer from the AI model for this.";
     default:
       return "Sorry, something went wrong and I couldn't answer that.";
   }

@@ -133,6 +133,8 @@ async function modelProbes(
     proxy: sandbox.proxy,
     log: silentLogger(),
     host: address,
+    // A diagnosis reports the path as it is now: no riding out of outages (that takes minutes).
+    retry: { windowMs: 0 },
   });
   const listening = await proxy.listen().then(
     () => null,

@@ -5,6 +5,10 @@ import type { ScriptedRequest } from "../doubles/scripted-llm.js";
 import { type AgentHarness, startAgentHarness } from "./agent-harness.js";
 import { describeDocker } from "./support.js";
 
+/** What the chat reads when its folder is over the limit (the numbers stay in the log and the turn). */
+const FOLDER_FULL =
+  "Sorry, I can't work on this: this chat's folder is full. Delete some files and ask again.";
+
 /** "RUN:<command>" makes the model call bash with that command; anything else gets a plain answer. */
 function respond(req: ScriptedRequest) {
   const messages = req.messages as { role: string; content: unknown }[];
@@ -41,14 +45,16 @@ describeDocker("attack: disk fill past the chat's limit", () => {
     const fill = "RUN:head -c 64M /dev/zero > /workspace/group/fill.bin; sleep 60";
     const started = Date.now();
     const replies = await h.ask("local:filler", fill);
-    expect(replies).toEqual([
-      expect.stringMatching(/this chat's folder uses \d+ MB, over its 16 MB limit \(AGENT_DISK_MB\)/),
-    ]);
+    expect(replies).toEqual([FOLDER_FULL]);
+    expect(h.store.turns.list("local:filler").at(-1)?.error).toMatch(
+      /this chat's folder uses \d+ MB, over its 16 MB limit \(AGENT_DISK_MB\)/,
+    );
     expect(Date.now() - started).toBeLessThan(45_000);
     expect(await h.containersOf("filler")).toEqual([]);
 
     const refused = await h.ask("local:filler", "hi again");
-    expect(refused).toEqual([expect.stringMatching(/over its 16 MB limit/)]);
+    expect(refused).toEqual([FOLDER_FULL]);
+    expect(h.store.turns.list("local:filler").at(-1)?.error).toMatch(/over its 16 MB limit/);
     expect(await h.containersOf("filler")).toEqual([]);
 
     expect(await h.ask("local:victim", "hello")).toEqual(["hello from the agent"]);

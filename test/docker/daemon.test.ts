@@ -71,57 +71,40 @@ describeDocker(
       return cwd;
     };
     const agents = async () => docker.list({ "nestbox.install": installIdOf(cwd) });
+    /** SIGKILLs the host; its agent containers must stop within 15 s, with no new start. */
+    const killedHostsAgentsStop = async () => {
+      await host?.kill("SIGKILL");
+      const killedAt = Date.now();
+      await waitFor(
+        async () => {
+          await sleep(250);
+          return (await agents()).every((c) => !c.running);
+        },
+        "the agent container stopped",
+        15_000,
+      );
+      expect(Date.now() - killedAt).toBeLessThan(15_000);
+    };
 
     it("after a host SIGKILL its warm agent container stops within 15 s, with no new start", async () => {
       host = startHost(fresh(), env());
       host.send("hello");
       await host.waitFor("Andy: here");
       expect((await agents()).filter((c) => c.running)).toHaveLength(1);
-      await host.kill("SIGKILL");
-      const killedAt = Date.now();
-      await waitFor(
-        async () => {
-          await sleep(250);
-          return (await agents()).every((c) => !c.running);
-        },
-        "the agent container stopped",
-        15_000,
-      );
-      expect(Date.now() - killedAt).toBeLessThan(15_000);
+      await killedHostsAgentsStop();
     });
 
     it("after a host SIGKILL during a turn its agent container stops within 15 s, with no new start", async () => {
       host = startHost(fresh(), env());
 
       host.send("take your time");
-
       await waitFor(
         () => llm.requests.some((r) => JSON.stringify(r.messages).includes("take your time")),
-
         "the model request",
-
         60_000,
       );
-
       expect((await agents()).filter((c) => c.running)).toHaveLength(1);
-
-      await host.kill("SIGKILL");
-
-      const killedAt = Date.now();
-
-      await waitFor(
-        async () => {
-          await sleep(250);
-
-          return (await agents()).every((c) => !c.running);
-        },
-
-        "the agent container stopped",
-
-        15_000,
-      );
-
-      expect(Date.now() - killedAt).toBeLessThan(15_000);
+      await killedHostsAgentsStop();
     });
 
     it("SIGHUP stops cleanly like SIGTERM: exit 129, the agent container removed", async () => {

@@ -1,45 +1,29 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { readHostRecord } from "../../src/host/instance-lock.js";
-import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
 import { TelegramBotApiDouble } from "../doubles/telegram-bot-api.js";
 import { runNestbox, startHost } from "../process.js";
 import { waitFor } from "../wait.js";
+import { useHostFixture } from "./host-fixture.js";
 import { AGENT_IMAGE, describeDocker } from "./support.js";
 
 describeDocker("one host per data folder, and a status that tells running from crashed", () => {
-  let llm: ScriptedLlm;
-  let cwd: string;
-  let hang = true;
+  const h = useHostFixture("nestbox-hstat-", () => "answered after the crash");
+  h.delayMs = 60_000;
   const docker = new DockerRuntime();
-  beforeAll(async () => {
-    llm = await startScriptedLlm({
-      format: "openai",
-      host: "127.0.0.1",
-      respond: async () => {
-        if (hang) await new Promise((r) => setTimeout(r, 60_000));
-        return { text: "answered after the crash" };
-      },
-    });
-    cwd = mkdtempSync(path.join(tmpdir(), "nestbox-hstat-"));
-  });
-  afterAll(async () => {
-    await llm.close();
-    rmSync(cwd, { recursive: true, force: true });
-  });
 
   it("refuses a second host without touching the first's agent; after SIGKILL status says crashed and names the orphan", async () => {
-    const env = { MODEL: "scripted", OPENAI_BASE_URL: llm.url, AGENT_IMAGE };
+    const env = { MODEL: "scripted", OPENAI_BASE_URL: h.llm.url, AGENT_IMAGE };
     const status = async () => {
-      const r = await runNestbox(cwd, ["status", "--json"], { env });
+      const r = await runNestbox(h.cwd, ["status", "--json"], { env });
       return { code: r.code, report: JSON.parse(r.stdout) };
     };
-    const first = startHost(cwd, env);
+    const first = startHost(h.cwd, env);
     first.send("are you there?");
-    await waitFor(() => llm.requests.length > 0, "the model request", 90_000);
+    await waitFor(() => h.llm.requests.length > 0, "the model request", 90_000);
 
     const running = await status();
     expect(running.report.host).toMatchObject({ state: "running", pid: first.child.pid });
@@ -51,7 +35,7 @@ describeDocker("one host per data folder, and a status that tells running from c
     expect(running.code).toBe(0);
     const agent = running.report.agents[0].name as string;
 
-    const second = await runNestbox(cwd, ["start"], { env });
+    const second = await runNestbox(h.cwd, ["start"], { env });
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`pid ${first.child.pid}, started`);
     // The refused host reaped nothing: the first host's agent still runs, mid-turn.
@@ -66,8 +50,8 @@ describeDocker("one host per data folder, and a status that tells running from c
     expect(await docker.inspect(agent)).not.toBeNull();
 
     // The lock died with the host: the next start takes over at once, reaps the orphan and answers.
-    hang = false;
-    const next = startHost(cwd, env);
+    h.delayMs = 0;
+    const next = startHost(h.cwd, env);
     next.endInput();
     expect(await next.exited()).toBe(0);
     expect(next.stdout()).toBe("Andy: answered after the crash\n");
@@ -84,7 +68,7 @@ describeDocker("one host per data folder, and a status that tells running from c
     const dir = mkdtempSync(path.join(tmpdir(), "nestbox-hstat-tg-"));
     const env = {
       MODEL: "scripted",
-      OPENAI_BASE_URL: llm.url,
+      OPENAI_BASE_URL: h.llm.url,
       AGENT_IMAGE,
       TELEGRAM_BOT_TOKEN: tg.token,
       TELEGRAM_API_ROOT: tg.apiRoot,

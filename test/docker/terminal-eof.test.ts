@@ -1,35 +1,20 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
+import { expect, it } from "vitest";
 import { startHost } from "../process.js";
+import { useHostFixture } from "./host-fixture.js";
 import { AGENT_IMAGE, describeDocker } from "./support.js";
 
 describeDocker("end of the terminal's input", () => {
-  let llm: ScriptedLlm;
-  let cwd: string;
-  let slow = false;
-  beforeAll(async () => {
-    llm = await startScriptedLlm({
-      format: "openai",
-      host: "0.0.0.0",
-      respond: async () => {
-        if (slow) await new Promise((r) => setTimeout(r, 1500));
-        return { text: slow ? "late answer" : "quick answer" };
-      },
-    });
-    cwd = mkdtempSync(path.join(tmpdir(), "nestbox-eof-"));
-  });
-  afterAll(async () => {
-    await llm.close();
-    rmSync(cwd, { recursive: true, force: true });
-  });
+  const model = useHostFixture("nestbox-eof-", (delayed) => (delayed ? "late answer" : "quick answer"));
   const host = () =>
-    startHost(cwd, { MODEL: "scripted", OPENAI_BASE_URL: llm.url, AGENT_IMAGE, LOG_LEVEL: "warn" });
+    startHost(model.cwd, {
+      MODEL: "scripted",
+      OPENAI_BASE_URL: model.llm.url,
+      AGENT_IMAGE,
+      LOG_LEVEL: "warn",
+    });
 
   it("with nothing pending the host stops at once, silently", async () => {
-    slow = false;
+    model.delayMs = 0;
     const h = host();
     h.send("hello");
     await h.waitFor("Andy: quick answer\n");
@@ -41,7 +26,7 @@ describeDocker("end of the terminal's input", () => {
   });
 
   it("with a reply still owed it says it waits for it, then delivers it and exits 0", async () => {
-    slow = true;
+    model.delayMs = 1_500;
     const h = host();
     h.send("hello again");
     await new Promise((r) => setTimeout(r, 300));
