@@ -5,12 +5,12 @@ import { type AgentPlumbing, closeAgentPlumbing, startAgentPlumbing } from "./ag
 import { AgentSupervisor, type TokenIssuer } from "./agents/supervisor.js";
 import type { Channel } from "./channels/channel.js";
 import { ChannelRegistry } from "./channels/registry.js";
+import { nestboxVersion } from "./cli/project.js";
 import type { Config, ModelConfig } from "./config.js";
 import type { ContainerRuntime } from "./containers/container-runtime.js";
 import { mountPolicy } from "./containers/mount-policy.js";
 import { Reaper } from "./containers/reaper.js";
 import { InstanceLock } from "./host/instance-lock.js";
-import { nestboxVersion } from "./host/version.js";
 import type { Logger } from "./log.js";
 import { Pipeline } from "./pipeline/pipeline.js";
 import type { SandboxEnvironment } from "./sandbox/index.js";

@@ -1,4 +1,5 @@
 import type { ChannelRegistry } from "../channels/registry.js";
+import { nestboxVersion } from "../cli/project.js";
 import type { Config, ModelConfig } from "../config.js";
 import type { ContainerRuntime } from "../containers/container-runtime.js";
 import type { Logger } from "../log.js";
@@ -9,7 +10,6 @@ import { Heartbeat } from "./heartbeat.js";
 import { InstanceLock } from "./instance-lock.js";
 import { ModelReach } from "./model-reach.js";
 import { readinessOf } from "./readiness.js";
-import { nestboxVersion } from "./version.js";
 
 /** What a running host holds for its data folder: the lock, the heartbeat and the health endpoint. */
 export interface HostServices {

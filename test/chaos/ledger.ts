@@ -1,3 +1,5 @@
+import { MODEL_DOWN_NOTICE } from "../../src/pipeline/failure.js";
+
 // Per-message accounting for the chaos suite: every pushed message has an id ("m<chat>-<n>") in its
 // text; the scripted model names the ids it answers; a delivered reply is an answer to each id in it.
 
@@ -75,7 +77,9 @@ export class Ledger {
       const ids = idsIn(d.text);
       if (ids.length === 0) {
         // Command answers (/chatid) name no id either; only failure texts count as apologies.
-        if (/^Sorry|isn't answering right now/.test(d.text)) apologies += 1;
+        // WhatsApp replies start with the assistant's name ("Andy: "), Telegram's do not.
+        const said = d.text.replace(/^Andy: /, "");
+        if (said.startsWith("Sorry") || said === MODEL_DOWN_NOTICE) apologies += 1;
         continue;
       }
       const copies = (seenTexts.get(d.text) ?? 0) + 1;
