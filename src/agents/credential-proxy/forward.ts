@@ -72,23 +72,58 @@ export interface Exchange {
 export function forwardUpstream(x: Exchange): void {
   const chunks: Buffer[] = [];
   let received = 0;
+  let held = 0;
   let over = false;
+  /** The body went to an Attempts, which gives its budget bytes back. */
+  let handedOver = false;
+  /** Set once the budget for retries is spent: the rest of the body streams upstream, unretried. */
+  let streamed: Attempts | null = null;
   x.req.on("data", (chunk: Buffer) => {
     if (over) return;
     received += chunk.length;
     if (received > x.maxBodyBytes) {
       over = true;
       chunks.length = 0;
+      x.budget.give(held);
+      held = 0;
+      streamed?.abort();
       x.onTooLarge();
       return;
     }
-    chunks.push(chunk);
+    if (streamed) {
+      if (!streamed.write(chunk)) x.req.pause();
+      return;
+    }
+    if (x.budget.take(chunk.length)) {
+      held += chunk.length;
+      chunks.push(chunk);
+      return;
+    }
+    // The memory shared by all requests is spent (bodies being sent count too): stream this one.
+    x.budget.give(held);
+    held = 0;
+    streamed = new Attempts(x, null, 0);
+    streamed.start(chunks.splice(0), () => x.req.resume());
+    if (!streamed.write(chunk)) x.req.pause();
   });
   x.req.on("end", () => {
-    if (over || x.res.destroyed) return;
+    if (over) return;
+    if (streamed) {
+      streamed.end();
+      return;
+    }
+    if (x.res.destroyed) return;
     const body = Buffer.concat(chunks);
     chunks.length = 0;
-    new Attempts(x, body).start();
+    handedOver = true;
+    new Attempts(x, body, held).start();
+  });
+  // An agent that leaves halfway through its body leaves no budget bytes behind.
+  x.req.on("close", () => {
+    if (handedOver) return;
+    x.budget.give(held);
+    held = 0;
+    chunks.length = 0;
   });
   x.req.on("error", () => {});
 }
@@ -96,10 +131,10 @@ export function forwardUpstream(x: Exchange): void {
 /** The attempts of one request, until an answer goes back, the window ends or the agent leaves. */
 class Attempts {
   readonly #x: Exchange;
-  readonly #body: Buffer;
+  /** The whole body, or null when it streams through (then there is one attempt, never retried). */
+  readonly #body: Buffer | null;
   /** Budget bytes held (the body, then the body plus the buffered answer). */
-  #held = 0;
-  /** False when the budget could not hold the body: one attempt, streamed. */
+  #held: number;
   readonly #retrying: boolean;
   #attempt = 0;
   #deadline = 0;
@@ -110,20 +145,38 @@ class Attempts {
   #outbound: http.ClientRequest | null = null;
   #cancelWait: (() => void) | null = null;
 
-  constructor(x: Exchange, body: Buffer) {
+  /** `held`: the budget bytes the body already took (given back when the request is over). */
+  constructor(x: Exchange, body: Buffer | null, held: number) {
     this.#x = x;
     this.#body = body;
-    this.#retrying = x.retry.windowMs > 0 && x.budget.take(body.length);
-    if (this.#retrying) this.#held = body.length;
+    this.#held = held;
+    this.#retrying = x.retry.windowMs > 0 && body !== null;
     x.res.on("close", () => {
       if (!x.res.writableFinished) this.#finish();
     });
   }
 
-  start(): void {
+  /** Sends the first attempt; a streamed body starts with `head`, `onDrain` resumes its source. */
+  start(head: Buffer[] = [], onDrain?: () => void): void {
     this.#started = this.#x.now();
     this.#deadline = this.#started + this.#x.retry.windowMs;
     this.#send();
+    if (onDrain) this.#outbound?.on("drain", onDrain);
+    for (const part of head) this.#outbound?.write(part);
+  }
+
+  /** The next part of a streamed body; false: wait for the drain. */
+  write(chunk: Buffer): boolean {
+    return this.#outbound?.write(chunk) ?? true;
+  }
+
+  end(): void {
+    this.#outbound?.end();
+  }
+
+  /** The body went over the cap: the upstream request is dropped (the caller answers 413). */
+  abort(): void {
+    this.#finish();
   }
 
   #send(): void {
@@ -138,7 +191,7 @@ class Attempts {
       port: up.port,
       path: x.path,
       method: x.req.method,
-      headers: { ...x.headers, "content-length": this.#body.length },
+      headers: this.#body ? { ...x.headers, "content-length": this.#body.length } : x.headers,
       agent: x.agent,
     });
     this.#outbound = outbound;
@@ -172,7 +225,7 @@ class Attempts {
       if (this.#retrying && isRetryableError(err)) this.#failed(stalled?.message ?? describeCause(err), null);
       else this.#fatal(err);
     });
-    outbound.end(this.#body);
+    if (this.#body) outbound.end(this.#body);
   }
 
   #answered(answer: IncomingMessage, touch: () => void, cutOff: () => string): void {
@@ -268,7 +321,7 @@ class Attempts {
     const x = this.#x;
     if (this.#finished || this.#settled) return;
     this.#settled = true;
-    this.#release(this.#body.length);
+    this.#release(this.#body?.length ?? 0);
     // The last wait is cut to the window's end, so the window is used whole: one more try at its end.
     const left = this.#deadline - x.now();
     const wanted = nextDelayMs(this.#attempt, x.retry, retryAfter);

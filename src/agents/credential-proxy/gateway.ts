@@ -48,6 +48,8 @@ export interface ProxyStats {
   modelRetries: number;
   /** Model requests answered `model_unavailable` after the retry window. */
   modelUnavailable: number;
+  /** Request bodies and answers held in memory for retries right now. */
+  bufferedBytes: number;
 }
 
 /**
@@ -143,7 +145,7 @@ export class CredentialProxy {
   }
 
   stats(): ProxyStats {
-    return { ...this.#stats, open: this.#connections.open };
+    return { ...this.#stats, open: this.#connections.open, bufferedBytes: this.#budget.used };
   }
 
   /** Issues a random token for one container, attributed to `chatId`; refused until bound. */

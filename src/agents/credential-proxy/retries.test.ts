@@ -1,8 +1,9 @@
 // Model outages through the real proxy: a scripted upstream fails in each way a provider fails, and
 // the agent either gets the model's real answer (within the window) or one clear 503 after it.
 import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { type AddressInfo, connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../../../test/wait.js";
 import { silentLogger } from "../../log.js";
 import { CredentialProxy } from "./gateway.js";
 import type { ProxyLimits } from "./limits.js";
@@ -106,6 +107,7 @@ async function proxyTo(
   cleanup.push(() => proxy.close());
   const token = proxy.issueToken("tg:1");
   proxy.bindToken(token, null);
+  const port = proxy.port;
   const call = (signal?: AbortSignal) =>
     fetch(`${url}/v1/messages`, {
       method: "POST",
@@ -113,7 +115,7 @@ async function proxyTo(
       body: '{"model":"m","stream":true}',
       signal,
     });
-  return { proxy, call };
+  return { proxy, call, port, token };
 }
 
 describe("credential proxy: model outages", () => {
@@ -189,6 +191,24 @@ describe("credential proxy: model outages", () => {
     const count = up.seen.length;
     await new Promise((r) => setTimeout(r, 600));
     expect(up.seen.length).toBe(count);
+  });
+
+  it("holds no memory after an answer, nor after an agent that left halfway through its body", async () => {
+    const up = await scriptedUpstream(["ok"]);
+    const { proxy, call, port, token } = await proxyTo(up.origin);
+    await (await call()).text();
+    expect(proxy.stats().bufferedBytes).toBe(0);
+    const socket = connect({ port, host: "127.0.0.1" });
+    socket.on("error", () => {});
+    await new Promise((r) => socket.on("connect", r));
+    socket.write(
+      `POST /model/v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: ${token}\r\nContent-Length: 100000\r\n\r\n`,
+    );
+    socket.write(Buffer.alloc(50_000, 97));
+    await waitFor(() => proxy.stats().bufferedBytes >= 50_000 || undefined, "the body held", 5_000);
+    socket.destroy();
+    await waitFor(() => proxy.stats().bufferedBytes === 0 || undefined, "the body's bytes given back", 5_000);
+    expect(up.seen).toHaveLength(1);
   });
 
   it("streams unretried when the memory budget for retries is spent", async () => {
