@@ -200,11 +200,14 @@ async function run(
   let why = await stopped;
   services.stopping();
   if (why === "eof") {
+    const drained = nestbox.pipeline.drain().then(() => "eof" as const);
+    // A turn whose reply is already out finishes within moments: only a real wait is announced.
+    const soon = await Promise.race([drained, new Promise<null>((r) => setTimeout(() => r(null), 500))]);
     const waiting = nestbox.pipeline.queue.active + nestbox.pipeline.queue.pending;
-    if (waiting > 0)
+    if (soon === null && waiting > 0)
       say(`Waiting for ${waiting} ${waiting === 1 ? "reply" : "replies"}; Ctrl-C stops now.\n`);
     // Ctrl-C still stops while the last replies are awaited.
-    why = await Promise.race([nestbox.pipeline.drain().then(() => "eof" as const), options.stopSignal]);
+    why = await Promise.race([drained, options.stopSignal]);
   }
   if (why === "eof") {
     await nestbox.stop();
