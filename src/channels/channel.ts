@@ -64,6 +64,11 @@ export interface Channel {
   readonly name: string;
   /** Whether a chat id belongs to this channel; outbound routing relies on exactly one owner. */
   ownsChatId(chatId: string): boolean;
+  /**
+   * Whether the platform shows a resend carrying the same idempotency key once (WhatsApp keys a
+   * message by its id): an ambiguous send may then be resent more than once without a visible copy.
+   */
+  readonly resendsShowOnce?: boolean;
   /** Subscribes to inbound messages (one handler; a later call replaces it). */
   onInbound(handler: InboundHandler): void;
   /** Subscribes to answers of commands the channel handles itself; channels without commands omit it. */

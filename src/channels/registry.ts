@@ -75,6 +75,11 @@ export class ChannelRegistry {
     return this.#channels.some((c) => c.ownsChatId(chatId));
   }
 
+  /** Whether the channel owning `chatId` shows a same-id resend once (false when none owns it). */
+  resendsShowOnce(chatId: string): boolean {
+    return this.#channels.find((c) => c.ownsChatId(chatId))?.resendsShowOnce === true;
+  }
+
   /** Sends through the owning channel; its errors propagate (the outbox decides about retries). */
   async send(chatId: string, text: string, options?: SendOptions): Promise<void> {
     await this.ownerOf(chatId).send(chatId, text, options);

@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { captureLog } from "../../test/doubles/capture-log.js";
 import { TelegramFixture, waitFor } from "../../test/telegram/harness.js";
+import { adapterRig } from "../../test/whatsapp/harness.js";
 import { ChannelRegistry } from "../channels/registry.js";
-import { Store } from "../store/index.js";
+import { MAX_MAYBE_SENT_SHOWN_ONCE, Store } from "../store/index.js";
 import { DeliveryWorker } from "./delivery.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -103,5 +105,54 @@ describe("delivery recovery of rows a previous run left sending", () => {
     expect(fx.api.sent(11)).toEqual([]);
     expect(store.outbox.get(fresh)).toMatchObject({ maybeSent: 1, resends: 1 });
     expect(store.outbox.get(resent)).toMatchObject({ status: "failed-maybe-sent", maybeSent: 2, resends: 1 });
+  });
+});
+
+describe("delivery through WhatsApp, which shows a resent message id once", () => {
+  async function waRig() {
+    const dir = mkdtempSync(path.join(tmpdir(), "nestbox-delivery-wa-"));
+    const store = Store.open(dir);
+    const wa = await adapterRig();
+    await wa.startOpen();
+    const logs = captureLog();
+    const worker = new DeliveryWorker({
+      store,
+      registry: new ChannelRegistry([wa.adapter], logs.log),
+      log: logs.log,
+      retryDelayMs: 5,
+      maxRetryDelayMs: 10,
+    });
+    cleanups.push(
+      () => rmSync(dir, { recursive: true, force: true }),
+      () => store.close(),
+      () => wa.close(),
+      () => worker.stop(),
+    );
+    return { store, wa, worker, logs };
+  }
+  const CHAT = "15550002222@s.whatsapp.net";
+
+  it("keeps resending an ambiguous send with the same id past the one-resend limit, then delivers", async () => {
+    const { store, wa, worker } = await waRig();
+    wa.world.timeOutSendsAfterWrite = MAX_MAYBE_SENT_SHOWN_ONCE - 1;
+    const id = store.outbox.add(CHAT, null, "hello", 1);
+    worker.kick();
+    await waitFor(() => store.outbox.get(id)?.status === "delivered", "delivered");
+    expect(wa.world.sentIds).toHaveLength(MAX_MAYBE_SENT_SHOWN_ONCE);
+    expect(new Set(wa.world.sentIds).size).toBe(1);
+    expect(store.outbox.get(id)).toMatchObject({ maybeSent: MAX_MAYBE_SENT_SHOWN_ONCE - 1 });
+  });
+
+  it("gives a reply up as maybe sent after the channel's limit, and says so in the log", async () => {
+    const { store, wa, worker, logs } = await waRig();
+    wa.world.timeOutSendsAfterWrite = MAX_MAYBE_SENT_SHOWN_ONCE + 2;
+    const id = store.outbox.add(CHAT, null, "hello", 1);
+    worker.kick();
+    await waitFor(() => store.outbox.get(id)?.status === "failed-maybe-sent", "given up");
+    await worker.idle();
+    expect(wa.world.sentIds).toHaveLength(MAX_MAYBE_SENT_SHOWN_ONCE);
+    expect(logs.text()).toContain(
+      `reply may have been sent ${MAX_MAYBE_SENT_SHOWN_ONCE} times already (same id each time)`,
+    );
   });
 });

@@ -2,7 +2,7 @@ import { backoffDelay } from "../backoff.js";
 import type { ChannelRegistry } from "../channels/registry.js";
 import { ChannelMaybeSentError, ChannelNetworkError, describeError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { OutboxRow, Store } from "../store/index.js";
+import { MAX_MAYBE_SENT, MAX_MAYBE_SENT_SHOWN_ONCE, type OutboxRow, type Store } from "../store/index.js";
 
 /** Options for {@link DeliveryWorker}. */
 export interface DeliveryOptions {
@@ -33,7 +33,8 @@ export const outboxKey = (row: OutboxRow): string => `outbox:${row.id}:${row.cre
  * chat's rows go out in order, and one chat's slow or failing sends never wait on another's. Woken by
  * `kick()` (a new reply, a channel reconnecting, startup); a failed lane retries on its own timer.
  * A row is marked "sending" before the call; an ambiguous outcome (maybe sent, or found "sending"
- * at startup) is resent at most once.
+ * at startup) is resent at most once, or up to {@link MAX_MAYBE_SENT_SHOWN_ONCE} times through a
+ * channel that shows a same-id resend once.
  */
 export class DeliveryWorker {
   readonly #o: Required<Omit<DeliveryOptions, "store" | "registry" | "log">> & DeliveryOptions;
@@ -76,6 +77,7 @@ export class DeliveryWorker {
     this.#recovered = true;
     for (const row of this.#o.store.outbox.recoverSending(
       "the host stopped while this reply was being sent",
+      (chatId) => this.#maybeSentLimit(chatId),
     )) {
       this.#logAmbiguous(row, "found sending at startup");
     }
@@ -142,7 +144,7 @@ export class DeliveryWorker {
   #failed(row: OutboxRow, err: unknown): boolean {
     const { store, log } = this.#o;
     if (err instanceof ChannelMaybeSentError) {
-      const after = store.outbox.markMaybeSent(row.id, describeError(err));
+      const after = store.outbox.markMaybeSent(row.id, describeError(err), this.#maybeSentLimit(row.chatId));
       if (after) this.#logAmbiguous(after, describeError(err));
       return true;
     }
@@ -154,12 +156,27 @@ export class DeliveryWorker {
     return !final;
   }
 
+  #maybeSentLimit(chatId: string): number {
+    return this.#o.registry.resendsShowOnce(chatId) ? MAX_MAYBE_SENT_SHOWN_ONCE : MAX_MAYBE_SENT;
+  }
+
   #logAmbiguous(row: OutboxRow, reason: string): void {
     const fields = { chatId: row.chatId, outboxId: row.id, maybeSent: row.maybeSent, reason };
+    const showOnce = this.#o.registry.resendsShowOnce(row.chatId);
     if (row.status === "failed-maybe-sent") {
-      this.#o.log.error(fields, "reply may have been sent twice already: not sending it again");
+      this.#o.log.error(
+        fields,
+        showOnce
+          ? `reply may have been sent ${row.maybeSent} times already (same id each time): not sending it again`
+          : "reply may have been sent twice already: not sending it again",
+      );
     } else {
-      this.#o.log.warn(fields, "reply may have been sent: resending it once");
+      this.#o.log.warn(
+        fields,
+        showOnce
+          ? "reply may have been sent: resending it with the same id (WhatsApp shows it once)"
+          : "reply may have been sent: resending it once",
+      );
     }
   }
 

@@ -9,7 +9,7 @@ import { TurnsTable } from "./turns.js";
 
 export type { StoredMessage } from "./messages.js";
 export type { HostLife } from "./meta.js";
-export type { OutboxRow } from "./outbox.js";
+export { MAX_MAYBE_SENT, MAX_MAYBE_SENT_SHOWN_ONCE, type OutboxRow } from "./outbox.js";
 export type { Turn } from "./turns.js";
 
 /** nestbox's SQLite store: one typed object per table, plus the writes that must be atomic. */

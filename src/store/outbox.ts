@@ -47,6 +47,11 @@ interface Row {
 
 /** An ambiguous outcome beyond this many is not resent: at most one extra copy per reply. */
 export const MAX_MAYBE_SENT = 2;
+/**
+ * The same limit for a channel whose platform shows a resend with the same message id once
+ * (WhatsApp): a resend cannot add a copy there, so a reply gets more tries at arriving.
+ */
+export const MAX_MAYBE_SENT_SHOWN_ONCE = 6;
 
 const toOutbox = (r: Row): OutboxRow => ({
   id: r.id,
@@ -132,25 +137,26 @@ export class OutboxTable {
   }
 
   /**
-   * Records an ambiguous attempt: the row goes back to pending for its one resend, or, after
-   * {@link MAX_MAYBE_SENT} of them, to failed-maybe-sent. Returns the updated row.
+   * Records an ambiguous attempt: the row goes back to pending for its resend, or, after `limit`
+   * of them ({@link MAX_MAYBE_SENT} unless the channel shows resends once), to failed-maybe-sent.
+   * Returns the updated row.
    */
-  markMaybeSent(id: number, error: string): OutboxRow | null {
+  markMaybeSent(id: number, error: string, limit = MAX_MAYBE_SENT): OutboxRow | null {
     this.db
       .prepare(
         `UPDATE outbox SET attempts = attempts + 1, maybe_sent = maybe_sent + 1, last_error = ?,
            status = CASE WHEN maybe_sent + 1 >= ? THEN 'failed_maybe_sent' ELSE 'pending' END
          WHERE id = ?`,
       )
-      .run(error, MAX_MAYBE_SENT, id);
+      .run(error, limit, id);
     return this.get(id);
   }
 
   /** Startup: rows a previous run left "sending" may have reached the platform; each counts as maybe sent. */
-  recoverSending(error: string): OutboxRow[] {
+  recoverSending(error: string, limitFor: (chatId: string) => number = () => MAX_MAYBE_SENT): OutboxRow[] {
     return this.db.transaction(() => {
       const left = this.#rows("SELECT * FROM outbox WHERE status = 'sending' ORDER BY id");
-      return left.map((r) => this.markMaybeSent(r.id, error) ?? r);
+      return left.map((r) => this.markMaybeSent(r.id, error, limitFor(r.chatId)) ?? r);
     })();
   }
 

@@ -59,7 +59,9 @@ class BridgeSocket implements WhatsAppSocket {
   }
 
   async sendMessage(jid: string, content: { text: string }, options?: { messageId?: string }) {
-    if (!this.#open) throw boom(428, "Connection Closed");
+    // Like baileys (`if (!ws.isOpen)`): a socket the server already closed refuses the send, so it
+    // is known not sent; only a send written and never acknowledged is ambiguous.
+    if (!this.#open || this.#tcp.destroyed || !this.#tcp.writable) throw boom(428, "Connection Closed");
     const id = options?.messageId ?? `HOST${Date.now()}${++this.#req}`;
     const req = ++this.#req;
     await new Promise<void>((resolve, reject) => {

@@ -79,6 +79,8 @@ class Recent<V> extends Map<string, V> {
 /** The WhatsApp channel: one linked account, reached through baileys. */
 export class WhatsAppAdapter implements Channel {
   readonly name = "whatsapp";
+  /** Every send carries the outbox row's message id, and WhatsApp shows an id once. */
+  readonly resendsShowOnce = true;
   readonly #c: WhatsAppAdapterConfig;
   readonly #conn: WhatsAppConnection;
   readonly #timers: Timers;
