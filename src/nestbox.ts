@@ -13,8 +13,12 @@ import { Reaper } from "./containers/reaper.js";
 import { InstanceLock } from "./host/instance-lock.js";
 import type { Logger } from "./log.js";
 import { Pipeline } from "./pipeline/pipeline.js";
+import { registerChat } from "./registration/register-chat.js";
 import type { SandboxEnvironment } from "./sandbox/index.js";
 import { Store } from "./store/index.js";
+import { createTaskTools } from "./tasks/host-tools.js";
+import { TaskScheduler } from "./tasks/scheduler.js";
+import { TaskService } from "./tasks/service.js";
 
 /** What the composition root is built from: the loaded context and the channels to run. */
 export interface NestboxOptions {
@@ -50,6 +54,8 @@ export interface Nestbox {
   supervisor: AgentSupervisor;
   reaper: Reaper;
   plumbing: AgentPlumbing;
+  tasks: TaskService;
+  scheduler: TaskScheduler;
   /** Starts the reaper, the channels and recovery. */
   start(): Promise<void>;
   /** Stops taking work, gives running turns `graceMs`, then stops channels, agents, proxy, network, store. */
@@ -134,6 +140,42 @@ async function assemble(
     onStoreLow: (message) => store.meta.setDiskLow(message),
     ...(tuning.diskWatchIntervalMs === undefined ? {} : { watchIntervalMs: tuning.diskWatchIntervalMs }),
   });
+  // The scheduler asks the pipeline's queue for a chat's turn; the pipeline exists by the time it fires.
+  let pipelineRef: Pipeline | null = null;
+  const scheduler = new TaskScheduler({
+    store,
+    timezone: config.timezone,
+    log,
+    onDue: (chatId) => pipelineRef?.queue.enqueue(chatId),
+  });
+  const tasks = new TaskService({
+    store,
+    timezone: config.timezone,
+    limits: config.tasks,
+    onChange: () => scheduler.rearm(),
+  });
+  const taskTools = createTaskTools({
+    service: tasks,
+    store,
+    timezone: config.timezone,
+    registerChat: (input) =>
+      registerChat(config.dataDir, {
+        assistantName: config.assistantName,
+        chat: {
+          chatId: input.jid,
+          channel: input.channel,
+          name: input.name,
+          folder: input.folder,
+          trigger: input.trigger ?? `@${config.assistantName}`,
+          requiresTrigger: input.requiresTrigger ?? true,
+          isMain: false,
+          allowedSenders: null,
+          limits: null,
+          extraMounts: [],
+          createdAt: Date.now(),
+        },
+      }),
+  });
   const pipeline = new Pipeline({
     store,
     registry,
@@ -141,12 +183,15 @@ async function assemble(
     log,
     maxConcurrentAgents: config.maxConcurrentAgents,
     disk,
+    tasks: { maxFailures: config.tasks.maxFailures },
+    hostTools: taskTools,
     limits: {
       maxMessages: config.catchupMaxMessages,
       maxChars: config.catchupMaxChars,
       timezone: config.timezone,
     },
   });
+  pipelineRef = pipeline;
   let stopping: Promise<void> | null = null;
   return {
     store,
@@ -156,13 +201,17 @@ async function assemble(
     supervisor,
     reaper,
     plumbing,
+    tasks,
+    scheduler,
     async start() {
       await reaper.start();
       await pipeline.start();
+      scheduler.start();
     },
     stop(graceMs = 0) {
       stopping ??= (async () => {
         reaper.stop();
+        scheduler.stop();
         await pipeline.stop(graceMs);
         await closeAgentPlumbing(docker, plumbing, log);
         store.close();

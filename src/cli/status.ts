@@ -6,6 +6,7 @@ import { LABELS } from "../containers/agent-spec.js";
 import type { ContainerRuntime } from "../containers/container-runtime.js";
 import { silentLogger } from "../log.js";
 import { Store } from "../store/index.js";
+import { describeSchedule } from "../tasks/schedule.js";
 import { within } from "./host-status.js";
 import type { CommandIO } from "./io.js";
 import { describeCounts, type OutboxStatus, outboxStatus } from "./outbox-status.js";
@@ -32,8 +33,17 @@ export interface StatusReport {
   diskLow: string | null;
   /** Undelivered, failed, maybe-sent and resent replies, overall and per chat. */
   outbox: OutboxStatus;
+  /** Scheduled tasks: how many, the next runs (soonest first) and the latest failed runs. */
+  tasks: {
+    active: number;
+    paused: number;
+    next: { taskId: number; chatId: string; at: number; schedule: string; prompt: string }[];
+    failures: { taskId: number; chatId: string; at: number; error: string }[];
+  };
   docker: string;
 }
+
+const NO_TASKS: StatusReport["tasks"] = { active: 0, paused: 0, next: [], failures: [] };
 
 /** Reads the store and the engine: chats, their last turn and running container, undelivered replies. */
 export async function status(config: Config, docker: ContainerRuntime): Promise<StatusReport> {
@@ -41,6 +51,7 @@ export async function status(config: Config, docker: ContainerRuntime): Promise<
     installId: null,
     chats: [],
     outbox: outboxStatus([]),
+    tasks: NO_TASKS,
     docker: "",
     diskLow: null,
   };
@@ -57,6 +68,7 @@ export async function status(config: Config, docker: ContainerRuntime): Promise<
       report.installId = store.meta.get("install_id");
       report.diskLow = store.meta.diskLow();
       report.outbox = outboxStatus(store.outbox.list());
+      report.tasks = taskStatus(store, config.timezone);
       try {
         report.docker = `engine ${await within(docker.version(), 3000, "the Docker engine")}`;
         if (report.installId) {
@@ -92,6 +104,33 @@ export async function status(config: Config, docker: ContainerRuntime): Promise<
   return report;
 }
 
+function taskStatus(store: Store, timezone: string): StatusReport["tasks"] {
+  const all = store.tasks.list();
+  const next = all
+    .filter((t) => t.status === "active" && t.nextRunAt !== null)
+    .sort((a, b) => (a.nextRunAt as number) - (b.nextRunAt as number))
+    .slice(0, 5)
+    .map((t) => ({
+      taskId: t.id,
+      chatId: t.chatId,
+      at: t.nextRunAt as number,
+      schedule: describeSchedule(t.schedule, timezone),
+      prompt: t.prompt.slice(0, 60),
+    }));
+  const failures = store.taskRuns.recentFailures(5).map((r) => ({
+    taskId: r.taskId,
+    chatId: r.chatId,
+    at: r.endedAt ?? r.queuedAt,
+    error: (r.error ?? "").slice(0, 160),
+  }));
+  return {
+    active: all.filter((t) => t.status === "active").length,
+    paused: all.filter((t) => t.status === "paused").length,
+    next,
+    failures,
+  };
+}
+
 /** Prints a status report for people, or as JSON. */
 export function printStatus(io: CommandIO, r: StatusReport, json: boolean): void {
   if (json) {
@@ -104,6 +143,13 @@ export function printStatus(io: CommandIO, r: StatusReport, json: boolean): void
     `Outbox:   ${describeCounts(r.outbox)}`,
     ...r.outbox.byChat.map((c) => `  ${c.chatId}: ${describeCounts(c)}`),
     ...(r.diskLow ? [`Disk:     LOW: ${r.diskLow}`] : []),
+    `Tasks:    ${r.tasks.active} active, ${r.tasks.paused} paused`,
+    ...r.tasks.next.map(
+      (t) => `  next: task ${t.taskId} in ${t.chatId} at ${new Date(t.at).toISOString()} (${t.schedule}): ${JSON.stringify(t.prompt)}`,
+    ),
+    ...r.tasks.failures.map(
+      (f) => `  failed: task ${f.taskId} in ${f.chatId} at ${new Date(f.at).toISOString()}: ${f.error}`,
+    ),
     `Chats:    ${r.chats.length}`,
     ...r.chats.map(
       (c) =>

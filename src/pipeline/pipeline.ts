@@ -3,7 +3,7 @@ import type { InboundMessage } from "../channels/channel.js";
 import type { ChannelRegistry } from "../channels/registry.js";
 import { NotStoredError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ToolCallFrame } from "../protocol/index.js";
+import { SendMessageArgsSchema, type ToolCallFrame } from "../protocol/index.js";
 import type { RegisteredChat } from "../registration/chat.js";
 import type { Store } from "../store/index.js";
 import { DeliveryWorker } from "./delivery.js";
@@ -11,6 +11,7 @@ import { OutageRetry } from "./outage-retry.js";
 import type { PromptLimits } from "./prompt.js";
 import { ConversationQueue } from "./queue.js";
 import { decide } from "./trigger.js";
+import { runQueuedTasks, type TaskTurnDeps } from "./task-turn.js";
 import { runChatTurn, type TurnDiskGuard } from "./turn.js";
 
 /** Everything the message pipeline is built from; wired by the composition root (`src/nestbox.ts`). */
@@ -27,6 +28,10 @@ export interface PipelineOptions {
   delivery?: { retryDelayMs?: number; maxRetryDelayMs?: number; maxAttempts?: number };
   /** When chats left waiting by a model outage run again (default: after 1 min, doubling to 15 min). */
   outageRetry?: { firstDelayMs?: number; maxDelayMs?: number };
+  /** Scheduled runs: failures in a row before a task is paused (default 3). */
+  tasks?: { maxFailures: number };
+  /** Host tools beyond send_message (tasks, chat administration); null for a name it does not handle. */
+  hostTools?: (chat: RegisteredChat, call: ToolCallFrame) => Promise<string> | null;
 }
 
 /**
@@ -57,23 +62,29 @@ export class Pipeline {
       firstDelayMs: options.outageRetry?.firstDelayMs ?? 60_000,
       maxDelayMs: options.outageRetry?.maxDelayMs ?? 15 * 60_000,
     });
+    const deps: TaskTurnDeps = {
+      store: options.store,
+      runtime: options.runtime,
+      log: options.log,
+      limits: options.limits,
+      now: this.#now,
+      onReply: () => this.delivery.kick(),
+      setTyping: (id, active) => options.registry.setTyping(id, active),
+      shutdownSignal: this.#shutdown.signal,
+      disk: options.disk,
+      hostTools: (chat) => (call) => this.#hostTool(chat, call),
+      onModelAnswered: () => this.outages.answered(),
+      onModelOutage: (chatId) => this.outages.outage(chatId),
+      timezone: options.limits.timezone,
+      maxFailures: options.tasks?.maxFailures ?? 3,
+    };
+    // A chat's scheduled runs and its message turn share the chat's lane: they never overlap.
     this.queue = new ConversationQueue({
       maxConcurrent: options.maxConcurrentAgents,
-      run: (chatId) =>
-        runChatTurn(chatId, {
-          store: options.store,
-          runtime: options.runtime,
-          log: options.log,
-          limits: options.limits,
-          now: this.#now,
-          onReply: () => this.delivery.kick(),
-          setTyping: (id, active) => options.registry.setTyping(id, active),
-          shutdownSignal: this.#shutdown.signal,
-          disk: options.disk,
-          hostTools: (chat) => (call) => this.#hostTool(chat, call),
-          onModelAnswered: () => this.outages.answered(),
-          onModelOutage: (chatId) => this.outages.outage(chatId),
-        }),
+      run: async (chatId) => {
+        await runQueuedTasks(chatId, options.store, deps);
+        await runChatTurn(chatId, deps);
+      },
       onError: (chatId, err) => options.log.error({ err, chatId }, "turn crashed"),
     });
     options.registry.onInbound((message, channel) => this.receive(message, channel));
@@ -96,16 +107,23 @@ export class Pipeline {
 
   /**
    * The host tools' policy: `send_message` to the agent's own chat; only the main chat may name
-   * another chat, and only a registered one.
+   * another chat, and only a registered one. The other tools (tasks, chats) have their own.
    */
   async #hostTool(chat: RegisteredChat, call: ToolCallFrame): Promise<string> {
-    if (call.name !== "send_message") throw new Error(`unknown host tool ${call.name}`);
-    const target = call.args.chatId ?? chat.chatId;
+    if (call.name !== "send_message") {
+      const handled = this.#o.hostTools?.(chat, call);
+      if (!handled) throw new Error(`unknown host tool ${call.name}`);
+      return handled;
+    }
+    const parsed = SendMessageArgsSchema.safeParse(call.args);
+    if (!parsed.success) throw new Error("send_message needs a non-empty text (and optionally a chatId)");
+    const args = parsed.data;
+    const target = args.chatId ?? chat.chatId;
     if (target !== chat.chatId) {
       if (!chat.isMain) throw new Error("only the main chat may send to other chats");
       if (!this.#o.store.chats.get(target)) throw new Error(`${target} is not a registered chat`);
     }
-    this.post(target, call.args.text);
+    this.post(target, args.text);
     return `sent to ${target}`;
   }
 
@@ -144,6 +162,8 @@ export class Pipeline {
   recover(): void {
     const { store, log } = this.#o;
     const interrupted = store.turns.interruptRunning(this.#now());
+    const taskRuns = store.taskRuns.recoverRunning(this.#now()).length;
+    for (const chatId of store.taskRuns.chatsWithQueued()) this.queue.enqueue(chatId);
     let rerun = 0;
     for (const [chatId, seq] of store.messages.lastTriggerSeqByChat()) {
       if (store.chats.get(chatId) && seq > store.turns.cursor(chatId)) {
@@ -152,8 +172,8 @@ export class Pipeline {
       }
     }
     const undelivered = store.outbox.pending().length;
-    if (interrupted || rerun || undelivered) {
-      log.info({ interrupted, rerun, undelivered }, "recovering work left by the previous run");
+    if (interrupted || rerun || undelivered || taskRuns) {
+      log.info({ interrupted, rerun, undelivered, taskRuns }, "recovering work left by the previous run");
     }
     this.delivery.kick();
   }

@@ -10,6 +10,7 @@ import { container } from "./container.js";
 import { environment } from "./environment.js";
 import { edit, unregister } from "./manage.js";
 import { parseRegister, REGISTER } from "./register.js";
+import { task, tasks } from "./tasks.js";
 import { verify } from "./verify.js";
 
 const USAGE = `Usage: npm run setup -- <step> [flags]      (or --step <step>)
@@ -23,6 +24,9 @@ Steps:
              [--memory-mb|--cpus|--pids|--disk-mb N|default]
   unregister remove a chat: <chat id> [--purge (also its folder and messages)] [--force (the main chat)]
   chats      list registered chats
+  tasks      list scheduled tasks: [--chat <chat id>] [--all]
+  task       add|pause|resume|cancel a scheduled task: task add --chat <chat id> --cron "0 8 * * 1-5"|
+             --every 10m|--at 2026-12-24T08:00 --prompt <text> [--context group|isolated]; task pause <id>
   container  build the agent image: [--base <image>] [--tag <image:tag>]
   environment  show the detected proxy, CA files, Docker endpoint, own container and path mapping, and
              test each egress path once (host and agent container)
@@ -89,6 +93,8 @@ export function shownPath(p: string, cwd: string): string {
 export const steps: Record<string, SetupStep> = {
   register,
   chats,
+  tasks,
+  task,
   edit,
   unregister,
   container,
