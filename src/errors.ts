@@ -23,9 +23,33 @@ export class ConfigError extends NestboxError {
 
 /** A command-line flag or user input is invalid; the message names the flag and the fix. */
 export class UsageError extends NestboxError {
-  override readonly name = "UsageError";
+  override readonly name: string = "UsageError";
+  constructor(message: string, options?: { cause?: unknown }, code = "USAGE") {
+    super(code, message, options);
+  }
+}
+
+/** A task's value is invalid (schedule, prompt, limit); the message says what to fix, for a model and a person. */
+export class TaskInputError extends UsageError {
+  override readonly name = "TaskInputError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super("USAGE", message, options);
+    super(message, options, "TASK_INPUT");
+  }
+}
+
+/** A chat asked for something only the main chat may do (another chat's tasks, registering chats). */
+export class TaskPermissionError extends UsageError {
+  override readonly name = "TaskPermissionError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options, "TASK_PERMISSION");
+  }
+}
+
+/** No task with this id (or none this chat may see). */
+export class TaskNotFoundError extends UsageError {
+  override readonly name = "TaskNotFoundError";
+  constructor(readonly taskId: number) {
+    super(`task ${taskId} does not exist (list_tasks shows this chat's tasks)`, undefined, "TASK_NOT_FOUND");
   }
 }
 

@@ -9,7 +9,7 @@ import { specContext } from "../../test/doubles/spec-context.js";
 import { waitFor } from "../../test/wait.js";
 import { AgentError } from "../errors.js";
 import { createLogger } from "../log.js";
-import type { ToolCallFrame } from "../protocol/index.js";
+import { SendMessageArgsSchema, type ToolCallFrame } from "../protocol/index.js";
 import type { RegisteredChat } from "../registration/chat.js";
 import type { AgentEvent } from "./agent-runtime.js";
 import { AgentSupervisor, type SupervisorOptions } from "./supervisor.js";
@@ -85,9 +85,10 @@ function supervise(
   });
   /** The turn's host tools: record the call; a chatId other than the turn's own chat is refused. */
   const onToolCall = (who: RegisteredChat) => async (call: ToolCallFrame) => {
-    const to = call.args.chatId ?? who.chatId;
+    const args = SendMessageArgsSchema.parse(call.args);
+    const to = args.chatId ?? who.chatId;
     if (to !== who.chatId) throw new Error(`the pipeline refused ${to}`);
-    sent.push({ from: who.chatId, to, text: call.args.text });
+    sent.push({ from: who.chatId, to, text: args.text });
     return `sent to ${to}`;
   };
   const turn = async (prompt = "hi", who = chat()) => {
@@ -125,7 +126,7 @@ describe("AgentSupervisor over in-memory containers running the real runner loop
     const answers: string[] = [];
     const script: TurnScript = async (_frame, sink, signal) => {
       for (const args of [{ text: "progress" }, { text: "psst", chatId: "local:b" }]) {
-        const r = await sink.sendMessage(args, signal);
+        const r = await sink.callHostTool("send_message", args, signal);
         answers.push(r.ok ? `ok: ${r.result}` : `refused: ${r.error}`);
       }
       sink.reply("done", true);

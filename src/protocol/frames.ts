@@ -3,6 +3,10 @@
 // (container/agent-runner/build/bundle-runner.mjs). Free of side effects and of anything but zod.
 import { z } from "zod";
 import { AgentErrorCode } from "./error-codes.js";
+import { HOST_TOOL_NAMES } from "./host-tools.js";
+
+// send_message's args schema lived here before the host tools got a file of their own.
+export { type SendMessageArgs, SendMessageArgsSchema } from "./host-tools.js";
 
 const id = z.string().min(1).max(256);
 const sessionId = z.string().min(1).max(256).nullable();
@@ -53,19 +57,16 @@ export const ReplyFrameSchema = z.object({
   final: z.boolean(),
 });
 
-/** Arguments of the `send_message` host tool. */
-export const SendMessageArgsSchema = z.object({
-  text: z.string().min(1),
-  chatId: z.string().min(1).optional(),
-});
-
-/** The agent calls a host tool; the host answers with `tool_result` carrying the same `callId`. */
+/**
+ * The agent calls a host tool; the host answers with `tool_result` carrying the same `callId`.
+ * `args` are checked per tool by the host (host-tools.ts); the frame only carries them.
+ */
 export const ToolCallFrameSchema = z.object({
   type: z.literal("tool_call"),
   turnId: id,
   callId: id,
-  name: z.literal("send_message"),
-  args: SendMessageArgsSchema,
+  name: z.enum(HOST_TOOL_NAMES),
+  args: z.record(z.string(), z.unknown()),
 });
 
 /** Token usage of one turn, summed over its model calls (input includes cache reads and writes). */
@@ -120,7 +121,6 @@ export type ShutdownFrame = z.infer<typeof ShutdownFrameSchema>;
 export type HostFrame = z.infer<typeof HostFrameSchema>;
 export type ReadyFrame = z.infer<typeof ReadyFrameSchema>;
 export type ReplyFrame = z.infer<typeof ReplyFrameSchema>;
-export type SendMessageArgs = z.infer<typeof SendMessageArgsSchema>;
 export type ToolCallFrame = z.infer<typeof ToolCallFrameSchema>;
 export type Usage = z.infer<typeof UsageSchema>;
 export type TurnEndFrame = z.infer<typeof TurnEndFrameSchema>;

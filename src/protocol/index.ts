@@ -3,4 +3,5 @@
 export * from "./decoder.js";
 export * from "./error-codes.js";
 export * from "./frames.js";
+export * from "./host-tools.js";
 export * from "./wire.js";

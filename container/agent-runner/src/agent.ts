@@ -3,8 +3,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AgentErrorCode } from "../../../src/protocol/error-codes.js";
-import type { SendMessageArgs, TurnFrame } from "../../../src/protocol/frames.js";
+import type { TurnFrame } from "../../../src/protocol/frames.js";
+import { HOST_TOOL_NAMES } from "../../../src/protocol/host-tools.js";
 import type { RunnerConfig } from "./config.js";
+import { createHostTools } from "./host-tools.js";
 import type {
   PiAssistantMessage,
   PiModelInfo,
@@ -12,7 +14,6 @@ import type {
   PiModule,
   PiSession,
   PiSkills,
-  PiTool,
 } from "./pi-types.js";
 import type { RunnerAgent, TurnOutcome, TurnSink } from "./runner-agent.js";
 import { buildSystemPrompt } from "./system-prompt.js";
@@ -180,8 +181,8 @@ export class PiAgent implements RunnerAgent {
       resourceLoader: this.#resourceLoader(),
       settingsManager: this.#pi.SettingsManager.inMemory({ retry: { enabled: false } }),
       sessionManager: manager,
-      tools: ["read", "bash", "edit", "write", "send_message"],
-      customTools: [this.#sendMessageTool()],
+      tools: ["read", "bash", "edit", "write", ...HOST_TOOL_NAMES],
+      customTools: createHostTools(() => this.#sink),
     });
     this.#session = session;
     return session;
@@ -235,39 +236,6 @@ export class PiAgent implements RunnerAgent {
       getAppendSystemPrompt: () => [],
       extendResources: () => {},
       reload: async () => {},
-    };
-  }
-
-  #sendMessageTool(): PiTool {
-    return {
-      name: "send_message",
-      label: "Send message",
-      description:
-        "Send a chat message right away, while you keep working: progress updates on long tasks, or " +
-        "several separate messages. Your final answer is delivered automatically; do not repeat it here.",
-      parameters: {
-        type: "object",
-        properties: {
-          text: { type: "string", description: "The message text." },
-          chatId: {
-            type: "string",
-            description:
-              "Target chat id. Omit to send to the current chat (other chats only from the main chat).",
-          },
-        },
-        required: ["text"],
-        additionalProperties: false,
-      },
-      execute: async (_toolCallId, params, signal) => {
-        const sink = this.#sink;
-        if (!sink) throw new Error("send_message is only available during a turn");
-        const args: SendMessageArgs = { text: String(params.text ?? "") };
-        if (typeof params.chatId === "string" && params.chatId !== "") args.chatId = params.chatId;
-        if (args.text.trim() === "") throw new Error("text must not be empty");
-        const result = await sink.sendMessage(args, signal ?? new AbortController().signal);
-        if (!result.ok) throw new Error(result.error || "the host refused the message");
-        return { content: [{ type: "text", text: result.result || "sent" }], details: {} };
-      },
     };
   }
 }

@@ -25,6 +25,8 @@ export interface RunnerConfig {
   /** Per-container token sent as the API key. */
   token: string;
   assistantName: string;
+  /** The chat's time zone (the host sets TZ): schedules and times are read in it. */
+  timezone: string;
   thinkingLevel: ThinkingLevel;
   maxTokens: number | undefined;
   contextWindow: number | undefined;
@@ -62,6 +64,7 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     baseUrl,
     token: String(env.NESTBOX_MODEL_TOKEN),
     assistantName: env.ASSISTANT_NAME || "Assistant",
+    timezone: env.TZ || "UTC",
     thinkingLevel,
     maxTokens: positiveInt(env, "NESTBOX_MODEL_MAX_TOKENS"),
     contextWindow: positiveInt(env, "NESTBOX_MODEL_CONTEXT_WINDOW"),

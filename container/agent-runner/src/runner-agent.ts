@@ -2,7 +2,8 @@
 // agent in the unit tests).
 
 import type { AgentErrorCode } from "../../../src/protocol/error-codes.js";
-import type { SendMessageArgs, TurnFrame, Usage } from "../../../src/protocol/frames.js";
+import type { TurnFrame, Usage } from "../../../src/protocol/frames.js";
+import type { HostToolName } from "../../../src/protocol/host-tools.js";
 
 /** How the host answered a host tool call. */
 export interface HostToolResult {
@@ -16,8 +17,12 @@ export interface TurnSink {
   reply(text: string, final: boolean): void;
   error(code: AgentErrorCode, message: string): void;
   log(level: "debug" | "info" | "warn" | "error", message: string): void;
-  /** The `send_message` host tool; resolves with the host's answer (never rejects). */
-  sendMessage(args: SendMessageArgs, signal: AbortSignal): Promise<HostToolResult>;
+  /** Calls a host tool with these args (sent as given); resolves with the host's answer (never rejects). */
+  callHostTool(
+    name: HostToolName,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<HostToolResult>;
 }
 
 /** What a finished turn reports in its `turn_end` frame. */

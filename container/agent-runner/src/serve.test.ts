@@ -131,8 +131,8 @@ describe("ServeLoop: the runner's protocol without Docker, over streams, with a 
   it("makes host tool calls under the turn's id and hands the host's answer back to the agent", async () => {
     const results: HostToolResult[] = [];
     const agent = new FakeAgent(async (_frame, sink, signal) => {
-      results.push(await sink.sendMessage({ text: "progress" }, signal));
-      results.push(await sink.sendMessage({ text: "elsewhere", chatId: "tg:2" }, signal));
+      results.push(await sink.callHostTool("send_message", { text: "progress" }, signal));
+      results.push(await sink.callHostTool("send_message", { text: "elsewhere", chatId: "tg:2" }, signal));
       sink.reply("finished", true);
     });
     const h = serveLoop(agent);
@@ -162,7 +162,7 @@ describe("ServeLoop: the runner's protocol without Docker, over streams, with a 
   it("answers a tool call still open when its turn ends with 'the turn ended'", async () => {
     let pending: Promise<HostToolResult> | null = null;
     const agent = new FakeAgent(async (_frame, sink, signal) => {
-      pending = sink.sendMessage({ text: "never answered" }, signal);
+      pending = sink.callHostTool("send_message", { text: "never answered" }, signal);
     });
     const h = serveLoop(agent);
     h.turn("t1");
@@ -173,7 +173,7 @@ describe("ServeLoop: the runner's protocol without Docker, over streams, with a 
   it("at end of input lets the running turn finish (its open tool call answered as closed), then exits 0", async () => {
     let result: HostToolResult | null = null;
     const agent = new FakeAgent(async (_frame, sink, signal) => {
-      result = await sink.sendMessage({ text: "hello?" }, signal);
+      result = await sink.callHostTool("send_message", { text: "hello?" }, signal);
       sink.reply("finished without the host", true);
     });
     const h = serveLoop(agent);

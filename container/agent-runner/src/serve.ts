@@ -5,12 +5,8 @@ import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { FrameDecoder } from "../../../src/protocol/decoder.js";
 import { AgentErrorCode } from "../../../src/protocol/error-codes.js";
-import {
-  type HostFrame,
-  HostFrameSchema,
-  type SendMessageArgs,
-  type TurnFrame,
-} from "../../../src/protocol/frames.js";
+import { type HostFrame, HostFrameSchema, type TurnFrame } from "../../../src/protocol/frames.js";
+import type { HostToolName } from "../../../src/protocol/host-tools.js";
 import type { FrameWriter } from "./frame-writer.js";
 import type { HostToolResult, RunnerAgent, TurnOutcome, TurnSink } from "./runner-agent.js";
 
@@ -163,7 +159,7 @@ export class ServeLoop {
       reply: (text, final) => writer.send({ type: "reply", turnId, text, final }),
       error: (code, message) => writer.send({ type: "error", turnId, code, message }),
       log: (level, message) => writer.log(level, message),
-      sendMessage: (args, signal) => this.#callHostTool(turnId, args, signal),
+      callHostTool: (name, args, signal) => this.#callHostTool(turnId, name, args, signal),
     };
     try {
       let agent: RunnerAgent;
@@ -187,7 +183,12 @@ export class ServeLoop {
     }
   }
 
-  #callHostTool(turnId: string, args: SendMessageArgs, signal: AbortSignal): Promise<HostToolResult> {
+  #callHostTool(
+    turnId: string,
+    name: HostToolName,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<HostToolResult> {
     return new Promise((resolve) => {
       if (signal.aborted) return resolve({ ok: false, error: "cancelled" });
       if (this.#inputClosed) return resolve({ ok: false, error: "the host closed the connection" });
@@ -200,7 +201,7 @@ export class ServeLoop {
         },
         { once: true },
       );
-      this.#o.writer.send({ type: "tool_call", turnId, callId, name: "send_message", args });
+      this.#o.writer.send({ type: "tool_call", turnId, callId, name, args });
     });
   }
 
