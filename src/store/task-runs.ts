@@ -49,14 +49,17 @@ export class TaskRunsTable {
 
   /**
    * In one transaction: a queued run for the task unless one is already queued or running (then null:
-   * never a burst), and the task's nextRunAt set to `nextRunAt` (null for a once-task).
+   * never a burst), and the task's nextRunAt set to `nextRunAt` (null for a once-task). A task that is
+   * no longer active is left alone (null).
    */
   fire(taskId: number, scheduledFor: number, nextRunAt: number | null, now: number): TaskRun | null {
     return this.db.transaction(() => {
-      const task = this.db.prepare("SELECT chat_id FROM tasks WHERE id = ?").get(taskId) as
-        | { chat_id: string }
+      const task = this.db.prepare("SELECT chat_id, status FROM tasks WHERE id = ?").get(taskId) as
+        | { chat_id: string; status: string }
         | undefined;
       if (!task) throw missing(taskId);
+      // Paused or ended since it was read as due: it keeps no next run and gets no run.
+      if (task.status !== "active") return null;
       this.db
         .prepare("UPDATE tasks SET next_run_at = ?, updated_at = ? WHERE id = ?")
         .run(nextRunAt, now, taskId);

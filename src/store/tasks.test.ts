@@ -178,6 +178,15 @@ describe("TaskRunsTable", () => {
     expect(store.taskRuns.forTask(t.id).map((r) => r.scheduledFor)).toEqual([4000, 1000]);
   });
 
+  it("leaves a task that is no longer active alone", () => {
+    const t = add();
+    store.tasks.update(t.id, { status: "paused", nextRunAt: null }, 20);
+    expect(store.taskRuns.fire(t.id, 1000, 2000, 1000)).toBeNull();
+    expect(store.tasks.get(t.id)).toMatchObject({ status: "paused", nextRunAt: null });
+    expect(store.taskRuns.forTask(t.id)).toEqual([]);
+    expect(() => store.taskRuns.fire(999, 1, 2, 1)).toThrow(/task 999 is not in the store/);
+  });
+
   it("sets a fired once-task's next run to null", () => {
     const once = add({ schedule: onceAt, nextRunAt: 5000 });
     store.taskRuns.fire(once.id, 5000, null, 5000);

@@ -138,6 +138,7 @@ describe("TaskService.schedule", () => {
       );
     }
     expect(service.schedule(asChat(), { ...every10m, chatId: family.chatId }).chatId).toBe(family.chatId);
+    expect(service.schedule(asChat(), { ...every10m, chatId: " " }).chatId).toBe(family.chatId);
     expect(store.tasks.list(work.chatId)).toEqual([]);
   });
 

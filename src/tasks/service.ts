@@ -167,7 +167,9 @@ export class TaskService {
   }
 
   /** The chat an action is for: the actor's own unless named; naming another needs the main chat or the CLI. */
-  private targetChat(actor: TaskActor, chatId: string | undefined): string {
+  private targetChat(actor: TaskActor, named: string | undefined): string {
+    // Models send "" for "no chat"; that is the actor's own.
+    const chatId = named?.trim() || undefined;
     if (actor.kind === "cli") {
       if (chatId === undefined) throw new TaskInputError("name the chat the task is for (--chat <jid>)");
       return this.registered(chatId, 'run "npm run setup -- chats" to see them');
