@@ -100,6 +100,30 @@ describe("loadConfig", () => {
     );
   });
 
+  it("reads the task limits: 1m, 20 per chat, 3 failures by default; each validated with what to set", () => {
+    expect(loadConfig({}).tasks).toEqual({ minIntervalMs: 60_000, maxPerChat: 20, maxFailures: 3 });
+    expect(
+      loadConfig({ TASK_MIN_INTERVAL: "1s", TASK_MAX_PER_CHAT: "1000", TASK_MAX_FAILURES: "1" }).tasks,
+    ).toEqual({ minIntervalMs: 1000, maxPerChat: 1000, maxFailures: 1 });
+    expect(loadConfig({ TASK_MIN_INTERVAL: "1h30m" }).tasks.minIntervalMs).toBe(5_400_000);
+    expect(loadConfig({ TASK_MIN_INTERVAL: "120000" }).tasks.minIntervalMs).toBe(120_000);
+    let error: unknown;
+    try {
+      loadConfig({ TASK_MIN_INTERVAL: "500ms", TASK_MAX_PER_CHAT: "0", TASK_MAX_FAILURES: "101" });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      'TASK_MIN_INTERVAL: must be a duration of at least 1s like 30s, 1m, 1h30m or 60000 (ms), got "500ms"',
+      'TASK_MAX_PER_CHAT: must be a whole number from 1 to 1000, got "0"',
+      'TASK_MAX_FAILURES: must be a whole number from 1 to 100, got "101"',
+    ]);
+    expect(() => loadConfig({ TASK_MIN_INTERVAL: "often" })).toThrow(
+      /TASK_MIN_INTERVAL: must be a duration of at least 1s .*, got "often"/,
+    );
+  });
+
   it("treats blank variables as unset", () => {
     expect(loadConfig({ TELEGRAM_BOT_TOKEN: "  ", MAX_CONCURRENT_AGENTS: "" }).telegram).toBeNull();
   });

@@ -5,6 +5,7 @@ import path from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
+import { parseDuration as parseTaskDuration } from "./tasks/duration.js";
 
 /** Which wire format the model endpoint speaks. */
 export type ModelProvider = "anthropic" | "openai";
@@ -54,6 +55,8 @@ export interface Config {
   credentialProxy: { maxBodyBytes: number; retryWindowMs: number; stallTimeoutMs: number };
   /** The local health endpoint (`/healthz`, `/readyz`); null when NESTBOX_HEALTH=off. Port 0: any free port. */
   health: { host: string; port: number } | null;
+  /** Scheduled tasks: shortest interval (TASK_MIN_INTERVAL), tasks per chat, failures in a row before a pause. */
+  tasks: { minIntervalMs: number; maxPerChat: number; maxFailures: number };
 }
 
 /** The health endpoint's port unless NESTBOX_HEALTH_PORT says otherwise. */
@@ -98,6 +101,27 @@ const intIn = (def: number, min: number, max: number) =>
       }
       return n;
     });
+
+// The tasks' duration syntax (1h30m, 1d too), so TASK_MIN_INTERVAL reads like a schedule_value.
+const taskInterval = z
+  .string()
+  .default("1m")
+  .transform((v, ctx) => {
+    let ms: number | null;
+    try {
+      ms = parseTaskDuration(v);
+    } catch {
+      ms = null;
+    }
+    if (ms === null || ms < 1000) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a duration of at least 1s like 30s, 1m, 1h30m or 60000 (ms), got "${v}"`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
 const url = z.url({
   protocol: /^https?$/,
@@ -176,6 +200,9 @@ const schema = z.object({
   CREDENTIAL_PROXY_MAX_BODY_MB: intIn(8, 1, 1024),
   MODEL_RETRY_WINDOW: duration("2m"),
   MODEL_STALL_TIMEOUT: duration("45s"),
+  TASK_MIN_INTERVAL: taskInterval,
+  TASK_MAX_PER_CHAT: intIn(20, 1, 1000),
+  TASK_MAX_FAILURES: intIn(3, 1, 100),
   NESTBOX_HEALTH: z
     .enum(["on", "off"], { error: (i) => `must be on or off, got "${String(i.input)}"` })
     .default("on"),
@@ -253,6 +280,11 @@ export function loadConfig(
       stallTimeoutMs: e.MODEL_STALL_TIMEOUT,
     },
     health: e.NESTBOX_HEALTH === "off" ? null : { host: e.NESTBOX_HEALTH_HOST, port: e.NESTBOX_HEALTH_PORT },
+    tasks: {
+      minIntervalMs: e.TASK_MIN_INTERVAL,
+      maxPerChat: e.TASK_MAX_PER_CHAT,
+      maxFailures: e.TASK_MAX_FAILURES,
+    },
   };
 }
 

@@ -129,6 +129,9 @@ const cases: Record<string, Case> = {
     value: "20s",
     check: (c) => expect(c.config.credentialProxy.stallTimeoutMs).toBe(20_000),
   },
+  TASK_MIN_INTERVAL: { value: "1h30m", check: (c) => expect(c.config.tasks.minIntervalMs).toBe(5_400_000) },
+  TASK_MAX_PER_CHAT: { value: "5", check: (c) => expect(c.config.tasks.maxPerChat).toBe(5) },
+  TASK_MAX_FAILURES: { value: "7", check: (c) => expect(c.config.tasks.maxFailures).toBe(7) },
   HTTPS_PROXY: {
     value: "http://proxy.test:3128",
     check: (c, v) => expect(c.sandbox.proxy.httpsProxy).toBe(v),

@@ -5,11 +5,13 @@ import { MessagesTable } from "./messages.js";
 import { MetaTable } from "./meta.js";
 import { OutboxTable } from "./outbox.js";
 import { SessionsTable } from "./sessions.js";
+import { TaskRunsTable, TasksTable } from "./tasks.js";
 import { TurnsTable } from "./turns.js";
 
 export type { StoredMessage } from "./messages.js";
 export type { HostLife } from "./meta.js";
 export { MAX_MAYBE_SENT, MAX_MAYBE_SENT_SHOWN_ONCE, type OutboxRow } from "./outbox.js";
+export { TaskRunsTable, TasksTable } from "./tasks.js";
 export type { Turn } from "./turns.js";
 
 /** nestbox's SQLite store: one typed object per table, plus the writes that must be atomic. */
@@ -20,6 +22,8 @@ export class Store {
   readonly outbox: OutboxTable;
   readonly sessions: SessionsTable;
   readonly meta: MetaTable;
+  readonly tasks: TasksTable;
+  readonly taskRuns: TaskRunsTable;
 
   constructor(readonly db: Db) {
     this.chats = new ChatsTable(db);
@@ -28,6 +32,8 @@ export class Store {
     this.outbox = new OutboxTable(db);
     this.sessions = new SessionsTable(db);
     this.meta = new MetaTable(db);
+    this.tasks = new TasksTable(db);
+    this.taskRuns = new TaskRunsTable(db);
   }
 
   /** Opens `<dataDir>/nestbox.db`. */
@@ -54,10 +60,10 @@ export class Store {
     this.db.prepare("SELECT 1").get();
   }
 
-  /** Deletes everything stored for a chat (messages, cursor, turns, replies, session) in one transaction. */
+  /** Deletes everything stored for a chat (messages, cursor, turns, replies, session, tasks) in one transaction. */
   forgetChat(chatId: string): void {
     this.transaction(() => {
-      for (const table of ["messages", "cursors", "turns", "outbox", "sessions"]) {
+      for (const table of ["messages", "cursors", "turns", "outbox", "sessions", "task_runs", "tasks"]) {
         this.db.prepare(`DELETE FROM ${table} WHERE chat_id = ?`).run(chatId);
       }
     });

@@ -106,4 +106,45 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE turns ADD COLUMN error_code TEXT;
   `,
+  // 4: scheduled tasks and their runs. A run is queued when its task fires and taken by the chat's
+  // queue like a message; at most one queued or running run per task, so downtime never piles up a burst.
+  `
+  CREATE TABLE tasks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chat_id TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    schedule_type TEXT NOT NULL CHECK (schedule_type IN ('cron', 'interval', 'once')),
+    schedule_value TEXT NOT NULL,
+    context_mode TEXT NOT NULL CHECK (context_mode IN ('group', 'isolated')),
+    status TEXT NOT NULL CHECK (status IN ('active', 'paused', 'done', 'failed')),
+    next_run_at INTEGER,
+    last_run_at INTEGER,
+    last_result TEXT,
+    last_error TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX tasks_due ON tasks (status, next_run_at);
+  CREATE INDEX tasks_chat ON tasks (chat_id, id);
+
+  CREATE TABLE task_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id INTEGER NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+    chat_id TEXT NOT NULL,
+    scheduled_for INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    queued_at INTEGER NOT NULL,
+    started_at INTEGER,
+    ended_at INTEGER,
+    error TEXT,
+    error_code TEXT,
+    replies INTEGER NOT NULL DEFAULT 0,
+    reply_chars INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX task_runs_open ON task_runs (status, chat_id, id);
+  CREATE INDEX task_runs_task ON task_runs (task_id, id);
+  `,
 ];

@@ -64,6 +64,19 @@ describe("cron schedules", () => {
     expect(runs).toEqual(["2026-10-25T00:30:00.000Z", "2026-10-26T01:30:00.000Z"]);
   });
 
+  it("runs a list of fixed times once each on the autumn day, a wildcard minute in both copies of the hour", () => {
+    const fixed = runsBetween(cron("30 2,14 * * *"), at("2026-10-24T22:00:00Z"), at("2026-10-25T22:00:00Z"));
+    expect(fixed).toEqual(["2026-10-25T00:30:00.000Z", "2026-10-25T13:30:00.000Z"]);
+    const hourly = runsBetween(cron("0 * * * *"), at("2026-10-24T22:30:00Z"), at("2026-10-25T02:30:00Z"));
+    // 01:00 CEST, 02:00 CEST, 02:00 CET, 03:00 CET: every real hour once.
+    expect(hourly).toEqual([
+      "2026-10-24T23:00:00.000Z",
+      "2026-10-25T00:00:00.000Z",
+      "2026-10-25T01:00:00.000Z",
+      "2026-10-25T02:00:00.000Z",
+    ]);
+  });
+
   it("keeps 08:00 local across both changes", () => {
     const s = cron("0 8 * * *");
     expect(runsBetween(s, at("2026-03-28T00:00:00Z"), at("2026-03-31T00:00:00Z"))).toEqual([
