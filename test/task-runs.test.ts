@@ -49,11 +49,24 @@ function setup(agent: (req: TurnRequest) => Promise<string | string[]>) {
     store.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const actor = { kind: "chat" as const, chat: store.chats.get(CHAT) as NonNullable<ReturnType<typeof store.chats.get>> };
+  const actor = {
+    kind: "chat" as const,
+    chat: store.chats.get(CHAT) as NonNullable<ReturnType<typeof store.chats.get>>,
+  };
   /** Schedules a task and makes it due now, as the scheduler would. */
-  const due = (input: { prompt: string; scheduleType: string; scheduleValue: string; contextMode?: string }) => {
+  const due = (input: {
+    prompt: string;
+    scheduleType: string;
+    scheduleValue: string;
+    contextMode?: string;
+  }) => {
     const task = service.schedule(actor, input);
-    const run = store.taskRuns.fire(task.id, Date.now(), input.scheduleType === "once" ? null : Date.now() + 3_600_000, Date.now());
+    const run = store.taskRuns.fire(
+      task.id,
+      Date.now(),
+      input.scheduleType === "once" ? null : Date.now() + 3_600_000,
+      Date.now(),
+    );
     pipeline.queue.enqueue(CHAT);
     return { task, run };
   };
@@ -123,7 +136,11 @@ describe("scheduled runs through the pipeline", () => {
     );
     expect(texts[1]).not.toContain("paused");
     expect(texts[2]).toContain("It failed 3 times in a row, so I paused it");
-    expect(t.store.tasks.get(task.id)).toMatchObject({ status: "paused", nextRunAt: null, consecutiveFailures: 3 });
+    expect(t.store.tasks.get(task.id)).toMatchObject({
+      status: "paused",
+      nextRunAt: null,
+      consecutiveFailures: 3,
+    });
   });
   it("a model outage does not count as a failure: the run waits for the model, the chat hears once", async () => {
     const model = { up: false };
@@ -148,8 +165,14 @@ describe("scheduled runs through the pipeline", () => {
 
   it("a run left running by a crash, with no reply yet, runs again at start; one that replied does not", async () => {
     const t = setup(async () => "ran");
-    const a = t.service.schedule({ kind: "cli" }, { chatId: CHAT, prompt: "unanswered", scheduleType: "interval", scheduleValue: "1h" });
-    const b = t.service.schedule({ kind: "cli" }, { chatId: CHAT, prompt: "answered", scheduleType: "interval", scheduleValue: "1h" });
+    const a = t.service.schedule(
+      { kind: "cli" },
+      { chatId: CHAT, prompt: "unanswered", scheduleType: "interval", scheduleValue: "1h" },
+    );
+    const b = t.service.schedule(
+      { kind: "cli" },
+      { chatId: CHAT, prompt: "answered", scheduleType: "interval", scheduleValue: "1h" },
+    );
     const runA = t.store.taskRuns.fire(a.id, Date.now(), Date.now() + 3_600_000, Date.now());
     const runB = t.store.taskRuns.fire(b.id, Date.now(), Date.now() + 3_600_000, Date.now());
     if (!runA || !runB) throw new Error("runs not queued");

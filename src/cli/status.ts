@@ -145,7 +145,8 @@ export function printStatus(io: CommandIO, r: StatusReport, json: boolean): void
     ...(r.diskLow ? [`Disk:     LOW: ${r.diskLow}`] : []),
     `Tasks:    ${r.tasks.active} active, ${r.tasks.paused} paused`,
     ...r.tasks.next.map(
-      (t) => `  next: task ${t.taskId} in ${t.chatId} at ${new Date(t.at).toISOString()} (${t.schedule}): ${JSON.stringify(t.prompt)}`,
+      (t) =>
+        `  next: task ${t.taskId} in ${t.chatId} at ${new Date(t.at).toISOString()} (${t.schedule}): ${JSON.stringify(t.prompt)}`,
     ),
     ...r.tasks.failures.map(
       (f) => `  failed: task ${f.taskId} in ${f.chatId} at ${new Date(f.at).toISOString()}: ${f.error}`,

@@ -10,8 +10,8 @@ import { DeliveryWorker } from "./delivery.js";
 import { OutageRetry } from "./outage-retry.js";
 import type { PromptLimits } from "./prompt.js";
 import { ConversationQueue } from "./queue.js";
-import { decide } from "./trigger.js";
 import { runQueuedTasks, type TaskTurnDeps } from "./task-turn.js";
+import { decide } from "./trigger.js";
 import { runChatTurn, type TurnDiskGuard } from "./turn.js";
 
 /** Everything the message pipeline is built from; wired by the composition root (`src/nestbox.ts`). */

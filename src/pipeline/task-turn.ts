@@ -47,7 +47,10 @@ export async function runTaskTurn(run: TaskRun, deps: TaskTurnDeps): Promise<voi
     return;
   }
   store.taskRuns.start(run.id, now());
-  log.info({ chatId: chat.chatId, taskId: task.id, runId: run.id, context: task.contextMode }, "task run started");
+  log.info(
+    { chatId: chat.chatId, taskId: task.id, runId: run.id, context: task.contextMode },
+    "task run started",
+  );
   void deps.setTyping(chat.chatId, true);
   let last = "";
   try {
@@ -83,7 +86,10 @@ export async function runTaskTurn(run: TaskRun, deps: TaskTurnDeps): Promise<voi
     deps.onModelAnswered?.();
   } catch (err) {
     if (deps.shutdownSignal.aborted) {
-      log.warn({ taskId: task.id, runId: run.id }, "task run interrupted by shutdown; it runs again at next start");
+      log.warn(
+        { taskId: task.id, runId: run.id },
+        "task run interrupted by shutdown; it runs again at next start",
+      );
       return;
     }
     failed(task, run, err, deps);

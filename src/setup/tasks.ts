@@ -68,9 +68,7 @@ const CLI = { kind: "cli" } as const;
 /** `setup tasks`: the tasks with their next run and last failure. */
 export const tasks = defineCommand(TASKS, async ({ values, json }, io) => {
   const { config } = loadContext(io);
-  const list = withService(config, (service) =>
-    service.list(CLI, values.chat, { all: values.all === true }),
-  );
+  const list = withService(config, (service) => service.list(CLI, values.chat, { all: values.all === true }));
   if (json) io.stdout.write(`${JSON.stringify(list)}\n`);
   else printTasks(io, list, config.timezone);
   return EXIT.ok;
@@ -78,7 +76,9 @@ export const tasks = defineCommand(TASKS, async ({ values, json }, io) => {
 
 function printTasks(io: CommandIO, list: Task[], timezone: string): void {
   if (list.length === 0) {
-    io.stdout.write('No scheduled tasks. Ask the assistant ("remind me at 17:00 to ...") or run "npm run setup -- task --help".\n');
+    io.stdout.write(
+      'No scheduled tasks. Ask the assistant ("remind me at 17:00 to ...") or run "npm run setup -- task --help".\n',
+    );
     return;
   }
   const now = Date.now();
@@ -96,12 +96,13 @@ export const task = defineCommand(TASK, async ({ values, positionals, json }, io
     return EXIT.ok;
   };
   if (action === "add") {
-    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}": "task add" takes flags only`);
+    if (rest.length > 0)
+      throw new UsageError(`unexpected argument "${rest[0]}": "task add" takes flags only`);
     const given = (["cron", "every", "at"] as const).filter((k) => values[k] !== undefined);
     if (given.length !== 1) {
       throw new UsageError("task add needs exactly one of --cron, --every or --at (see --help)");
     }
-    if (!values.chat) throw new UsageError("task add needs --chat <chat id> (see \"npm run setup -- chats\")");
+    if (!values.chat) throw new UsageError('task add needs --chat <chat id> (see "npm run setup -- chats")');
     if (!values.prompt) throw new UsageError("task add needs --prompt <what the assistant should do>");
     const kind = given[0] as "cron" | "every" | "at";
     const type = kind === "cron" ? "cron" : kind === "every" ? "interval" : "once";
@@ -114,7 +115,8 @@ export const task = defineCommand(TASK, async ({ values, positionals, json }, io
         ...(values.context === undefined ? {} : { contextMode: values.context }),
       }),
     );
-    const next = t.nextRunAt === null ? "" : `, next run ${describeRun(t.nextRunAt, Date.now(), config.timezone)}`;
+    const next =
+      t.nextRunAt === null ? "" : `, next run ${describeRun(t.nextRunAt, Date.now(), config.timezone)}`;
     return done(t, `Task ${t.id} for ${t.chatId}: ${describeSchedule(t.schedule, config.timezone)}${next}.`);
   }
   if (action === "pause" || action === "resume" || action === "cancel") {
@@ -124,7 +126,10 @@ export const task = defineCommand(TASK, async ({ values, positionals, json }, io
       throw new UsageError(`"${rest[0]}" is not a task id: use the number "npm run setup -- tasks" shows`);
     }
     const t = withService(config, (service) => service[action](CLI, id));
-    return done(t, `Task ${t.id}: ${action === "cancel" ? "cancelled" : `${action}d`}${t.nextRunAt === null ? "" : `, next run ${describeRun(t.nextRunAt, Date.now(), config.timezone)}`}.`);
+    return done(
+      t,
+      `Task ${t.id}: ${action === "cancel" ? "cancelled" : `${action}d`}${t.nextRunAt === null ? "" : `, next run ${describeRun(t.nextRunAt, Date.now(), config.timezone)}`}.`,
+    );
   }
   throw new UsageError(
     action === undefined

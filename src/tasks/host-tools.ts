@@ -114,7 +114,8 @@ function mainOnly(chat: RegisteredChat, what: string): void {
 
 function taskId(a: Args): number {
   const id = Number(a.task_id);
-  if (!Number.isInteger(id) || id < 1) throw new TaskInputError("task_id must be a task number from list_tasks");
+  if (!Number.isInteger(id) || id < 1)
+    throw new TaskInputError("task_id must be a task number from list_tasks");
   return id;
 }
 

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { makeChat } from "../../test/doubles/chat.js";
 import { silentLogger } from "../log.js";
 import { Store } from "../store/index.js";
-import { type Timers, TaskScheduler } from "./scheduler.js";
+import { TaskScheduler, type Timers } from "./scheduler.js";
 import { TaskService } from "./service.js";
 
 /** A fake clock: timers fire only when the test moves time on. */
@@ -28,9 +28,9 @@ class FakeClock implements Timers {
   pending(): number[] {
     return [...this.#timers.values()].map((t) => t.at).sort((a, b) => a - b);
   }
-  /** Moves the clock to `iso` (or by ms), firing every timer due on the way, in order. */
+  /** Moves the clock to `to` (ISO text or ms since epoch), firing every timer due on the way, in order. */
   advance(to: string | number): void {
-    const target = typeof to === "number" ? this.now + to : Date.parse(to);
+    const target = typeof to === "number" ? to : Date.parse(to);
     for (;;) {
       const next = [...this.#timers.entries()]
         .filter(([, t]) => t.at <= target)
@@ -88,7 +88,11 @@ function rig(start: string, timezone = "UTC") {
       store.tasks.recordSuccess(run.taskId, clock.now, "ok");
     }
   };
-  const runs = (taskId: number) => store.taskRuns.forTask(taskId, 1000).map((r) => new Date(r.scheduledFor).toISOString()).reverse();
+  const runs = (taskId: number) =>
+    store.taskRuns
+      .forTask(taskId, 1000)
+      .map((r) => new Date(r.scheduledFor).toISOString())
+      .reverse();
   return { store, clock, due, scheduler, service, add, finishRuns, runs };
 }
 

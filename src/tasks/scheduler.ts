@@ -59,7 +59,8 @@ export class TaskScheduler {
   start(): void {
     this.#stopped = false;
     const caughtUp = this.#fireDue();
-    if (caughtUp > 0) this.#o.log.info({ tasks: caughtUp }, "scheduled tasks due while the host was down run now");
+    if (caughtUp > 0)
+      this.#o.log.info({ tasks: caughtUp }, "scheduled tasks due while the host was down run now");
     this.rearm();
     this.#scheduleRecheck();
   }
@@ -131,11 +132,17 @@ export class TaskScheduler {
       if (run) {
         fired++;
         chats.add(task.chatId);
-        log.info({ taskId: task.id, chatId: task.chatId, runId: run.id, nextRunAt: next }, "scheduled task due");
+        log.info(
+          { taskId: task.id, chatId: task.chatId, runId: run.id, nextRunAt: next },
+          "scheduled task due",
+        );
       } else {
         // fire() moved the due time on too; this keeps it so however fire() treats a skipped run.
         store.tasks.update(task.id, { nextRunAt: next }, now);
-        log.warn({ taskId: task.id, chatId: task.chatId }, "scheduled task due while its last run still waits: skipped");
+        log.warn(
+          { taskId: task.id, chatId: task.chatId },
+          "scheduled task due while its last run still waits: skipped",
+        );
       }
     }
     for (const chatId of chats) onDue(chatId);

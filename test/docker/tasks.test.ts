@@ -20,8 +20,12 @@ const FAMILY = 9202;
 const NEW_CHAT = 9203;
 const MEMORY_WORD = "ocelot-42";
 
-const unescape = (s: string) =>
-  s.replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+const unescapeXml = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
 
 /**
  * The scripted model: `TOOL:<name>:<json>` in the newest message calls that host tool, a tool's
@@ -31,13 +35,17 @@ const unescape = (s: string) =>
 function respond(req: ScriptedRequest) {
   const messages = req.messages as { role: string; content: unknown }[];
   const text = (m: { content: unknown } | undefined) =>
-    unescape(typeof m?.content === "string" ? m.content : JSON.stringify(m?.content ?? ""));
+    unescapeXml(typeof m?.content === "string" ? m.content : JSON.stringify(m?.content ?? ""));
   const last = messages.at(-1);
   if (last?.role === "tool") return { text: `tool said: ${text(last)}` };
   const prompt = text(last);
   const task = /<scheduled_task [^>]*>([\s\S]*?)<\/scheduled_task>/.exec(prompt);
   if (task?.[1] !== undefined) {
-    const earlier = messages.slice(0, -1).filter((m) => m.role === "user").map(text).join("\n");
+    const earlier = messages
+      .slice(0, -1)
+      .filter((m) => m.role === "user")
+      .map(text)
+      .join("\n");
     return { text: `ran ${task[1]} seen=${earlier.includes(MEMORY_WORD) ? "yes" : "no"}` };
   }
   const call = /TOOL:([a-z_]+):(\{.*?\})(?:<|$)/.exec(prompt);
@@ -78,6 +86,11 @@ describeDocker("scheduled tasks through the real host", () => {
       "the host to poll Telegram",
       90_000,
     );
+  }
+
+  async function kill(): Promise<void> {
+    await host?.kill("SIGKILL");
+    host = null;
   }
 
   /** Writes in a chat; resolves with the bot's answer (the first new message there). */
@@ -127,7 +140,8 @@ describeDocker("scheduled tasks through the real host", () => {
   afterAll(async () => {
     await host?.kill("SIGKILL");
     const { stdout } = await run("docker", ["ps", "-aq", "--filter", `label=${LABELS.install}=${installId}`]);
-    for (const id of stdout.split("\n").filter(Boolean)) await run("docker", ["rm", "-f", id]).catch(() => {});
+    for (const id of stdout.split("\n").filter(Boolean))
+      await run("docker", ["rm", "-f", id]).catch(() => {});
     await run("docker", ["network", "rm", agentNetworkName(installId)]).catch(() => {});
     await api?.close();
     await llm?.close();
@@ -143,7 +157,10 @@ describeDocker("scheduled tasks through the real host", () => {
     const scheduledAt = Date.now();
     const before = api.sentLog().length;
     await waitFor(() => ran(FAMILY, "say hello").length > 0, "the task's reply", 20_000);
-    const reply = api.sentLog().slice(before).find((s) => s.text.startsWith("ran say hello"));
+    const reply = api
+      .sentLog()
+      .slice(before)
+      .find((s) => s.text.startsWith("ran say hello"));
     // Due 3 s after scheduling; the exact timer fires within a second, the turn takes a moment.
     expect((reply?.at ?? 0) - scheduledAt).toBeGreaterThanOrEqual(2_000);
     expect((reply?.at ?? 0) - scheduledAt).toBeLessThan(8_000);
@@ -192,15 +209,14 @@ describeDocker("scheduled tasks through the real host", () => {
       FAMILY,
       'TOOL:schedule_task:{"prompt":"while down","schedule_type":"once","schedule_value":"in 4s"}',
     );
-    await host?.kill("SIGKILL");
-    host = null;
+    await kill();
     await new Promise((r) => setTimeout(r, 6_000));
     expect(ran(FAMILY, "while down")).toEqual([]);
     await start();
     await waitFor(() => ran(FAMILY, "while down").length > 0, "the missed run", 30_000);
     // A second crash and start must not run it again.
     await new Promise((r) => setTimeout(r, 2_000));
-    await host?.kill("SIGKILL");
+    await kill();
     await start();
     await new Promise((r) => setTimeout(r, 4_000));
     expect(ran(FAMILY, "while down")).toEqual(["ran while down seen=no"]);
