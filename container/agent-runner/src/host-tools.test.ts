@@ -40,10 +40,11 @@ const CALLS: Record<HostToolName, Record<string, unknown>> = {
   list_chats: {},
 };
 
-/** What the model sees from a tool: its text, or the message of the error it threw. */
+/** What the model sees from a tool, called as pi does (prepareArguments, then execute): its text or error. */
 async function seenByModel(tool: PiTool, args: Record<string, unknown>, signal: AbortSignal) {
   try {
-    const result = await tool.execute("model-call-1", args, signal);
+    const prepared = (tool.prepareArguments?.(args) ?? args) as Record<string, unknown>;
+    const result = await tool.execute("model-call-1", prepared, signal);
     return { text: result.content.map((c) => c.text).join("") };
   } catch (err) {
     return { error: (err as Error).message };
@@ -122,6 +123,14 @@ describe("host tools in the runner: a pi tool per host tool, over tool_call fram
       { error: "update_task: give at least one of prompt, schedule_type and schedule_value to change" },
       { text: "no tasks" },
     ]);
+  });
+
+  it("refuses bad args in prepareArguments, before pi's own schema check could answer with its generic message", () => {
+    const pause = createHostTools(() => null).find((t) => t.name === "pause_task");
+    expect(() => pause?.prepareArguments?.({ task_id: "seven" })).toThrow(
+      /^pause_task: task_id must be a positive whole number/,
+    );
+    expect(pause?.prepareArguments?.({ task_id: "7" })).toEqual({ task_id: "7" });
   });
 
   it("offers the model JSON-schema parameters that match the zod schemas: fields, required ones, enums", () => {
