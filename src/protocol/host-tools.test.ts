@@ -113,5 +113,8 @@ describe("parseHostToolArgs: the args of each host tool", () => {
   it("keeps send_message's schema importable from frames.ts, where the host's policy finds it", () => {
     expect(FromFrames).toBe(SendMessageArgsSchema);
     expect(FromFrames.safeParse({ text: "" }).success).toBe(false);
+    expect(error("send_message", { text: " \n" })).toBe(
+      'send_message: text must be the message text (not empty) (got " \\n")',
+    );
   });
 });
