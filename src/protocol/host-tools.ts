@@ -37,7 +37,7 @@ const taskId = z
 
 /** Arguments of the `send_message` host tool. */
 export const SendMessageArgsSchema = z.strictObject({
-  text: z.string().min(1),
+  text,
   chatId: z.string().min(1).optional(),
 });
 

@@ -7,6 +7,7 @@ import {
   encodeKeyLine,
   FrameDecoder,
   FrameSealer,
+  HOST_TOOL_NAMES,
   HostFrameSchema,
   MAX_FRAME_BYTES,
   MAX_LINE_BYTES,
@@ -49,6 +50,67 @@ describe("host <-> agent protocol (the module both sides import)", () => {
     expect(parseAgentFrame(error("Busy")).ok).toBe(false);
     expect(parseAgentFrame(error("made_up")).ok).toBe(false);
     expect([...TURN_REFUSALS].sort()).toEqual([AgentErrorCode.Busy, AgentErrorCode.ShuttingDown]);
+  });
+});
+
+describe("tool_call frames: any host tool by name, its args as an object", () => {
+  const call = (name: string, args: unknown) =>
+    JSON.stringify({ type: "tool_call", turnId: "t1", callId: "c1", name, args });
+
+  it("round-trips a call of each host tool with its args as given (the host checks them per tool)", () => {
+    const args: Record<(typeof HOST_TOOL_NAMES)[number], Record<string, unknown>> = {
+      send_message: { text: "hi", chatId: "tg:2" },
+      schedule_task: {
+        prompt: "check",
+        schedule_type: "cron",
+        schedule_value: "0 8 * * *",
+        context_mode: "group",
+      },
+      list_tasks: {},
+      pause_task: { task_id: 3 },
+      resume_task: { task_id: "3" },
+      cancel_task: { task_id: 3 },
+      update_task: { task_id: 3, prompt: "new", nested: { kept: [1, null] } },
+      register_chat: { channel: "whatsapp", jid: "1@g.us", name: "G", folder: "g", requires_trigger: true },
+      list_chats: {},
+    };
+    for (const name of HOST_TOOL_NAMES) {
+      const frame = { type: "tool_call", turnId: "t1", callId: `c-${name}`, name, args: args[name] } as const;
+      expect(parseAgentFrame(encodeFrame(frame)), name).toEqual({ ok: true, frame });
+    }
+  });
+
+  it("rejects a call of an unknown tool, and args that are not an object", () => {
+    for (const name of ["exec", "Send_Message", "", "schedule-task"]) {
+      expect(parseAgentFrame(call(name, {})).ok, name).toBe(false);
+    }
+    for (const args of [null, "text", [1, 2], 7]) {
+      expect(parseAgentFrame(call("list_tasks", args)).ok, JSON.stringify(args)).toBe(false);
+    }
+    expect(
+      parseAgentFrame(JSON.stringify({ type: "tool_call", turnId: "t1", callId: "c1", name: "list_chats" }))
+        .ok,
+    ).toBe(false);
+  });
+
+  it("still refuses to seal a tool call larger than a frame, and drops such a line on arrival", () => {
+    const key = createFrameKey();
+    const sealer = new FrameSealer(key, "agent");
+    const huge = { text: "x".repeat(MAX_FRAME_BYTES) };
+    const frame = {
+      type: "tool_call",
+      turnId: "t1",
+      callId: "c1",
+      name: "send_message",
+      args: huge,
+    } as const;
+    expect(() => sealer.seal(frame)).toThrow(RangeError);
+    const decoder = new FrameDecoder({ schema: AgentFrameSchema, key, from: "agent" });
+    const line = `1 ${"a".repeat(64)} ${call("schedule_task", { prompt: "y".repeat(MAX_LINE_BYTES) })}\n`;
+    expect(kinds([...decoder.push(line), ...decoder.push(sealer.seal(reply("after")))])).toEqual([
+      `rejected: line exceeds ${MAX_LINE_BYTES} bytes`,
+      "reply",
+    ]);
   });
 });
 

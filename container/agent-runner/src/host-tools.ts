@@ -165,18 +165,31 @@ export function hostToolParameters(name: HostToolName): JsonSchema {
   return { type: "object", properties, required, additionalProperties: false };
 }
 
-/** One pi tool per host tool; `sink` gives the running turn's sink (null between turns). */
+/** Throws the message that says what to fix when `args` are not valid for the tool. */
+function check(name: HostToolName, args: unknown): void {
+  const checked = parseHostToolArgs(name, args);
+  if (!checked.ok) throw new Error(checked.error);
+}
+
+/**
+ * One pi tool per host tool; `sink` gives the running turn's sink (null between turns). The args are
+ * checked in `prepareArguments`, which pi runs before its own JSON-schema check, so the model reads
+ * our message (which names the fix) rather than pi's generic one; `execute` checks again.
+ */
 export function createHostTools(sink: () => TurnSink | null): PiTool[] {
   return (Object.keys(TOOLS) as HostToolName[]).map((name) => ({
     name,
     label: TOOLS[name].label,
     description: TOOLS[name].description,
     parameters: hostToolParameters(name),
+    prepareArguments: (args) => {
+      check(name, args);
+      return args;
+    },
     execute: async (_toolCallId, params, signal) => {
       const current = sink();
       if (!current) throw new Error(`${name} is only available during a turn`);
-      const checked = parseHostToolArgs(name, params);
-      if (!checked.ok) throw new Error(checked.error);
+      check(name, params);
       const result = await current.callHostTool(name, params, signal ?? new AbortController().signal);
       if (!result.ok) throw new Error(result.error || `the host refused ${name}`);
       return { content: [{ type: "text", text: result.result || "done" }], details: {} };

@@ -60,6 +60,8 @@ export interface PiTool {
   label: string;
   description: string;
   parameters: Record<string, unknown>;
+  /** Runs on the model's arguments before pi checks them against `parameters`; a throw is the model's error. */
+  prepareArguments?(args: unknown): unknown;
   execute(
     toolCallId: string,
     params: Record<string, unknown>,

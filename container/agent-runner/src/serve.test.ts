@@ -1,55 +1,15 @@
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import {
   type AgentFrame,
-  AgentFrameSchema,
   createFrameKey,
   encodeFrame,
-  FrameDecoder,
   FrameSealer,
-  type HostFrame,
   MAX_FRAME_BYTES,
 } from "../../../src/protocol/index.js";
 import { FakeAgent, type TurnScript, untilAborted } from "../../../test/doubles/fake-agent.js";
+import { serveLoop } from "../../../test/doubles/serve-loop.js";
 import { waitFor } from "../../../test/wait.js";
-import { FrameWriter } from "./frame-writer.js";
-import type { HostToolResult, RunnerAgent } from "./runner-agent.js";
-import { ServeLoop } from "./serve.js";
-
-/** The host's side of a serve loop: sealed frames in, everything the loop wrote decoded as the host does. */
-function serveLoop(agent: RunnerAgent | Promise<RunnerAgent>, options: { ignoredWindowMs?: number } = {}) {
-  const key = createFrameKey();
-  const input = new PassThrough();
-  const frames: AgentFrame[] = [];
-  const rejected: string[] = [];
-  const decoder = new FrameDecoder({ schema: AgentFrameSchema, key, from: "agent" });
-  const writer = new FrameWriter(key, (chunk, callback) => {
-    for (const r of decoder.push(chunk)) {
-      if (r.ok) frames.push(r.frame);
-      else rejected.push(r.reason);
-    }
-    callback?.();
-  });
-  const loop = new ServeLoop({
-    input,
-    key,
-    writer,
-    agent: Promise.resolve(agent),
-    shutdownGraceMs: 500,
-    ...options,
-  });
-  loop.start();
-  const sealer = new FrameSealer(key, "host");
-  const send = (frame: HostFrame) => input.write(sealer.seal(frame));
-  const next = <T extends AgentFrame["type"]>(type: T, from = 0) =>
-    waitFor(
-      () => frames.slice(from).find((f): f is Extract<AgentFrame, { type: T }> => f.type === type),
-      `a ${type} frame`,
-    );
-  const turn = (turnId: string, prompt = "hi", sessionId: string | null = null) =>
-    send({ type: "turn", turnId, prompt, sessionId });
-  return { loop, input, frames, rejected, send, next, turn };
-}
+import type { HostToolResult } from "./runner-agent.js";
 
 const ofTurn = (frames: AgentFrame[], turnId: string) =>
   frames.filter((f) => "turnId" in f && f.turnId === turnId).map((f) => f.type);
