@@ -3,7 +3,7 @@ import type { InboundMessage } from "../channels/channel.js";
 import type { ChannelRegistry } from "../channels/registry.js";
 import { NotStoredError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { SendMessageArgsSchema, type ToolCallFrame } from "../protocol/index.js";
+import { parseHostToolArgs, type ToolCallFrame } from "../protocol/index.js";
 import type { RegisteredChat } from "../registration/chat.js";
 import type { Store } from "../store/index.js";
 import { DeliveryWorker } from "./delivery.js";
@@ -115,9 +115,9 @@ export class Pipeline {
       if (!handled) throw new Error(`unknown host tool ${call.name}`);
       return handled;
     }
-    const parsed = SendMessageArgsSchema.safeParse(call.args);
-    if (!parsed.success) throw new Error("send_message needs a non-empty text (and optionally a chatId)");
-    const args = parsed.data;
+    const parsed = parseHostToolArgs("send_message", call.args);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const args = parsed.args;
     const target = args.chatId ?? chat.chatId;
     if (target !== chat.chatId) {
       if (!chat.isMain) throw new Error("only the main chat may send to other chats");

@@ -51,7 +51,7 @@ export function createTaskTools(o: TaskToolsOptions) {
         ...(a.context_mode === undefined ? {} : { contextMode: String(a.context_mode) }),
         ...(a.chat_id === undefined ? {} : { chatId: String(a.chat_id) }),
       });
-      return `task ${task.id} scheduled for ${task.chatId}: ${describeSchedule(task.schedule, o.timezone)}, ${nextText(task, o.timezone, now())}`;
+      return `task ${task.id} scheduled for ${task.chatId}: ${scheduleText(task, o.timezone)}, ${nextText(task, o.timezone, now())}`;
     },
     list_tasks: (chat, a) => {
       const tasks = o.service.list(actor(chat), a.chat_id === undefined ? undefined : String(a.chat_id));
@@ -120,18 +120,24 @@ function taskId(a: Args): number {
 }
 
 function nextText(task: Task, timezone: string, now: number): string {
-  if (task.status !== "active") return task.status;
+  if (task.status !== "active") return "no next run";
   return task.nextRunAt === null ? "running now" : `next run ${describeRun(task.nextRunAt, now, timezone)}`;
 }
+
+/** The schedule in words; a once-task's time is already in its next run. */
+const scheduleText = (task: Task, timezone: string) =>
+  task.schedule.type === "once" && task.status === "active" && task.nextRunAt !== null
+    ? "once"
+    : describeSchedule(task.schedule, timezone);
 
 /** One task for a list: `#3 active · every 10m · next run in 9 min, ... · "check the page"`. */
 export function taskLine(task: Task, timezone: string, now: number): string {
   const prompt = task.prompt.length > 80 ? `${task.prompt.slice(0, 77)}...` : task.prompt;
   const parts = [
     `#${task.id} ${task.status}`,
-    describeSchedule(task.schedule, timezone),
+    scheduleText(task, timezone),
     task.contextMode,
-    nextText(task, timezone, now),
+    ...(task.status === "active" ? [nextText(task, timezone, now)] : []),
     `chat ${task.chatId}`,
   ];
   if (task.lastError && task.consecutiveFailures > 0)
