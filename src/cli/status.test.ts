@@ -32,6 +32,16 @@ it("reports chats with their last turn and running agent, and undelivered replie
   store.messages.insert("telegram", message("m1", "context only"), false, 0);
   store.messages.insert("telegram", message("m2", "@Andy still waiting"), true, 0);
   store.meta.setDiskLow("the disk holding data has 12 MB free");
+  const schedule = { type: "interval" as const, value: "600000" };
+  const due = Date.UTC(2026, 10, 25, 12);
+  const base = { chatId: "tg:-1", schedule, contextMode: "group" as const, createdBy: "cli", now: 0 };
+  const later = store.tasks.add({ ...base, prompt: "later", nextRunAt: due + 60_000 });
+  const soon = store.tasks.add({ ...base, prompt: "check the page", nextRunAt: due });
+  const paused = store.tasks.add({ ...base, prompt: "paused", nextRunAt: due });
+  store.tasks.update(paused.id, { status: "paused", nextRunAt: null }, 0);
+  const run = store.taskRuns.fire(soon.id, due, due + 600_000, due);
+  store.taskRuns.start(run?.id ?? 0, due);
+  store.taskRuns.finish(run?.id ?? 0, "failed", due + 5_000, { error: "the turn took longer than 600 s" });
   store.close();
   mkdirSync(path.join(config.dataDir, "groups", "family"), { recursive: true });
   writeFileSync(path.join(config.dataDir, "groups", "family", "notes.bin"), Buffer.alloc(3 * 1024 * 1024, 1));
@@ -77,6 +87,23 @@ it("reports chats with their last turn and running agent, and undelivered replie
       },
     ],
     diskLow: "the disk holding data has 12 MB free",
+    tasks: {
+      active: 2,
+      paused: 1,
+      next: [
+        { taskId: later.id, chatId: "tg:-1", at: due + 60_000, schedule: "every 10m", prompt: "later" },
+        {
+          taskId: soon.id,
+          chatId: "tg:-1",
+          at: due + 600_000,
+          schedule: "every 10m",
+          prompt: "check the page",
+        },
+      ],
+      failures: [
+        { taskId: soon.id, chatId: "tg:-1", at: due + 5_000, error: "the turn took longer than 600 s" },
+      ],
+    },
   });
   expect(report.chats[0]?.disk.usedBytes).toBeGreaterThanOrEqual(3 * 1024 * 1024);
   let out = "";
@@ -90,6 +117,11 @@ it("reports chats with their last turn and running agent, and undelivered replie
   );
   expect(out).toContain("Disk:     LOW: the disk holding data has 12 MB free");
   expect(out).toContain("Outbox:   1 pending, 0 failed");
+  expect(out).toContain("Tasks:    2 active, 1 paused");
+  expect(out).toContain('  next: task 1 in tg:-1 at 2026-11-25T12:01:00.000Z (every 10m): "later"');
+  expect(out).toContain(
+    "  failed: task 2 in tg:-1 at 2026-11-25T12:00:05.000Z: the turn took longer than 600 s",
+  );
   rmSync(cwd, { recursive: true, force: true });
 });
 
