@@ -185,4 +185,22 @@ describe("scheduled runs through the pipeline", () => {
     expect(t.store.taskRuns.forTask(a.id).map((r) => r.status)).toEqual(["done"]);
     expect(t.store.taskRuns.forTask(b.id).map((r) => r.status)).toEqual(["done"]);
   });
+
+  it("a run whose chat was unregistered meanwhile is dropped and its task paused, not run for nobody", async () => {
+    const t = setup(async () => "ran");
+    await t.pipeline.start();
+    const task = t.service.schedule(
+      { kind: "cli" },
+      { chatId: CHAT, prompt: "orphan", scheduleType: "interval", scheduleValue: "1h" },
+    );
+    t.store.taskRuns.fire(task.id, Date.now(), Date.now() + 3_600_000, Date.now());
+    t.store.chats.remove(CHAT);
+    t.pipeline.queue.enqueue(CHAT);
+    await t.pipeline.drain();
+    expect(t.runtime.requests).toHaveLength(0);
+    expect(t.store.tasks.get(task.id)).toMatchObject({ status: "paused", nextRunAt: null });
+    expect(t.store.taskRuns.forTask(task.id)).toMatchObject([
+      { status: "failed", errorCode: "TASK_SKIPPED" },
+    ]);
+  });
 });

@@ -117,7 +117,9 @@ function taskStatus(store: Store, timezone: string): StatusReport["tasks"] {
       schedule: describeSchedule(t.schedule, timezone),
       prompt: t.prompt.slice(0, 60),
     }));
-  const failures = store.taskRuns.recentFailures(5).map((r) => ({
+  // Runs dropped because their task was paused or its chat removed meanwhile are not failures.
+  const failed = store.taskRuns.recentFailures(20).filter((r) => r.errorCode !== "TASK_SKIPPED");
+  const failures = failed.slice(0, 5).map((r) => ({
     taskId: r.taskId,
     chatId: r.chatId,
     at: r.endedAt ?? r.queuedAt,

@@ -42,7 +42,12 @@ export async function runTaskTurn(run: TaskRun, deps: TaskTurnDeps): Promise<voi
   const chat = store.chats.get(run.chatId);
   if (!task || !chat || task.status !== "active") {
     const why = !chat ? "the chat is no longer registered" : `the task is ${task?.status ?? "gone"}`;
-    store.taskRuns.finish(run.id, "failed", now(), { error: `not run: ${why}`, errorCode: "TASK_SKIPPED" });
+    store.transaction(() => {
+      store.taskRuns.finish(run.id, "failed", now(), { error: `not run: ${why}`, errorCode: "TASK_SKIPPED" });
+      // An unregistered chat's task would come due forever with nobody to run it for.
+      if (!chat && task?.status === "active")
+        store.tasks.update(task.id, { status: "paused", nextRunAt: null }, now());
+    });
     log.info({ taskId: run.taskId, runId: run.id, chatId: run.chatId, why }, "scheduled run dropped");
     return;
   }
