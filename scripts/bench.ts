@@ -4,15 +4,18 @@
  *
  *   npm run bench                       (needs Docker and the agent image; see .ci/run)
  *   BENCH_RUNS=5 BENCH_TURNS=30 npm run bench
+ *   BENCH_ONLY=scale BENCH_SCALE_CHATS=100 npm run bench     (sections: core, scale, restart)
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { DockerRuntime } from "../src/containers/docker-runtime.js";
 import { startAgentHarness } from "../test/docker/agent-harness.js";
 import { startScriptedLlm } from "../test/doubles/scripted-llm.js";
+import { measureRestart } from "./bench/restart.js";
+import { measureScale } from "./bench/scale.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TURNS = Number(process.env.BENCH_TURNS ?? 20);
@@ -189,43 +192,75 @@ async function idleRss(): Promise<number> {
   return rss;
 }
 
-log(`baselines (${COLD} containers, ${TURNS} round trips each)`);
-const base = await baselines();
-const runs: Awaited<ReturnType<typeof oneRun>>[] = [];
-for (let r = 0; r < RUNS; r++) {
-  log(`run ${r + 1}/${RUNS}: ${TURNS} warm turns, ${COLD} cold starts, ${INBOUND} inbound messages`);
-  runs.push(await oneRun(r));
-}
-log("idle RSS of a real nestbox start");
-const rssMb = await idleRss();
+const ONLY = new Set((process.env.BENCH_ONLY ?? "core,scale,restart").split(",").map((x) => x.trim()));
 
-const perRun = (f: (r: Awaited<ReturnType<typeof oneRun>>) => number) => runs.map(f);
-const routingP50 = median(perRun((r) => median(r.routing)));
-const routingP99 = median(perRun((r) => quantile(r.routing, 0.99)));
-const warmP50 = median(perRun((r) => median(r.roundTrips)));
-const warmP99 = median(perRun((r) => quantile(r.roundTrips, 0.99)));
-const coldP50 = median(perRun((r) => median(r.cold)));
-const throughput = median(perRun((r) => r.throughput));
-const result = {
-  machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
-  runs: RUNS,
-  turnsPerRun: TURNS,
-  routingOverheadMs: { p50: round(routingP50, 3), p99: round(routingP99, 3), target: "p50 <= 5" },
-  warmRoundTripMs: { p50: round(warmP50), p99: round(warmP99), target: "p50 <= 100" },
-  coldStartMs: { p50: round(coldP50), target: "p50 <= 2500" },
-  inboundThroughputPerSec: Math.round(throughput),
-  hostRssIdleMb: round(rssMb, 1),
-  baseline: {
-    containerStartAndFirstEchoMs: round(base.containerStartMs),
-    attachJsonRoundTripMs: round(base.attachRoundTripMs, 3),
-    llmRequestMs: round(base.llmRequestMs, 3),
-  },
-  ratios: {
-    coldStartVsBareContainerStart: round(coldP50 / base.containerStartMs),
-    warmRoundTripVsBareAttachPlusTwoLlmCalls: round(
-      warmP50 / (base.attachRoundTripMs + 2 * base.llmRequestMs),
-    ),
-  },
-  meetsTargets: routingP50 <= 5 && warmP50 <= 100 && coldP50 <= 2500,
+async function core() {
+  log(`baselines (${COLD} containers, ${TURNS} round trips each)`);
+  const base = await baselines();
+  const runs: Awaited<ReturnType<typeof oneRun>>[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    log(`run ${r + 1}/${RUNS}: ${TURNS} warm turns, ${COLD} cold starts, ${INBOUND} inbound messages`);
+    runs.push(await oneRun(r));
+  }
+  log("idle RSS of a real nestbox start");
+  const rssMb = await idleRss();
+  const perRun = (f: (r: Awaited<ReturnType<typeof oneRun>>) => number) => runs.map(f);
+  const routingP50 = median(perRun((r) => median(r.routing)));
+  const routingP99 = median(perRun((r) => quantile(r.routing, 0.99)));
+  const warmP50 = median(perRun((r) => median(r.roundTrips)));
+  const warmP99 = median(perRun((r) => quantile(r.roundTrips, 0.99)));
+  const coldP50 = median(perRun((r) => median(r.cold)));
+  const throughput = median(perRun((r) => r.throughput));
+  const coldRatio = coldP50 / base.containerStartMs;
+  const warmRatio = warmP50 / (base.attachRoundTripMs + 2 * base.llmRequestMs);
+  return {
+    runs: RUNS,
+    turnsPerRun: TURNS,
+    routingOverheadMs: {
+      p50: round(routingP50, 3),
+      p99: round(routingP99, 3),
+      target: "p50 <= 0.25, p99 <= 1",
+    },
+    warmRoundTripMs: { p50: round(warmP50), p99: round(warmP99) },
+    coldStartMs: { p50: round(coldP50) },
+    inboundThroughputPerSec: Math.round(throughput),
+    hostRssIdleMb: round(rssMb, 1),
+    baseline: {
+      containerStartAndFirstEchoMs: round(base.containerStartMs),
+      attachJsonRoundTripMs: round(base.attachRoundTripMs, 3),
+      llmRequestMs: round(base.llmRequestMs, 3),
+    },
+    ratios: {
+      coldStartVsBareContainerStart: { value: round(coldRatio), target: "<= 2.0" },
+      warmRoundTripVsBareAttachPlusTwoLlmCalls: { value: round(warmRatio), target: "<= 1.2" },
+    },
+    meetsTargets: {
+      routing: routingP50 <= 0.25 && routingP99 <= 1,
+      cold: coldRatio <= 2,
+      warm: warmRatio <= 1.2,
+    },
+  };
+}
+
+const result: Record<string, unknown> = {
+  machine: { cpus: cpus().length, memMb: Math.round(totalmem() / 2 ** 20), node: process.version },
 };
+if (ONLY.has("core")) result.core = await core();
+if (ONLY.has("scale")) {
+  const chats = Number(process.env.BENCH_SCALE_CHATS ?? 100);
+  const scale = [];
+  for (const c of [5, 20]) {
+    log(`scale: ${chats} chats, MAX_CONCURRENT_AGENTS=${c}`);
+    scale.push(await measureScale({ chats, maxConcurrentAgents: c }));
+  }
+  result.scale = scale;
+}
+if (ONLY.has("restart")) {
+  log("restart: SIGKILL, a message while down, start again");
+  result.restart = await measureRestart({
+    chats: Number(process.env.BENCH_RESTART_CHATS ?? 50),
+    agentImage: AGENT_IMAGE,
+    restarts: Number(process.env.BENCH_RESTARTS ?? 3),
+  });
+}
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -63,6 +63,42 @@ describe("DiskGuard", () => {
     expect(guard.refusal(chat)).toBeNull();
   });
 
+  it("reuses a fresh measurement far below the limit, and measures again near it or once it is old", () => {
+    const dataDir = tmp();
+    const chat = makeChat({ folder: "fam", limits: { diskMb: 10 } });
+    let now = 0;
+    let walks = 0;
+    let bytes = MB;
+    const guard = new DiskGuard({
+      dataDir,
+      chatLimitMb: 2048,
+      reserveMb: 0,
+      log: silentLogger(),
+      freeSpace: plenty,
+      watchIntervalMs: 2000,
+      now: () => now,
+      usage: () => {
+        walks++;
+        return bytes / 2;
+      },
+    });
+    // The chat's two writable folders are measured once per walk of the chat.
+    expect(guard.refusal(chat)).toBeNull();
+    expect(walks).toBe(2);
+    now = 1999;
+    expect(guard.refusal(chat)).toBeNull();
+    expect(walks).toBe(2);
+    now = 2000;
+    bytes = 6 * MB;
+    expect(guard.refusal(chat)).toBeNull();
+    expect(walks).toBe(4);
+    // Over half the limit: every check measures, so a chat that crosses it is refused at once.
+    bytes = 11 * MB;
+    now = 2001;
+    expect(guard.refusal(chat)?.code).toBe("CHAT_DISK_LIMIT");
+    expect(walks).toBe(6);
+  });
+
   it("refuses every turn below the store reserve, logs it once and reports the change", () => {
     const dataDir = tmp();
     let free = { bytes: 100 * MB, inodes: 1_000_000 };

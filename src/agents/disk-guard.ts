@@ -31,6 +31,7 @@ export interface DiskGuardOptions {
   freeSpace?: FreeSpaceMeter;
   /** Status hook: the store-disk refusal began (a message) or ended (null). */
   onStoreLow?: (message: string | null) => void;
+  now?: () => number;
 }
 
 const MB = 1024 * 1024;
@@ -83,9 +84,11 @@ function formatMb(bytes: number): string {
 export class DiskGuard {
   readonly #o: Required<Omit<DiskGuardOptions, "onStoreLow">> & Pick<DiskGuardOptions, "onStoreLow">;
   #storeLow = false;
+  /** A chat's last measurement, reused by the next turn's check while it is fresh and far from the limit. */
+  readonly #measured = new Map<string, { at: number; bytes: number }>();
 
   constructor(options: DiskGuardOptions) {
-    this.#o = { watchIntervalMs: 2000, usage: folderUsage, freeSpace: statfsFree, ...options };
+    this.#o = { watchIntervalMs: 2000, usage: folderUsage, freeSpace: statfsFree, now: Date.now, ...options };
   }
 
   /** The chat's folder limit in bytes. */
@@ -117,8 +120,8 @@ export class DiskGuard {
   }
 
   #chatRefusal(chat: RegisteredChat): DiskRefusal | null {
-    const used = this.usageOf(chat);
     const limit = this.limitOf(chat);
+    const used = this.#usageForCheck(chat, limit);
     if (used <= limit) return null;
     return {
       code: "CHAT_DISK_LIMIT",
@@ -126,6 +129,20 @@ export class DiskGuard {
         `this chat's folder uses ${formatMb(used)}, over its ${formatMb(limit)} limit (AGENT_DISK_MB). ` +
         `Delete files from ${path.join(this.#o.dataDir, "groups", chat.folder)} to continue`,
     };
+  }
+
+  /**
+   * Walking a chat's folders is the costliest step before a turn: a measurement younger than the
+   * watch interval and under half the limit is reused (a chat writing fast enough to cross the
+   * limit from there is stopped by the watch, as within a turn); near or over it, always measured.
+   */
+  #usageForCheck(chat: RegisteredChat, limit: number): number {
+    const now = this.#o.now();
+    const last = this.#measured.get(chat.chatId);
+    if (last && now - last.at < this.#o.watchIntervalMs && last.bytes < limit / 2) return last.bytes;
+    const bytes = this.usageOf(chat);
+    this.#measured.set(chat.chatId, { at: now, bytes });
+    return bytes;
   }
 
   #storeRefusal(): DiskRefusal | null {

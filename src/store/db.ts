@@ -18,12 +18,31 @@ export function openDb(file: string): Db {
       cause: err,
     });
   }
+  cacheStatements(db);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");
   migrate(db);
   return db;
+}
+
+/**
+ * Every `db.prepare(sql)` returns one compiled statement per SQL text: the store prepares its
+ * queries where it runs them, and compiling them on every message cost more than running them.
+ * Safe because no caller changes a statement's mode (pluck, raw, expand) or iterates one.
+ */
+function cacheStatements(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = prepare(sql);
+      cache.set(sql, statement);
+    }
+    return statement;
+  }) as Db["prepare"];
 }
 
 function migrate(db: Db): void {

@@ -48,6 +48,10 @@ export interface HarnessOptions {
   log?: Logger;
   /** AGENT_NETWORK for this install (default open). */
   agentNetwork?: "open" | "internal";
+  /** MAX_CONCURRENT_AGENTS (default 4). */
+  maxConcurrentAgents?: number;
+  /** AGENT_MEMORY_MB (default 512). */
+  agentMemoryMb?: number;
   /** MODEL_RETRY_WINDOW and MODEL_STALL_TIMEOUT (defaults: the product's). */
   modelRetry?: { window?: string; stall?: string };
 }
@@ -119,14 +123,14 @@ export async function startAgentHarness(options: HarnessOptions) {
       TZ: "UTC",
       AGENT_IMAGE,
       AGENT_NETWORK: options.agentNetwork ?? "open",
-      AGENT_MEMORY_MB: "512",
+      AGENT_MEMORY_MB: String(options.agentMemoryMb ?? 512),
       AGENT_CPUS: process.env.NESTBOX_TEST_CPUS ?? "1",
       AGENT_PIDS: "256",
       AGENT_IDLE_TIMEOUT: String(options.idleTimeoutMs ?? 600_000),
       AGENT_TURN_TIMEOUT: String(options.turnTimeoutMs ?? 600_000),
       AGENT_DISK_MB: String(options.disk?.chatLimitMb ?? 2048),
       STORE_RESERVE_MB: String(options.disk?.reserveMb ?? 0),
-      MAX_CONCURRENT_AGENTS: "4",
+      MAX_CONCURRENT_AGENTS: String(options.maxConcurrentAgents ?? 4),
       CATCHUP_MAX_MESSAGES: "50",
       CATCHUP_MAX_CHARS: "20000",
       NESTBOX_MOUNT_ALLOWLIST: allowlistFile,
