@@ -14,7 +14,11 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
 };
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
-const rssMb = () => process.memoryUsage().rss / 2 ** 20;
+/** This process's RSS after a full collection when the bench runs with --expose-gc (npm run bench does). */
+const rssMb = () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().rss / 2 ** 20;
+};
 const log = (s: string) => process.stderr.write(`[bench scale] ${s}\n`);
 
 /** MiB from docker stats' "12.3MiB / 512MiB" usage column. */
