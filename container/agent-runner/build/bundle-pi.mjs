@@ -5,6 +5,7 @@
 // pi loads lazily stay lazy inside the file (esbuild runs a module's body on its first import()).
 // The Mistral SDK's optional OpenTelemetry import stays external (only that provider would need it).
 import { build } from "esbuild";
+import { piStubsPlugin } from "./pi-stubs.mjs";
 
 await build({
   stdin: {
@@ -28,5 +29,6 @@ await build({
   },
   // Less text to read and hash at each start; names stay, so stack traces stay readable.
   minifyWhitespace: true,
+  plugins: [piStubsPlugin],
   logLevel: "warning",
 });
