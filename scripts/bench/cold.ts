@@ -186,10 +186,12 @@ export async function measureColdPhases(opts: ColdOptions = {}) {
         m.serveLoaded !== undefined ? m.serveLoaded - (m.readySent ?? 0) : undefined,
       );
       add("runner: pi loaded", m.piLoaded !== undefined ? m.piLoaded - (m.readySent ?? 0) : undefined);
-      add(
-        "runner: agent.ts + skills read",
-        m.agentReady !== undefined ? m.agentReady - (m.piLoaded ?? 0) : undefined,
-      );
+      const span = (from: string, to: string) =>
+        m[from] !== undefined && m[to] !== undefined ? (m[to] as number) - (m[from] as number) : undefined;
+      add("runner: agent.ts chunk loaded", span("piLoaded", "agentLoaded"));
+      add("runner: pi auth + model registry", span("agentLoaded", "modelRegistryReady"));
+      add("runner: model registered", span("modelRegistryReady", "skillsRead"));
+      add("runner: skills read", span("skillsRead", "agentReady"));
       add("runner: turn frame written -> turn starts", (rel("turnStart") ?? Number.NaN) - turnSentAt);
       add(
         "runner: pi session creation (memory read)",

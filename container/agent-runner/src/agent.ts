@@ -46,6 +46,7 @@ export class PiAgent implements RunnerAgent {
     this.#authStorage = pi.AuthStorage.inMemory();
     this.#authStorage.setRuntimeApiKey(PROVIDER_ID, config.token);
     this.#modelRegistry = pi.ModelRegistry.inMemory(this.#authStorage);
+    mark("modelRegistryReady");
     this.#model = this.#registerModel();
     this.#skills = this.#loadSkills();
   }

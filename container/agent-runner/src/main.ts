@@ -92,6 +92,7 @@ async function loadAgent(config: RunnerConfig): Promise<RunnerAgent> {
   const pi = await piModule;
   mark("piLoaded");
   const { PiAgent } = await import("./agent.js");
+  mark("agentLoaded");
   const agent = new PiAgent(pi, config);
   mark("agentReady");
   const ms = Math.round(performance.now() - startedAt);

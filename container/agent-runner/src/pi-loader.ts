@@ -14,13 +14,13 @@ export interface LoadedBundle {
   exports: unknown;
   /** "accepted", "rejected" (V8 refused it: other node or flags) or "absent" (no cache file). */
   cache: "accepted" | "rejected" | "absent";
-  /** The code cache made after running the bundle, when asked for (image build only). */
-  produced?: Buffer;
+  /** Makes the code cache now, covering every function of the bundle compiled so far (image build). */
+  makeCache: () => Buffer;
 }
 
 /**
  * Runs the CommonJS bundle `file` with `cacheFile` as its code cache. With `produce`, the cache is
- * not read but made after the bundle ran (so it covers the functions its start compiled too).
+ * not read: the caller makes it later with `makeCache`, after running what it should cover.
  */
 export function loadBundle(file: string, cacheFile: string, produce = false): LoadedBundle {
   const source = readFileSync(file, "utf8");
@@ -42,5 +42,5 @@ export function loadBundle(file: string, cacheFile: string, produce = false): Lo
   const module = { exports: {} as unknown };
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
   const cache = cachedData === undefined ? "absent" : script.cachedDataRejected ? "rejected" : "accepted";
-  return { exports: module.exports, cache, produced: produce ? script.createCachedData() : undefined };
+  return { exports: module.exports, cache, makeCache: () => script.createCachedData() };
 }
