@@ -144,6 +144,8 @@ export async function measureColdPhases(opts: ColdOptions = {}) {
     phases[name].push(v);
   };
   const cold: number[] = [];
+  /** Every runner mark, ms since its process began (pi's own events included), per cold start. */
+  const marksSeen: Record<string, number[]> = {};
   const caches: string[] = [];
   try {
     await h.ask("local:cold", "warm up the image cache");
@@ -200,6 +202,10 @@ export async function measureColdPhases(opts: ColdOptions = {}) {
       add("runner: first model call", (m.firstModelReply ?? Number.NaN) - (m.promptStart ?? Number.NaN));
       add("runner: turn done -> host has the reply", t0 + total - (rel("firstTurnDone") ?? Number.NaN));
       add("total: message -> reply", total);
+      for (const [name, value] of Object.entries(m)) {
+        marksSeen[name] ??= [];
+        marksSeen[name].push(value);
+      }
     }
     const warm: number[] = [];
     for (let i = 0; i < runs; i++) {
@@ -219,6 +225,11 @@ export async function measureColdPhases(opts: ColdOptions = {}) {
       warmReplyMs: round(median(warm)),
       codeCache: caches,
       phasesMedianMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round(median(v))])),
+      runnerMarksMedianMs: Object.fromEntries(
+        Object.entries(marksSeen)
+          .map(([k, v]) => [k, round(median(v))] as const)
+          .sort((a, b) => a[1] - b[1]),
+      ),
       prewarm,
     };
   } finally {

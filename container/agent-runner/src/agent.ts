@@ -77,6 +77,7 @@ export class PiAgent implements RunnerAgent {
     let held: string | null = null;
     let last: PiAssistantMessage | null = null;
     const unsubscribe = session.subscribe((event) => {
+      mark(`pi ${event.type}${event.message?.role ? ` ${event.message.role}` : ""}`);
       const message = event.message;
       if (event.type !== "message_end" || message?.role !== "assistant") return;
       mark("firstModelReply");
