@@ -5,6 +5,7 @@ import type { ProxyLimits } from "../../src/agents/credential-proxy.js";
 import { syncSkills } from "../../src/agents/skills.js";
 import type { TokenIssuer } from "../../src/agents/supervisor.js";
 import { loadConfig } from "../../src/config.js";
+import type { ContainerRuntime } from "../../src/containers/container-runtime.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import type { AllowlistRoot } from "../../src/containers/mount-allowlist.js";
 import {
@@ -54,6 +55,8 @@ export interface HarnessOptions {
   agentMemoryMb?: number;
   /** MODEL_RETRY_WINDOW and MODEL_STALL_TIMEOUT (defaults: the product's). */
   modelRetry?: { window?: string; stall?: string };
+  /** Wraps the runtime the host uses (the cold-start bench times its calls); the harness's own stays bare. */
+  wrapRuntime?: (runtime: ContainerRuntime) => ContainerRuntime;
 }
 
 /** The proxy as the supervisor's TokenIssuer, recording each binding (token -> address) for the tests. */
@@ -148,7 +151,7 @@ export async function startAgentHarness(options: HarnessOptions) {
     config,
     model,
     sandbox: detectSandbox({ env: process.env }),
-    docker,
+    docker: options.wrapRuntime ? options.wrapRuntime(docker) : docker,
     log,
     channels: () => [channel],
     tuning: {

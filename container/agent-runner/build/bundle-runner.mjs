@@ -3,6 +3,7 @@
 // main.js and its static imports use Node built-ins only; serve.ts (zod) and agent.ts are loaded
 // with import() after `ready`, so splitting keeps them in chunks of their own and startup stays lean.
 // pi and undici stay out: pi comes from its own bundle (bundle-pi.mjs), undici from node_modules.
+// make-code-cache.ts is a second entry: the image build runs it once to write pi's V8 code cache.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { build } from "esbuild";
@@ -10,7 +11,7 @@ import { build } from "esbuild";
 const { version } = JSON.parse(readFileSync("package.json", "utf8"));
 
 await build({
-  entryPoints: ["src/main.ts"],
+  entryPoints: ["src/main.ts", "src/make-code-cache.ts"],
   bundle: true,
   splitting: true,
   format: "esm",

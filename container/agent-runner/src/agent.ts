@@ -16,6 +16,7 @@ import type {
   PiSkills,
 } from "./pi-types.js";
 import type { RunnerAgent, TurnOutcome, TurnSink } from "./runner-agent.js";
+import { mark, startupReport } from "./startup-marks.js";
 import { buildSystemPrompt } from "./system-prompt.js";
 
 /** Provider id under which the credential proxy's model is registered in pi. */
@@ -45,6 +46,7 @@ export class PiAgent implements RunnerAgent {
     this.#authStorage = pi.AuthStorage.inMemory();
     this.#authStorage.setRuntimeApiKey(PROVIDER_ID, config.token);
     this.#modelRegistry = pi.ModelRegistry.inMemory(this.#authStorage);
+    mark("modelRegistryReady");
     this.#model = this.#registerModel();
     this.#skills = this.#loadSkills();
   }
@@ -60,7 +62,9 @@ export class PiAgent implements RunnerAgent {
    */
   async runTurn(turn: TurnFrame, sink: TurnSink, signal: AbortSignal): Promise<TurnOutcome> {
     this.#sink = sink;
+    mark("turnStart");
     const session = await this.#sessionFor(turn.sessionId, sink);
+    mark("sessionReady");
     // Re-read AGENTS.md memory: the agent may have edited it during the previous turn.
     session.setActiveToolsByName(session.getActiveToolNames());
 
@@ -73,8 +77,10 @@ export class PiAgent implements RunnerAgent {
     let held: string | null = null;
     let last: PiAssistantMessage | null = null;
     const unsubscribe = session.subscribe((event) => {
+      mark(`pi ${event.type}${event.message?.role ? ` ${event.message.role}` : ""}`);
       const message = event.message;
       if (event.type !== "message_end" || message?.role !== "assistant") return;
+      mark("firstModelReply");
       assistantMessages += 1;
       last = message;
       const u = message.usage ?? {};
@@ -98,6 +104,7 @@ export class PiAgent implements RunnerAgent {
     let threw = true;
     try {
       if (signal.aborted) throw new Error("turn cancelled before it started");
+      mark("promptStart");
       await session.prompt(turn.prompt, { expandPromptTemplates: false });
       threw = false;
     } finally {
@@ -108,6 +115,9 @@ export class PiAgent implements RunnerAgent {
       this.#sink = null;
     }
     if (held !== null) sink.reply(held, true);
+    mark("firstTurnDone");
+    const startup = startupReport();
+    if (startup) sink.log("info", startup);
     const stop = lastStop(last);
     const errorMessage = (last as PiAssistantMessage | null)?.errorMessage;
     if (signal.aborted || stop === "aborted") {
@@ -217,6 +227,7 @@ export class PiAgent implements RunnerAgent {
   }
 
   #loadSkills(): PiSkills {
+    mark("skillsRead");
     const dir = this.#config.paths.skills;
     if (!existsSync(dir)) return { skills: [], diagnostics: [] };
     return this.#pi.loadSkillsFromDir({ dir, source: "nestbox" });
@@ -242,6 +253,7 @@ export class PiAgent implements RunnerAgent {
 
 /** Global memory first, then the chat's own (more specific last). Missing files are skipped. */
 function readMemoryFiles(config: RunnerConfig): { path: string; content: string }[] {
+  mark("memoryRead");
   const files = [];
   for (const dir of [config.paths.global, config.paths.group]) {
     const path = join(dir, "AGENTS.md");

@@ -11,9 +11,11 @@ import { fileURLToPath } from "node:url";
 import { AgentErrorCode } from "../../../src/protocol/error-codes.js";
 import { hasProxy, loadRunnerConfig, type RunnerConfig } from "./config.js";
 import { FrameWriter } from "./frame-writer.js";
+import { loadBundle } from "./pi-loader.js";
 import type { PiModule } from "./pi-types.js";
 import { openProtocolStreams, readKeyLine } from "./protocol-fds.js";
 import type { RunnerAgent } from "./runner-agent.js";
+import { mark, note } from "./startup-marks.js";
 
 /** Set by the image build (build/bundle-runner.mjs) from package.json; absent when run from source. */
 declare const NESTBOX_RUNNER_VERSION: string | undefined;
@@ -23,6 +25,7 @@ declare const NESTBOX_RUNNER_VERSION: string | undefined;
 // replaces Node's (checked in test/docker/attacks-frames.test.ts); the node of the images (20)
 // has no --disable-sigusr1.
 process.on("SIGUSR1", () => {});
+mark("mainStart");
 const protocolIo = openProtocolStreams();
 process.env.PI_TELEMETRY ??= "0";
 
@@ -35,6 +38,7 @@ if (!key) {
   process.stderr.write("nestbox runner: the first input line must be the frame key; exiting\n");
   process.exit(2);
 }
+mark("keyRead");
 const writer = new FrameWriter(key, protocolIo.write);
 
 let config: RunnerConfig | null = null;
@@ -49,6 +53,7 @@ try {
 if (config) {
   ensureHome();
   writer.send({ type: "ready", version });
+  mark("readySent");
   if (!protocolIo.moved)
     writer.log("warn", "the protocol is not on pipes: it stays on fds 0 and 1, which tools may inherit");
   await serve(key, config);
@@ -58,6 +63,7 @@ async function serve(key: string, config: RunnerConfig): Promise<void> {
   const agent = loadAgent(config);
   agent.catch((err) => writer.log("error", `agent runtime failed to load: ${(err as Error)?.stack ?? err}`));
   const { ServeLoop } = await import("./serve.js");
+  mark("serveLoaded");
   const loop = new ServeLoop({ input: protocolIo.input, key, writer, agent });
   process.on("SIGTERM", () => void loop.shutdown(0));
   process.on("SIGINT", () => void loop.shutdown(0));
@@ -84,8 +90,11 @@ async function loadAgent(config: RunnerConfig): Promise<RunnerAgent> {
   piModule.catch(() => {}); // reported through the agent's promise
   const proxied = await proxyInstalled;
   const pi = await piModule;
+  mark("piLoaded");
   const { PiAgent } = await import("./agent.js");
+  mark("agentLoaded");
   const agent = new PiAgent(pi, config);
+  mark("agentReady");
   const ms = Math.round(performance.now() - startedAt);
   writer.log(
     "info",
@@ -95,14 +104,15 @@ async function loadAgent(config: RunnerConfig): Promise<RunnerAgent> {
 }
 
 /**
- * pi, from the bundle the image build makes (dist/pi.js: one file instead of hundreds of modules,
- * about half the import time) or, outside the image, from node_modules. The specifiers are values,
- * not literals, so neither tsc nor esbuild follows them (pi is never bundled into the runner).
+ * pi, from the bundle the image build makes (dist/pi.cjs: one file instead of hundreds of modules,
+ * about half the import time, run through V8's code cache dist/pi.cache) or, outside the image,
+ * from node_modules. The specifier is a value, not a literal, so neither tsc nor esbuild follows it.
  */
 async function loadPi(): Promise<PiModule> {
   // This file runs as dist/runner/main.js in the image.
-  const bundle = new URL("../pi.js", import.meta.url);
-  if (!existsSync(fileURLToPath(bundle))) {
+  const bundle = fileURLToPath(new URL("../pi.cjs", import.meta.url));
+  if (!existsSync(bundle)) {
+    note("pi", "node_modules");
     const name = "@mariozechner/pi-coding-agent";
     return import(name);
   }
@@ -110,7 +120,13 @@ async function loadPi(): Promise<PiModule> {
   process.env.PI_PACKAGE_DIR ??= fileURLToPath(
     new URL("../../node_modules/@mariozechner/pi-coding-agent", import.meta.url),
   );
-  return import(bundle.href);
+  // Let the serve loop's chunk start loading first: it is small and the first turn needs it too.
+  await new Promise((resolve) => setImmediate(resolve));
+  const loaded = loadBundle(bundle, fileURLToPath(new URL("../pi.cache", import.meta.url)));
+  note("pi", "bundle");
+  note("codeCache", loaded.cache);
+  if (loaded.cache !== "accepted") writer.log("warn", `pi's code cache was not used (${loaded.cache})`);
+  return loaded.exports as PiModule;
 }
 
 async function installProxyDispatcher(): Promise<boolean> {
