@@ -4,7 +4,7 @@
  *
  *   npm run bench                       (needs Docker and the agent image; see .ci/run)
  *   BENCH_RUNS=5 BENCH_TURNS=30 npm run bench
- *   BENCH_ONLY=scale BENCH_SCALE_CHATS=100 npm run bench     (sections: core, scale, restart)
+ *   BENCH_ONLY=scale BENCH_SCALE_CHATS=100 npm run bench     (sections: core, cold, memory, scale, restart)
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -14,6 +14,7 @@ import { performance } from "node:perf_hooks";
 import { DockerRuntime } from "../src/containers/docker-runtime.js";
 import { startAgentHarness } from "../test/docker/agent-harness.js";
 import { startScriptedLlm } from "../test/doubles/scripted-llm.js";
+import { measureColdPhases } from "./bench/cold.js";
 import { measureRestart } from "./bench/restart.js";
 import { measureScale } from "./bench/scale.js";
 
@@ -192,7 +193,9 @@ async function idleRss(): Promise<number> {
   return rss;
 }
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? "core,scale,restart").split(",").map((x) => x.trim()));
+const ONLY = new Set(
+  (process.env.BENCH_ONLY ?? "core,cold,memory,scale,restart").split(",").map((x) => x.trim()),
+);
 
 async function core() {
   log(`baselines (${COLD} containers, ${TURNS} round trips each)`);
@@ -246,6 +249,10 @@ const result: Record<string, unknown> = {
   machine: { cpus: cpus().length, memMb: Math.round(totalmem() / 2 ** 20), node: process.version },
 };
 if (ONLY.has("core")) result.core = await core();
+if (ONLY.has("cold")) {
+  log("cold: phase by phase, and the pre-warm");
+  result.cold = await measureColdPhases({ runs: Number(process.env.BENCH_COLD_PHASES ?? 5), baseImage: BASE_IMAGE });
+}
 if (ONLY.has("scale")) {
   const chats = Number(process.env.BENCH_SCALE_CHATS ?? 100);
   const scale = [];

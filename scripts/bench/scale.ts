@@ -19,6 +19,7 @@ const rssMb = () => {
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage().rss / 2 ** 20;
 };
+const heapMb = () => process.memoryUsage().heapUsed / 2 ** 20;
 const log = (s: string) => process.stderr.write(`[bench scale] ${s}\n`);
 
 /** MiB from docker stats' "12.3MiB / 512MiB" usage column. */
@@ -69,6 +70,7 @@ export async function measureScale(o: ScaleOptions) {
   const chats = Array.from({ length: o.chats }, (_, i) => ({ chatId: `local:c${i}`, folder: `c${i}` }));
   const installId = `scale${process.pid}c${o.maxConcurrentAgents}`;
   const rssBefore = rssMb();
+  const freeBefore = freemem() / 2 ** 20;
   const h = await startAgentHarness({
     chats,
     installId,
@@ -79,6 +81,7 @@ export async function measureScale(o: ScaleOptions) {
   });
   try {
     const rssStarted = rssMb();
+    const heapStarted = heapMb();
     log(`warming ${o.chats} agents (${o.maxConcurrentAgents} at once)`);
     const warmStart = performance.now();
     await Promise.all(chats.map((c) => h.channel.receive(c.chatId, "warm up")));
@@ -88,6 +91,8 @@ export async function measureScale(o: ScaleOptions) {
     await new Promise((r) => setTimeout(r, 5_000));
     const memory = await agentMemory(installId);
     const rssWarm = rssMb();
+    const heapWarm = heapMb();
+    const freeWarm = freemem() / 2 ** 20;
     log(`burst: one message in each of ${o.chats} chats at once`);
     let seen = h.channel.sent.length;
     const answeredAt = new Map<string, number>();
@@ -123,6 +128,14 @@ export async function measureScale(o: ScaleOptions) {
         started: round(rssStarted),
         allWarm: round(rssWarm),
         perWarmChat: round((rssWarm - rssStarted) / o.chats, 2),
+        heapUsedPerWarmChat: round((heapWarm - heapStarted) / o.chats, 3),
+      },
+      // What this machine would hold: its free memory over what one warm agent took from it.
+      maxWarmAgents: {
+        byMemory: Math.floor(freeBefore / ((freeBefore - freeWarm) / o.chats)),
+        byNetwork: net?.addresses ?? null,
+        machineFreeMbBefore: Math.round(freeBefore),
+        machineMbPerAgent: round((freeBefore - freeWarm) / o.chats),
       },
       burst: {
         answered: answeredAt.size,
