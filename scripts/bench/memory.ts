@@ -49,6 +49,8 @@ export interface IdleTreeOptions {
   agentImage?: string;
   /** Extra environment for the host (NODE_OPTIONS for an experiment). */
   env?: Record<string, string>;
+  /** Called with the measured tree before the host is stopped (e.g. to signal it for a heap snapshot). */
+  onIdle?: (tree: TreeMemory) => Promise<void>;
   /** Where progress goes; default stderr. */
   log?: (line: string) => void;
 }
@@ -165,6 +167,7 @@ export async function measureIdleTree(opts: IdleTreeOptions = {}): Promise<TreeM
     const variant = opts.whatsapp ? "telegram+terminal+whatsapp" : "telegram+terminal";
     const tree = treeMemory(child.pid as number, variant);
     log(`${variant}: ${tree.totalRssMiB} MiB RSS, ${tree.totalPssMiB ?? "?"} MiB PSS`);
+    await opts.onIdle?.(tree);
     return tree;
   } finally {
     child.kill("SIGTERM");
