@@ -45,6 +45,8 @@ export interface IdleTreeOptions {
   settleMs?: number;
   /** The command a user runs; default `npm start -- --terminal`. */
   command?: [string, string[]];
+  /** The nestbox checkout `npm start` runs in; default this one (another: a before/after comparison). */
+  projectDir?: string;
   /** The agent image; default NESTBOX_TEST_AGENT_IMAGE or nestbox-agent:test. */
   agentImage?: string;
   /** Extra environment for the host (NODE_OPTIONS for an experiment). */
@@ -135,7 +137,7 @@ export async function measureIdleTree(opts: IdleTreeOptions = {}): Promise<TreeM
   const [cmd, args] = opts.command ?? ["npm", ["start", "--", "--terminal"]];
   // npm runs a script from the package's folder: the data folder is the temp one, by absolute path.
   const child = spawn(cmd, args, {
-    cwd: ROOT,
+    cwd: opts.projectDir ?? ROOT,
     env: {
       PATH: process.env.PATH ?? "",
       HOME: dir,
@@ -180,6 +182,18 @@ export async function measureIdleTree(opts: IdleTreeOptions = {}): Promise<TreeM
   }
 }
 
+/** The floor any Node.js host stands on: an idle `node` with nothing loaded (same run, same machine). */
+export async function measureBareNode(): Promise<TreeMemory> {
+  const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+  try {
+    await sleep(2000);
+    return treeMemory(child.pid as number, "bare node");
+  } finally {
+    child.kill("SIGKILL");
+    await exited(child);
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 /** `runs` measurements of one variant and their medians (RSS and PSS). */
@@ -197,7 +211,11 @@ export async function measureIdleTreeMedian(runs: number, opts: IdleTreeOptions 
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("scripts/bench/memory.ts")) {
   const runs = Number(process.env.MEMORY_RUNS ?? 3);
-  const result = [await measureIdleTreeMedian(runs)];
+  const floor = await measureBareNode();
+  const result: unknown[] = [
+    { variant: floor.variant, rssMiB: floor.totalRssMiB, pssMiB: floor.totalPssMiB },
+  ];
+  result.push(await measureIdleTreeMedian(runs));
   if (process.env.MEMORY_WHATSAPP !== "0") result.push(await measureIdleTreeMedian(runs, { whatsapp: true }));
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
