@@ -113,6 +113,15 @@ export function treeMemory(pid: number, variant = ""): TreeMemory {
   };
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once("exit", () => resolve()));
@@ -158,6 +167,7 @@ export async function measureIdleTree(opts: IdleTreeOptions = {}): Promise<TreeM
     stderr = (stderr + d.toString()).slice(-4000);
   });
   child.stdout?.resume();
+  let pids: number[] = [];
   try {
     const deadline = Date.now() + 180_000;
     while (api.callsOf("getUpdates").length === 0) {
@@ -168,6 +178,7 @@ export async function measureIdleTree(opts: IdleTreeOptions = {}): Promise<TreeM
     await sleep(opts.settleMs ?? 10_000);
     const variant = opts.whatsapp ? "telegram+terminal+whatsapp" : "telegram+terminal";
     const tree = treeMemory(child.pid as number, variant);
+    pids = tree.processes.map((p) => p.pid);
     log(`${variant}: ${tree.totalRssMiB} MiB RSS, ${tree.totalPssMiB ?? "?"} MiB PSS`);
     await opts.onIdle?.(tree);
     return tree;
@@ -176,6 +187,11 @@ export async function measureIdleTree(opts: IdleTreeOptions = {}): Promise<TreeM
     const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
     await exited(child);
     clearTimeout(killer);
+    // A wrapper that dies on SIGTERM without passing it on (sh under npm) leaves the host orphaned.
+    const orphans = pids.slice(1).filter(alive);
+    if (orphans.length > 0)
+      log(`stopping ${orphans.length} process(es) left behind by npm: ${orphans.join(" ")}`);
+    for (const pid of orphans) process.kill(pid, "SIGKILL");
     await api.close();
     await llm.close();
     rmSync(dir, { recursive: true, force: true });
