@@ -3,13 +3,10 @@ import type { Readable, Writable } from "node:stream";
 import { syncSkills } from "./agents/skills.js";
 import { type ChannelLine, startBanner } from "./banner.js";
 import type { Channel } from "./channels/channel.js";
-import { createTelegramAdapter, type TelegramAdapter } from "./channels/telegram/index.js";
+import type { TelegramAdapter } from "./channels/telegram/index.js";
 import { createTerminalAdapter, type TerminalAdapter } from "./channels/terminal/index.js";
-import {
-  createWhatsAppAdapter,
-  hasRegisteredCredentials,
-  whatsappProxyAgent,
-} from "./channels/whatsapp/index.js";
+import { hasRegisteredCredentials } from "./channels/whatsapp/linked.js";
+import { whatsappProxyAgent } from "./channels/whatsapp/proxy.js";
 import type { CommandIO } from "./cli/io.js";
 import { nestboxVersion } from "./cli/project.js";
 import { requireModel } from "./config.js";
@@ -106,6 +103,9 @@ async function run(
     hostDataDir: config.hostDataDir,
     where: sandbox,
   });
+  // A channel's library (grammy, baileys) loads only when that channel runs: idle memory and start time.
+  const telegramModule = config.telegram ? await import("./channels/telegram/index.js") : null;
+  const whatsappModule = whatsappLinked ? await import("./channels/whatsapp/index.js") : null;
   let terminal: TerminalAdapter | null = null;
   let telegram: TelegramAdapter | null = null;
   const nestbox = await createNestbox({
@@ -117,8 +117,8 @@ async function run(
     lock: services.lock,
     channels: (store) => {
       const channels: Channel[] = [];
-      if (config.telegram) {
-        telegram = createTelegramAdapter({
+      if (config.telegram && telegramModule) {
+        telegram = telegramModule.createTelegramAdapter({
           botToken: config.telegram.botToken,
           apiRoot: config.telegram.apiRoot,
           assistantName: config.assistantName,
@@ -129,9 +129,9 @@ async function run(
         });
         channels.push(telegram);
       } else log.info("Telegram skipped: TELEGRAM_BOT_TOKEN is not set");
-      if (whatsappLinked) {
+      if (whatsappModule) {
         channels.push(
-          createWhatsAppAdapter({
+          whatsappModule.createWhatsAppAdapter({
             authDir: whatsappAuth,
             assistantName: config.assistantName,
             log,

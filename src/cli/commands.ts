@@ -6,11 +6,7 @@ import { type StartOptions, start } from "../main.js";
 import { serviceCommand } from "../service/cli.js";
 import type { ServiceHost } from "../service/service.js";
 import { listChats, printChats } from "../setup/chats.js";
-import { runSetup } from "../setup/cli.js";
-import { printDoctor, runDoctor } from "../setup/doctor.js";
-import { DOCTOR_HELP } from "../setup/verify.js";
 import { asksFor, type Command, defineCommand, printVersion } from "./args.js";
-import { runAuth } from "./auth.js";
 import { hostStatus } from "./host-status.js";
 import { hostLines } from "./host-status-lines.js";
 import { type CommandIO, EXIT, fail } from "./io.js";
@@ -114,30 +110,18 @@ Exit codes: 0 running and ready; 1 error (e.g. no data folder at NESTBOX_DATA_DI
         return EXIT.ok;
       },
     ),
-    setup: (argv, io) => runSetup(argv, io),
+    // setup, auth and doctor load on use: `start` stays free of their code (qrcode, baileys, grammy).
+    setup: async (argv, io) => (await import("../setup/cli.js")).runSetup(argv, io),
     auth: async (argv, io) => {
+      const { runAuth } = await import("./auth.js");
       if (asksFor(argv)) return runAuth(argv, io);
       // Ctrl-C cancels the link; the handlers are installed only now that it really runs.
       const controller = new AbortController();
       void deps.stopSignal().then(() => controller.abort());
       return runAuth(argv, { ...io, signal: controller.signal });
     },
-    doctor: defineCommand(
-      {
-        name: "doctor",
-        usage: `Usage: nestbox doctor [--fix] [--json]\n\n${DOCTOR_HELP}`,
-        options: { fix: { type: "boolean" } },
-        json: true,
-      },
-      async ({ values, json }, io) => {
-        const checks = await runDoctor(loadContext(io), {
-          fix: values.fix === true,
-          projectDir: deps.projectDir,
-          progress: (line) => io.stderr.write(`${line}\n`),
-        });
-        return printDoctor(io, checks, json);
-      },
-    ),
+    doctor: async (argv, io) =>
+      (await import("./doctor-command.js")).doctorCommand(deps.projectDir)(argv, io),
   };
 }
 

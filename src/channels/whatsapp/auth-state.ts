@@ -1,6 +1,7 @@
-import { readFile, rm } from "node:fs/promises";
-import path from "node:path";
+import { rm } from "node:fs/promises";
 import { type AuthenticationState, useMultiFileAuthState } from "@whiskeysockets/baileys";
+
+export { hasRegisteredCredentials, readLinkedAccount } from "./linked.js";
 
 /** A multi-file auth state whose credential saves run one at a time and can be awaited. */
 export interface AuthStore {
@@ -11,27 +12,6 @@ export interface AuthStore {
   flush(): Promise<void>;
   /** Drops writes queued after this point (the state is about to be wiped or abandoned). */
   close(): void;
-}
-
-/**
- * Whether `authDir` holds linked credentials: `creds.json` with `registered` true or an account
- * (`me`) set. The WhatsApp channel starts only then.
- */
-export async function hasRegisteredCredentials(authDir: string): Promise<boolean> {
-  return (await readLinkedAccount(authDir)) !== null;
-}
-
-/** The linked account's JID (`<number>:<device>@s.whatsapp.net`) from `creds.json`, or null if not linked. */
-export async function readLinkedAccount(authDir: string): Promise<string | null> {
-  let creds: { registered?: unknown; me?: { id?: unknown } | null };
-  try {
-    creds = JSON.parse(await readFile(path.join(authDir, "creds.json"), "utf8"));
-  } catch {
-    return null;
-  }
-  const id = typeof creds?.me?.id === "string" ? creds.me.id : null;
-  if (id) return id;
-  return creds?.registered === true ? "" : null;
 }
 
 /** Opens (creating when missing) the baileys multi-file auth state in `dir`; failed writes go to `onError`. */
