@@ -144,3 +144,24 @@ describe("ChannelRegistry: a channel that cannot connect at start", () => {
     expect(r.warnings()).toHaveLength(attempts);
   });
 });
+
+describe("ChannelRegistry: channels start side by side", () => {
+  it("a channel slow to connect holds up no other: the fast one is connected while the slow one starts", async () => {
+    api = new TelegramBotApiDouble();
+    let release = () => {};
+    const slow = new MemoryChannel("slow", "slow:");
+    slow.start = () => new Promise<void>((r) => (release = r));
+    const fast = new MemoryChannel("fast", "fast:");
+    registry = new ChannelRegistry([slow, fast], captureLog().log);
+    const started = registry.startAll();
+    await waitFor(
+      () => registry?.startStates().find((s) => s.name === "fast")?.state === "started",
+      "the fast channel connected",
+      2000,
+    );
+    expect(registry.startStates().find((s) => s.name === "slow")?.state).toBe("starting");
+    release();
+    await started;
+    expect(registry.startStates().map((s) => s.state)).toEqual(["started", "started"]);
+  });
+});

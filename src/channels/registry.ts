@@ -150,24 +150,29 @@ export class ChannelRegistry {
    * Starts every channel. One that cannot connect (a ChannelNetworkError: the platform is unreachable)
    * is retried in the background with backoff, each attempt logged once with the next delay, so the
    * host runs without it meanwhile; any other failure (a refused token) is a configuration mistake and
-   * rejects at once.
+   * rejects once every channel's start has settled. Channels start side by side.
    */
   async startAll(): Promise<void> {
     this.#lifecycle = new AbortController();
-    for (const channel of this.#channels) {
-      this.#set(channel, { state: "starting" });
-      try {
-        await channel.start();
-      } catch (err) {
-        if (!(err instanceof ChannelNetworkError) || this.#lifecycle.signal.aborted) {
-          this.#set(channel, { state: "failed", error: describeError(err) });
-          throw err;
-        }
-        this.#retryInBackground(channel, err);
-        continue;
+    // Side by side: a channel slow to connect (WhatsApp waits up to 30 s) holds up no other.
+    const results = await Promise.allSettled(this.#channels.map((c) => this.#startOne(c)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+
+  async #startOne(channel: Channel): Promise<void> {
+    this.#set(channel, { state: "starting" });
+    try {
+      await channel.start();
+    } catch (err) {
+      if (!(err instanceof ChannelNetworkError) || this.#lifecycle.signal.aborted) {
+        this.#set(channel, { state: "failed", error: describeError(err) });
+        throw err;
       }
-      this.#started(channel);
+      this.#retryInBackground(channel, err);
+      return;
     }
+    this.#started(channel);
   }
 
   /** Stops one channel (the terminal chat once its input ended); the others run on. */
