@@ -6,15 +6,13 @@
  *   BENCH_RUNS=5 BENCH_TURNS=30 npm run bench
  *   BENCH_ONLY=scale BENCH_SCALE_CHATS=100 npm run bench     (sections: core, cold, memory, scale, restart)
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
-import path from "node:path";
+import { cpus, totalmem } from "node:os";
 import { performance } from "node:perf_hooks";
 import { DockerRuntime } from "../src/containers/docker-runtime.js";
 import { startAgentHarness } from "../test/docker/agent-harness.js";
 import { startScriptedLlm } from "../test/doubles/scripted-llm.js";
 import { measureColdPhases } from "./bench/cold.js";
+import { measureBareNode, measureIdleTreeMedian } from "./bench/memory.js";
 import { measureRestart } from "./bench/restart.js";
 import { measureScale } from "./bench/scale.js";
 
@@ -141,58 +139,6 @@ async function oneRun(run: number) {
   }
 }
 
-/** RSS of a real, idle `nestbox start` process (terminal channel, agent image present). */
-async function idleRss(): Promise<number> {
-  const cwd = mkdtempSync(path.join(tmpdir(), "nestbox-bench-rss-"));
-  const llm = await startScriptedLlm({
-    format: "openai",
-    host: "127.0.0.1",
-    respond: () => ({ text: "ok" }),
-  });
-  const root = path.join(import.meta.dirname, "..");
-  const child = spawn(
-    path.join(root, "node_modules/.bin/tsx"),
-    [path.join(root, "src/cli/nestbox.ts"), "start"],
-    {
-      cwd,
-      env: {
-        PATH: process.env.PATH,
-        HOME: cwd,
-        MODEL: "m",
-        OPENAI_BASE_URL: llm.url,
-        AGENT_IMAGE,
-        LOG_LEVEL: "warn",
-      },
-      stdio: ["pipe", "pipe", "pipe"],
-    },
-  );
-  await sleep(8000);
-  // tsx runs the host in a child node process: measure the process tree's node with the host in it.
-  const pids = [child.pid as number];
-  try {
-    const kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8")
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean);
-    pids.push(...kids.map(Number));
-  } catch {}
-  const rss = Math.max(
-    ...pids.map((pid) => {
-      try {
-        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-        return m ? Number(m[1]) / 1024 : 0;
-      } catch {
-        return 0;
-      }
-    }),
-  );
-  child.stdin?.end();
-  await new Promise((r) => child.on("exit", r));
-  await llm.close();
-  rmSync(cwd, { recursive: true, force: true });
-  return rss;
-}
-
 const ONLY = new Set(
   (process.env.BENCH_ONLY ?? "core,cold,memory,scale,restart").split(",").map((x) => x.trim()),
 );
@@ -205,8 +151,6 @@ async function core() {
     log(`run ${r + 1}/${RUNS}: ${TURNS} warm turns, ${COLD} cold starts, ${INBOUND} inbound messages`);
     runs.push(await oneRun(r));
   }
-  log("idle RSS of a real nestbox start");
-  const rssMb = await idleRss();
   const perRun = (f: (r: Awaited<ReturnType<typeof oneRun>>) => number) => runs.map(f);
   const routingP50 = median(perRun((r) => median(r.routing)));
   const routingP99 = median(perRun((r) => quantile(r.routing, 0.99)));
@@ -227,7 +171,6 @@ async function core() {
     warmRoundTripMs: { p50: round(warmP50), p99: round(warmP99) },
     coldStartMs: { p50: round(coldP50) },
     inboundThroughputPerSec: Math.round(throughput),
-    hostRssIdleMb: round(rssMb, 1),
     baseline: {
       containerStartAndFirstEchoMs: round(base.containerStartMs),
       attachJsonRoundTripMs: round(base.attachRoundTripMs, 3),
@@ -249,9 +192,28 @@ const result: Record<string, unknown> = {
   machine: { cpus: cpus().length, memMb: Math.round(totalmem() / 2 ** 20), node: process.version },
 };
 if (ONLY.has("core")) result.core = await core();
+if (ONLY.has("memory")) {
+  log("memory: the whole npm start process tree, idle (Telegram + terminal; WhatsApp linked)");
+  const runs = Number(process.env.BENCH_MEMORY_RUNS ?? 3);
+  const floor = await measureBareNode();
+  const summary = (m: Awaited<ReturnType<typeof measureIdleTreeMedian>>) => ({
+    rssMiB: m.medianRssMiB,
+    pssMiB: m.medianPssMiB,
+    processes: m.samples[0]?.processes.map((p) => ({ comm: p.comm, rssMiB: p.rssMiB, pssMiB: p.pssMiB })),
+  });
+  result.memory = {
+    bareNode: { rssMiB: floor.totalRssMiB, pssMiB: floor.totalPssMiB },
+    telegramAndTerminal: { ...summary(await measureIdleTreeMedian(runs)), target: "<= 90" },
+    whatsappLinked: { ...summary(await measureIdleTreeMedian(runs, { whatsapp: true })), target: "<= 100" },
+    how: "npm start -- --terminal in the project, 10 s after the first getUpdates; VmRSS and PSS summed over the process tree",
+  };
+}
 if (ONLY.has("cold")) {
   log("cold: phase by phase, and the pre-warm");
-  result.cold = await measureColdPhases({ runs: Number(process.env.BENCH_COLD_PHASES ?? 5), baseImage: BASE_IMAGE });
+  result.cold = await measureColdPhases({
+    runs: Number(process.env.BENCH_COLD_PHASES ?? 5),
+    baseImage: BASE_IMAGE,
+  });
 }
 if (ONLY.has("scale")) {
   const chats = Number(process.env.BENCH_SCALE_CHATS ?? 100);
