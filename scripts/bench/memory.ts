@@ -113,7 +113,8 @@ export function treeMemory(pid: number, variant = ""): TreeMemory {
   };
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid still exists. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

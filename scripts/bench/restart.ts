@@ -14,7 +14,7 @@ import { startScriptedLlm } from "../../test/doubles/scripted-llm.js";
 import { TelegramBotApiDouble } from "../../test/doubles/telegram-bot-api.js";
 import { type LiveProcess, spawnProcess } from "../../test/process.js";
 import { waitFor } from "../../test/wait.js";
-import { processTree } from "./memory.js";
+import { alive, processTree } from "./memory.js";
 
 const run = promisify(execFile);
 const root = path.join(import.meta.dirname, "..", "..");
@@ -156,13 +156,4 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     restarts: Number(process.env.BENCH_RESTARTS ?? 3),
   });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
