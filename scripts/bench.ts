@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks";
 import { DockerRuntime } from "../src/containers/docker-runtime.js";
 import { startAgentHarness } from "../test/docker/agent-harness.js";
 import { startScriptedLlm } from "../test/doubles/scripted-llm.js";
-import { measureColdPhases } from "./bench/cold.js";
+import { measureColdPhases, startBareContainer } from "./bench/cold.js";
 import { measureBareNode, measureIdleTreeMedian } from "./bench/memory.js";
 import { measureRestart } from "./bench/restart.js";
 import { measureScale } from "./bench/scale.js";
@@ -38,26 +38,14 @@ async function baselines() {
   const starts: number[] = [];
   const trips: number[] = [];
   for (let i = 0; i < COLD; i++) {
-    const t0 = performance.now();
-    const id = await rt.create({
-      name: `nestbox-bench-baseline-${process.pid}-${i}`,
-      image: BASE_IMAGE,
-      labels: { "nestbox.bench": "1" },
-      env: {},
-      mounts: [],
-      cmd: ["cat"],
-      openStdin: true,
-      init: true,
-    });
-    const io = await rt.attach(id);
-    const echo = () => new Promise<void>((resolve) => io.stdout.once("data", () => resolve()));
-    await rt.start(id);
-    let first = echo();
-    io.stdin.write('{"type":"ping"}\n');
-    await first;
-    starts.push(performance.now() - t0);
+    const { id, io, echo, startMs } = await startBareContainer(
+      rt,
+      `nestbox-bench-baseline-${process.pid}-${i}`,
+      BASE_IMAGE,
+    );
+    starts.push(startMs);
     for (let j = 0; j < TURNS; j++) {
-      first = echo();
+      const first = echo();
       const t = performance.now();
       io.stdin.write('{"type":"ping"}\n');
       await first;

@@ -77,30 +77,40 @@ function timingRuntime(inner: ContainerRuntime, events: Map<string, HostEvents>)
   return wrapped;
 }
 
-/** Bare baseline: create + attach + start a container running `cat`, until the first echo. */
+/**
+ * The bare floor: create, attach and start a container running `cat`, until its first echo.
+ * Returns the container (to echo more lines through, then remove) and the time it took.
+ */
+export async function startBareContainer(rt: DockerRuntime, name: string, image: string) {
+  const t0 = performance.now();
+  const id = await rt.create({
+    name,
+    image,
+    labels: { "nestbox.bench": "1" },
+    env: {},
+    mounts: [],
+    cmd: ["cat"],
+    openStdin: true,
+    init: true,
+  });
+  const io = await rt.attach(id);
+  const echo = () => new Promise<void>((resolve) => io.stdout.once("data", () => resolve()));
+  await rt.start(id);
+  const first = echo();
+  io.stdin.write('{"type":"ping"}\n');
+  await first;
+  return { id, io, echo, startMs: performance.now() - t0 };
+}
+
+/** Bare baseline: `runs` bare container starts until the first echo. */
 async function bareStarts(runs: number, image: string): Promise<number[]> {
   const rt = new DockerRuntime();
   const out: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    const id = await rt.create({
-      name: `nestbox-bench-cold-bare-${process.pid}-${i}`,
-      image,
-      labels: { "nestbox.bench": "1" },
-      env: {},
-      mounts: [],
-      cmd: ["cat"],
-      openStdin: true,
-      init: true,
-    });
-    const io = await rt.attach(id);
-    const echo = new Promise<void>((resolve) => io.stdout.once("data", () => resolve()));
-    await rt.start(id);
-    io.stdin.write('{"type":"ping"}\n');
-    await echo;
-    out.push(performance.now() - t0);
-    io.close();
-    await rt.remove(id);
+    const c = await startBareContainer(rt, `nestbox-bench-cold-bare-${process.pid}-${i}`, image);
+    out.push(c.startMs);
+    c.io.close();
+    await rt.remove(c.id);
   }
   return out;
 }

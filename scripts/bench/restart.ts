@@ -2,14 +2,13 @@
 // a user writes while it is down, and the host is started again: the time from spawn to that
 // message's reply (Telegram long polling against the Bot API double, real agent containers).
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { agentNetworkName, LABELS } from "../../src/containers/agent-spec.js";
-import { registerChat } from "../../src/registration/register-chat.js";
-import { Store } from "../../src/store/index.js";
+import { seedDataDir } from "../../test/data-dir.js";
 import { startScriptedLlm } from "../../test/doubles/scripted-llm.js";
 import { TelegramBotApiDouble } from "../../test/doubles/telegram-bot-api.js";
 import { type LiveProcess, spawnProcess } from "../../test/process.js";
@@ -38,28 +37,17 @@ export async function measureRestart(o: RestartOptions) {
   const parent = mkdtempSync(path.join(tmpdir(), "nestbox-bench-restart-"));
   const dataDir = path.join(parent, "data");
   const installId = `restart${process.pid}`;
-  const seed = Store.open(dataDir);
-  seed.meta.set("install_id", installId);
-  seed.close();
-  chmodSync(dataDir, 0o755);
-  for (let i = 0; i < o.chats; i++) {
-    registerChat(dataDir, {
-      assistantName: "Andy",
-      chat: {
-        chatId: `tg:${FIRST_CHAT + i}`,
-        channel: "telegram",
-        name: `chat ${i}`,
-        folder: `chat-${i}`,
-        trigger: "@Andy",
-        requiresTrigger: false,
-        isMain: i === 0,
-        allowedSenders: null,
-        limits: null,
-        extraMounts: [],
-        createdAt: Date.now(),
-      },
-    });
-  }
+  seedDataDir(
+    dataDir,
+    installId,
+    Array.from({ length: o.chats }, (_, i) => ({
+      chatId: `tg:${FIRST_CHAT + i}`,
+      channel: "telegram" as const,
+      name: `chat ${i}`,
+      folder: `chat-${i}`,
+      isMain: i === 0,
+    })),
+  );
   const env = {
     NESTBOX_DATA_DIR: dataDir,
     OPENAI_BASE_URL: llm.url,

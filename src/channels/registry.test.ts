@@ -1,21 +1,12 @@
-import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { captureLog } from "../../test/doubles/capture-log.js";
 import { MemoryChannel } from "../../test/doubles/memory-channel.js";
 import { TelegramBotApiDouble } from "../../test/doubles/telegram-bot-api.js";
+import { closedPort } from "../../test/ports.js";
 import { waitFor } from "../../test/wait.js";
 import type { Channel, InboundMessage } from "./channel.js";
 import { ChannelRegistry } from "./registry.js";
 import { createTelegramAdapter } from "./telegram/index.js";
-
-/** A port nothing listens on (bound once, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 let api: TelegramBotApiDouble;
 let registry: ChannelRegistry | null = null;

@@ -5,6 +5,7 @@ import {
   type ScriptedResponse,
   startScriptedLlm,
 } from "../../test/doubles/scripted-llm.js";
+import { closedPort } from "../../test/ports.js";
 import type { ModelConfig } from "../config.js";
 import { detectSandbox } from "../sandbox/index.js";
 import { checkModel } from "./model-check.js";
@@ -19,15 +20,6 @@ afterEach(async () => {
 async function against(format: "openai" | "anthropic", answer: ScriptedResponse): Promise<ModelConfig> {
   llm = await startScriptedLlm({ format, host: "127.0.0.1", respond: () => answer });
   return { provider: format, name: "scripted-model", baseUrl: llm.url, apiKey: "sk-real" };
-}
-
-/** A port nothing listens on: bound once, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 describe("doctor's model check: a real 1-token call", () => {

@@ -2,13 +2,13 @@
 // offset semantics, long polling, fault switches), the chaos model, and the real host process
 // (`nestbox start`, real agent containers), which the scenario may SIGKILL and restart at will.
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { agentNetworkName, LABELS } from "../../src/containers/agent-spec.js";
-import { registerChat } from "../../src/registration/register-chat.js";
 import { Store } from "../../src/store/index.js";
+import { seedDataDir } from "../data-dir.js";
 import { TelegramBotApiDouble } from "../doubles/telegram-bot-api.js";
 import { type LiveProcess, spawnProcess, startHost, tsNode } from "../process.js";
 import { writeLinkedCreds } from "../whatsapp/fake-socket.js";
@@ -52,8 +52,6 @@ export class ChaosWorld {
 
   private constructor(readonly o: WorldOptions) {
     this.dataDir = mkdtempSync(path.join(tmpdir(), `nestbox-chaos-${o.name}-`));
-    // As a real data folder: the start-up probe's container (another uid) must be able to look in.
-    chmodSync(this.dataDir, 0o755);
     this.installId = `chaos${Date.now().toString(36)}`;
     this.#allowlist = path.join(mkdtempSync(path.join(tmpdir(), "nestbox-chaos-cfg-")), "allowlist.json");
   }
@@ -68,27 +66,17 @@ export class ChaosWorld {
       w.#waPort = await w.wa.start();
       await writeLinkedCreds(path.join(w.dataDir, "auth", "whatsapp"));
     }
-    const seed = Store.open(w.dataDir);
-    seed.meta.set("install_id", w.installId);
-    seed.close();
-    for (let i = 0; i < o.chats; i++) {
-      registerChat(w.dataDir, {
-        assistantName: "Andy",
-        chat: {
-          chatId: w.chatIdOf(i),
-          channel: o.channel ?? "telegram",
-          name: `chaos ${i}`,
-          folder: `chaos-${i}`,
-          trigger: "@Andy",
-          requiresTrigger: false,
-          isMain: i === 0,
-          allowedSenders: null,
-          limits: null,
-          extraMounts: [],
-          createdAt: Date.now(),
-        },
-      });
-    }
+    seedDataDir(
+      w.dataDir,
+      w.installId,
+      Array.from({ length: o.chats }, (_, i) => ({
+        chatId: w.chatIdOf(i),
+        channel: o.channel ?? "telegram",
+        name: `chaos ${i}`,
+        folder: `chaos-${i}`,
+        isMain: i === 0,
+      })),
+    );
     return w;
   }
 

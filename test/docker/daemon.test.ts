@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
@@ -10,6 +9,7 @@ import { runSetup } from "../../src/setup/cli.js";
 import { Store } from "../../src/store/index.js";
 import { type ScriptedLlm, startScriptedLlm } from "../doubles/scripted-llm.js";
 import { TelegramBotApiDouble } from "../doubles/telegram-bot-api.js";
+import { closedPort } from "../ports.js";
 import { type LiveProcess, startHost } from "../process.js";
 import { waitFor } from "../wait.js";
 import { AGENT_IMAGE, describeDocker } from "./support.js";
@@ -17,15 +17,6 @@ import { AGENT_IMAGE, describeDocker } from "./support.js";
 const GROUP = -1009876543210;
 const docker = new DockerRuntime();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A port nothing listens on (bound once, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function installIdOf(cwd: string): string {
   const store = Store.open(path.join(cwd, "data"));

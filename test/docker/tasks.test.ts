@@ -1,12 +1,11 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { agentNetworkName, LABELS } from "../../src/containers/agent-spec.js";
-import { registerChat } from "../../src/registration/register-chat.js";
-import { Store } from "../../src/store/index.js";
+import { seedDataDir } from "../data-dir.js";
 import { type ScriptedLlm, type ScriptedRequest, startScriptedLlm } from "../doubles/scripted-llm.js";
 import { TelegramBotApiDouble } from "../doubles/telegram-bot-api.js";
 import { type LiveProcess, startHost } from "../process.js";
@@ -109,31 +108,10 @@ describeDocker("scheduled tasks through the real host", () => {
     llm = await startScriptedLlm({ format: "openai", host: "127.0.0.1", respond });
     const parent = mkdtempSync(path.join(tmpdir(), "nestbox-tasks-"));
     dataDir = path.join(parent, "data");
-    const seed = Store.open(dataDir);
-    seed.meta.set("install_id", installId);
-    seed.close();
-    chmodSync(dataDir, 0o755);
-    for (const [chatId, folder, isMain] of [
-      [MAIN, "owner", true],
-      [FAMILY, "family", false],
-    ] as const) {
-      registerChat(dataDir, {
-        assistantName: "Andy",
-        chat: {
-          chatId: `tg:${chatId}`,
-          channel: "telegram",
-          name: folder,
-          folder,
-          trigger: "@Andy",
-          requiresTrigger: false,
-          isMain,
-          allowedSenders: null,
-          limits: null,
-          extraMounts: [],
-          createdAt: Date.now(),
-        },
-      });
-    }
+    seedDataDir(dataDir, installId, [
+      { chatId: `tg:${MAIN}`, channel: "telegram", folder: "owner", isMain: true },
+      { chatId: `tg:${FAMILY}`, channel: "telegram", folder: "family" },
+    ]);
     await start();
   }, 120_000);
 

@@ -1,17 +1,7 @@
-import { createServer } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { closedPort } from "../../../test/ports.js";
 import { sleep, TelegramFixture, waitFor } from "../../../test/telegram/harness.js";
 import { ChannelError, ChannelMaybeSentError, ChannelNetworkError } from "../../errors.js";
-
-/** A local port nothing listens on: connecting is refused before any request is written. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const address = server.address();
-  await new Promise((r) => server.close(r));
-  if (typeof address !== "object" || !address) throw new Error("no port");
-  return address.port;
-}
 
 let fx: TelegramFixture;
 beforeEach(async () => {
