@@ -4,6 +4,7 @@ import { homedir, userInfo } from "node:os";
 import path from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
+import { type ClusterConfig, clusterConfig, clusterSchema } from "./cluster-config.js";
 import { ConfigError } from "./errors.js";
 import { parseDuration as parseTaskDuration } from "./tasks/duration.js";
 
@@ -57,6 +58,8 @@ export interface Config {
   health: { host: string; port: number } | null;
   /** Scheduled tasks: shortest interval (TASK_MIN_INTERVAL), tasks per chat, failures in a row before a pause. */
   tasks: { minIntervalMs: number; maxPerChat: number; maxFailures: number };
+  /** Where agents run (AGENT_RUNTIME) and the port agents that dial home use (docs/cluster.md). */
+  cluster: ClusterConfig;
 }
 
 /** The health endpoint's port unless NESTBOX_HEALTH_PORT says otherwise. */
@@ -214,6 +217,7 @@ const schema = z.object({
       (h) => isIP(h) !== 0,
       "must be an IP address to listen on: 127.0.0.1 (this machine only, the default) or 0.0.0.0 (every interface)",
     ),
+  ...clusterSchema,
 });
 
 /** Every variable {@link loadConfig} reads (the typo check compares unknown names against these). */
@@ -285,6 +289,7 @@ export function loadConfig(
       maxPerChat: e.TASK_MAX_PER_CHAT,
       maxFailures: e.TASK_MAX_FAILURES,
     },
+    cluster: clusterConfig(e),
   };
 }
 

@@ -1,6 +1,8 @@
 import type { DestinationStream } from "pino";
 import type { CommandIO } from "./cli/io.js";
 import { type Config, loadConfig, readEnvironment } from "./config.js";
+import { createAgentRuntime } from "./containers/agent-runtimes.js";
+import type { ContainerRuntime } from "./containers/container-runtime.js";
 import { dockerEndpoint } from "./containers/docker-connection.js";
 import { DockerRuntime } from "./containers/docker-runtime.js";
 import { chooseLogFormat, createLogger, type Logger } from "./log.js";
@@ -15,6 +17,8 @@ export interface Context {
   sandbox: SandboxEnvironment;
   /** A client for the Docker engine; constructed only, nothing is asked of the daemon yet. */
   docker: DockerRuntime;
+  /** Where agents run (AGENT_RUNTIME): `docker` itself, or the swarm it manages; constructed only. */
+  agents: ContainerRuntime;
   log: Logger;
   /** The rotated file log lines also go to (NESTBOX_LOG_FILE, or data/logs/nestbox.log as a service); else null. */
   logFile: string | null;
@@ -52,5 +56,5 @@ export function loadContext(io: CommandIO, options: ContextOptions = {}): Contex
     ...(logFile ? { also: { stream: new RotatingFile({ file: logFile }), level: config.logLevel } } : {}),
   });
   const docker = new DockerRuntime(dockerEndpoint(env));
-  return { env, config, sandbox, docker, log, logFile };
+  return { env, config, sandbox, docker, agents: createAgentRuntime(config, docker), log, logFile };
 }

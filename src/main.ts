@@ -67,7 +67,7 @@ export async function start(options: StartOptions): Promise<number> {
 
 async function run(
   options: StartOptions,
-  { env, config, sandbox, docker, log, logFile }: Context,
+  { env, config, sandbox, docker, agents, log, logFile }: Context,
   services: HostServices,
   interactive: boolean,
   logSink: LogSink,
@@ -85,11 +85,13 @@ async function run(
       caFiles: sandbox.caFiles.length,
       docker: sandbox.dockerHost ?? "default socket",
       hostDataDir: config.hostDataDir,
+      runtime: config.cluster.runtime.kind,
       logFile,
     },
     "environment detected",
   );
   await docker.version();
+  if (agents !== docker) await agents.version(); // a swarm runtime: this engine must manage an active swarm
   await ensureAgentImage(docker, config, sandbox, options.projectDir, (line) => io.stderr.write(`${line}\n`));
   const whatsappAuth = path.join(config.dataDir, "auth", "whatsapp");
   const whatsappLinked = await hasRegisteredCredentials(whatsappAuth);
@@ -112,7 +114,8 @@ async function run(
     config,
     model,
     sandbox,
-    docker,
+    // Agents run here: the engine itself, or the swarm it manages (AGENT_RUNTIME=swarm).
+    docker: agents,
     log,
     lock: services.lock,
     channels: (store) => {
@@ -172,7 +175,7 @@ async function run(
     stopSignal: options.stopSignal,
     log,
   });
-  services.attach({ store: nestbox.store, registry: nestbox.registry, docker, model });
+  services.attach({ store: nestbox.store, registry: nestbox.registry, docker: agents, model });
   await nestbox.start();
   const say = (text: string) => (open?.interactive ? open.notice(text) : io.stderr.write(text));
   if ((io.stderr as { isTTY?: boolean }).isTTY === true) {

@@ -3,10 +3,12 @@ import type { ProxyLimits } from "./agents/credential-proxy.js";
 import { DiskGuard } from "./agents/disk-guard.js";
 import { type AgentPlumbing, closeAgentPlumbing, startAgentPlumbing } from "./agents/plumbing.js";
 import { AgentSupervisor, type TokenIssuer } from "./agents/supervisor.js";
+import { DialTransport } from "./agents/transport/dial/index.js";
 import type { Channel } from "./channels/channel.js";
 import { ChannelRegistry } from "./channels/registry.js";
 import { nestboxVersion } from "./cli/project.js";
 import type { Config, ModelConfig } from "./config.js";
+import { ensureChatVolumes } from "./containers/chat-volumes.js";
 import type { ContainerRuntime } from "./containers/container-runtime.js";
 import { mountPolicy } from "./containers/mount-policy.js";
 import { Reaper } from "./containers/reaper.js";
@@ -96,8 +98,16 @@ async function assemble(
     installId,
     tuning.proxyLimits,
   );
+  const swarm = config.cluster.runtime.kind === "swarm" ? config.cluster.runtime : null;
+  // On a swarm, chat folders are named volumes (nodes cannot see data/), created before each start.
+  const ensureVolumes = swarm
+    ? (chat: { folder: string; chatId: string }) =>
+        ensureChatVolumes(docker, installId, chat, swarm.volumeDriver)
+    : null;
   const supervisor = new AgentSupervisor({
     runtime: docker,
+    ...(plumbing.dial ? { transport: new DialTransport(plumbing.dial) } : {}),
+    ...(ensureVolumes ? { prepareStorage: ensureVolumes } : {}),
     spec: {
       installId,
       image: config.agentImage,
@@ -113,6 +123,7 @@ async function assemble(
       ca: plumbing.ca,
       defaults: config.agentLimits,
       user: agentUser(),
+      storage: swarm ? "volume" : "bind",
     },
     tokens: tuning.tokens ? tuning.tokens(plumbing.proxy) : plumbing.proxy,
     mountPolicy: mountPolicy(config),
@@ -158,8 +169,8 @@ async function assemble(
     service: tasks,
     store,
     timezone: config.timezone,
-    registerChat: (input) =>
-      registerChat(config.dataDir, {
+    registerChat: (input) => {
+      const registered = registerChat(config.dataDir, {
         assistantName: config.assistantName,
         chat: {
           chatId: input.jid,
@@ -174,7 +185,16 @@ async function assemble(
           extraMounts: [],
           createdAt: Date.now(),
         },
-      }),
+      });
+      // Its volumes now, so the chat's storage exists from registration (the first start ensures it again).
+      ensureVolumes?.({ folder: input.folder, chatId: input.jid }).catch((err: unknown) =>
+        log.warn(
+          { err, chatId: input.jid },
+          "could not create the new chat's volumes yet; its first start will",
+        ),
+      );
+      return registered;
+    },
   });
   const pipeline = new Pipeline({
     store,

@@ -1,10 +1,13 @@
+import { networkInterfaces } from "node:os";
+import { subnetGateway } from "../cluster-config.js";
 import type { Config, ModelConfig } from "../config.js";
 import { agentNetworkName, LABELS } from "../containers/agent-spec.js";
 import type { ContainerRuntime, NetworkInfo } from "../containers/container-runtime.js";
-import { ContainerError } from "../errors.js";
+import { ConfigError, ContainerError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { type CaFiles, type SandboxEnvironment, writeCaFiles } from "../sandbox/index.js";
 import { CredentialProxy, type ProxyLimits } from "./credential-proxy.js";
+import { DialServer } from "./transport/dial/index.js";
 
 /** The host name agent containers use for the host (mapped to the agents' network gateway). */
 export const GATEWAY_NAME = "host.docker.internal";
@@ -14,12 +17,15 @@ export async function ensureAgentNetwork(
   runtime: ContainerRuntime,
   installId: string,
   mode: Config["agentNetwork"],
+  /** The network's subnet when the runtime needs one chosen (a swarm's bridge has no address until a task joins). */
+  subnet?: string,
 ): Promise<NetworkInfo> {
   const name = agentNetworkName(installId);
   try {
     return await runtime.ensureNetwork(name, {
       internal: mode === "internal",
       labels: { [LABELS.install]: installId },
+      ...(subnet ? { subnet } : {}),
     });
   } catch (err) {
     if (!(err instanceof ContainerError) || err.code !== "DOCKER_NETWORK_IN_USE") throw err;
@@ -41,6 +47,8 @@ export interface AgentPlumbing {
   network: string;
   gateway: { name: string; address: string };
   modelBaseUrl: string;
+  /** Where agents that dial home connect (runtimes without attach); null when agents are attached. */
+  dial: DialServer | null;
   /**
    * Whether the proxy listens on the network's gateway, so it sees each agent by its own address there
    * and tokens can be bound to it (not in the all-interfaces fallback, where the source may be translated).
@@ -63,11 +71,14 @@ export async function startAgentPlumbing(
   proxyLimits: Partial<ProxyLimits> = {},
 ): Promise<AgentPlumbing> {
   const ca = writeCaFiles(sandbox, config.dataDir);
-  const network = await ensureAgentNetwork(runtime, installId, config.agentNetwork);
-  const address = network.gateway ?? "127.0.0.1";
+  const swarm = config.cluster.runtime.kind === "swarm" ? config.cluster.runtime : null;
+  if (swarm) checkSubnetFree(swarm.subnet);
+  const network = await ensureAgentNetwork(runtime, installId, config.agentNetwork, swarm?.subnet);
   const limits = { ...proxyLimits, maxBodyBytes: config.credentialProxy.maxBodyBytes };
   const { retryWindowMs: windowMs, stallTimeoutMs: stallMs } = config.credentialProxy;
   const retry = { windowMs, stallMs };
+  if (swarm) return startSwarmPlumbing(config, swarm, network, ca, log, limits, retry, model, sandbox);
+  const address = network.gateway ?? "127.0.0.1";
   let proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: address, limits, retry });
   let bindsAddresses = network.gateway !== null;
   try {
@@ -88,8 +99,95 @@ export async function startAgentPlumbing(
     network: network.name,
     gateway: { name: GATEWAY_NAME, address },
     modelBaseUrl: `http://${GATEWAY_NAME}:${proxy.port}${CredentialProxy.pathPrefix}`,
+    dial: null,
     bindsAddresses,
   };
+}
+
+type SwarmSettings = Extract<Config["cluster"]["runtime"], { kind: "swarm" }>;
+
+/**
+ * A swarm's agents' bridge exists on a node only once a task joins it, so the host cannot listen on its
+ * gateway at start: the credential proxy and the dial server listen on every interface. On one node an
+ * agent still reaches them from its own address (traffic to the gateway is not translated), so tokens stay
+ * bound to it; agents on other nodes come through SWARM_HOST_ADDRESS, translated, so nothing is bound then.
+ */
+async function startSwarmPlumbing(
+  config: Config,
+  swarm: SwarmSettings,
+  network: NetworkInfo,
+  ca: CaFiles | null,
+  log: Logger,
+  limits: Partial<ProxyLimits>,
+  retry: { windowMs: number; stallMs: number },
+  model: ModelConfig,
+  sandbox: SandboxEnvironment,
+): Promise<AgentPlumbing> {
+  const address = swarm.hostAddress ?? network.gateway ?? subnetGateway(swarm.subnet);
+  const proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: "0.0.0.0", limits, retry });
+  await proxy.listen();
+  const dial = new DialServer({
+    host: "0.0.0.0",
+    port: config.cluster.dialPort,
+    advertise: { host: GATEWAY_NAME },
+    log,
+  });
+  try {
+    await dial.listen();
+  } catch (err) {
+    await proxy.close();
+    throw new ContainerError(
+      "DIAL_PORT_IN_USE",
+      `cannot listen for agents on port ${config.cluster.dialPort} (AGENT_DIAL_PORT): ${(err as Error).message}; choose a free port or 0`,
+      { cause: err },
+    );
+  }
+  log.info(
+    {
+      network: network.name,
+      host: address,
+      proxyPort: proxy.port,
+      dialPort: dial.port,
+      mode: config.agentNetwork,
+    },
+    "swarm agents' network ready; agents dial home",
+  );
+  return {
+    ca,
+    proxy,
+    dial,
+    network: network.name,
+    gateway: { name: GATEWAY_NAME, address },
+    modelBaseUrl: `http://${GATEWAY_NAME}:${proxy.port}${CredentialProxy.pathPrefix}`,
+    bindsAddresses: swarm.hostAddress === null,
+  };
+}
+
+/** SWARM_SUBNET must not be a network this machine is already on (other than the agents' own bridge). */
+function checkSubnetFree(subnet: string, interfaces = networkInterfaces()): void {
+  const gateway = subnetGateway(subnet);
+  for (const [name, addresses] of Object.entries(interfaces)) {
+    for (const a of addresses ?? []) {
+      if (a.family !== "IPv4" || a.address === gateway) continue;
+      if (inSubnet(a.address, subnet)) {
+        throw new ConfigError([
+          `SWARM_SUBNET: ${subnet} overlaps ${name} (${a.address}) on this machine; choose a free private subnet, e.g. SWARM_SUBNET=10.214.0.0/24`,
+        ]);
+      }
+    }
+  }
+}
+
+function toNumber(ip: string): number {
+  return ip.split(".").reduce((acc, p) => acc * 256 + Number(p), 0);
+}
+
+function inSubnet(ip: string, cidr: string): boolean {
+  const [base, bits] = cidr.split("/") as [string, string];
+  const size = 2 ** (32 - Number(bits));
+  const start = toNumber(base);
+  const value = toNumber(ip);
+  return value >= start && value < start + size;
 }
 
 /**
@@ -102,6 +200,7 @@ export async function closeAgentPlumbing(
   log: Logger,
 ): Promise<void> {
   await plumbing.proxy.close();
+  await plumbing.dial?.close();
   try {
     await runtime.removeNetwork(plumbing.network);
   } catch (err) {

@@ -35,6 +35,11 @@ export interface SupervisorOptions {
   idleTimeoutMs: number;
   turnTimeoutMs: number;
   readyTimeoutMs?: number;
+  /**
+   * Makes a chat's folders ready before its agent starts; default: real directories under `data/` owned by
+   * the agent's user. A swarm creates the chat's named volumes instead.
+   */
+  prepareStorage?: (chat: RegisteredChat) => Promise<void>;
   /** Observability hook: a turn frame was written to a chat's agent (used by the benchmark). */
   onTurnSent?: (chatId: string) => void;
   /** Tries per turn when the container crashes before replying. */
@@ -79,6 +84,7 @@ export class AgentSupervisor implements AgentRuntime {
       now: Date.now,
       ...options,
       onTurnSent: options.onTurnSent ?? (() => {}),
+      prepareStorage: options.prepareStorage ?? (async (chat) => this.#prepareDirs(chat)),
     };
   }
 
@@ -218,7 +224,6 @@ export class AgentSupervisor implements AgentRuntime {
       await this.#discard(existing, "remove");
     }
     const extraMounts = this.#checkMounts(chat);
-    this.#prepareDirs(chat);
     const token = this.#o.tokens.issueToken(chat.chatId);
     const spec = agentContainerSpec({ ...chat, extraMounts }, this.#o.spec, token, this.#o.now());
     const slot: Slot = {
@@ -232,7 +237,11 @@ export class AgentSupervisor implements AgentRuntime {
     };
     const { agent } = slot;
     // Bound before anyone awaiting `starting` can send a turn (and so a model call).
-    slot.starting = agent.start(this.#o.readyTimeoutMs).then(() => this.#bind(agent, token));
+    // The slot is taken before the first await, so a pre-warm and a turn never start two containers.
+    slot.starting = this.#o
+      .prepareStorage(chat)
+      .then(() => agent.start(this.#o.readyTimeoutMs))
+      .then(() => this.#bind(agent, token));
     this.#slots.set(chat.chatId, slot);
     try {
       await slot.starting;

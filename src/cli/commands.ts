@@ -86,9 +86,10 @@ Exit codes: 0 running and ready; 1 error (e.g. no data folder at NESTBOX_DATA_DI
         json: true,
       },
       async ({ json }, io) => {
-        const { config, docker } = loadContext(io);
-        const host = await hostStatus(config, docker);
-        const chats = await status(config, docker);
+        // Agents are services on a swarm (AGENT_RUNTIME=swarm): status lists them through that runtime.
+        const { config, agents } = loadContext(io);
+        const host = await hostStatus(config, agents);
+        const chats = await status(config, agents);
         if (json) io.stdout.write(`${JSON.stringify({ ...chats, ...host })}\n`);
         else {
           io.stdout.write(`${hostLines(host).join("\n")}\n`);

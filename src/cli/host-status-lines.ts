@@ -50,10 +50,11 @@ export function hostLines(r: HostReport): string[] {
   );
   const channels = Object.entries(r.channels);
   if (channels.length > 0) lines.push(`Channels: ${channels.map(([n, s]) => `${n} ${s}`).join(", ")}`);
+  const kind = r.runtime === "swarm" ? " swarm service(s)" : "";
   if (!r.dockerReachable) lines.push("Agents:   unknown: the Docker engine does not answer");
   else
     lines.push(
-      `Agents:   ${r.agents.length} running${r.agents.length ? `: ${r.agents.map((a) => a.name).join(", ")}` : ""}`,
+      `Agents:   ${r.agents.length}${kind} running${r.agents.length ? `: ${r.agents.map((a) => a.name).join(", ")}` : ""}`,
     );
   if (r.orphans.length > 0) {
     lines.push(`Orphans:  ${r.orphans.join(", ")} (no live host owns them; the next start removes them)`);

@@ -43,6 +43,8 @@ export interface HostReport {
   dockerReachable: boolean;
   /** Agent containers of this install that run now. */
   agents: { name: string; chatId: string | null }[];
+  /** Where agents run (AGENT_RUNTIME): containers on the local engine, or swarm services. */
+  runtime: "local" | "swarm";
   /** Agent containers of this install while no host runs: left by a crash (the next start removes them). */
   orphans: string[];
   /** The newest failed turns, newest first. */
@@ -158,6 +160,7 @@ export async function hostStatus(
       }
     : null;
   const report: HostReport = {
+    runtime: config.cluster.runtime.kind,
     dataDir,
     host,
     model,

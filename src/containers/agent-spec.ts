@@ -9,15 +9,11 @@ import {
   type HostGateway,
   type ProxySettings,
 } from "../sandbox/index.js";
+import { chatVolumeMounts } from "./chat-volumes.js";
 import type { BindMount, ContainerSpec } from "./container-runtime.js";
+import { LABELS } from "./labels.js";
 
-/** Labels every agent container carries. */
-export const LABELS = {
-  install: "nestbox.install",
-  folder: "nestbox.folder",
-  chat: "nestbox.chat",
-  created: "nestbox.created",
-} as const;
+export { LABELS } from "./labels.js";
 
 /** The Docker network every agent container of an install joins (one per install). */
 export function agentNetworkName(installId: string): string {
@@ -43,6 +39,11 @@ export interface AgentSpecContext {
   defaults: { memoryMb: number; cpus: number; pids: number };
   /** `uid:gid` the agent runs as (never 0). */
   user: string;
+  /**
+   * Where the chat's folders live: bind mounts of `data/` (local engine), or named volumes (a swarm,
+   * whose nodes cannot see the host's files; skills, CA and extra mounts stay binds there).
+   */
+  storage?: "bind" | "volume";
 }
 
 /** Host folders of a chat (as nestbox sees them). */
@@ -63,12 +64,15 @@ export function chatDirs(dataDir: string, folder: string) {
 export function agentMounts(chat: RegisteredChat, ctx: AgentSpecContext): BindMount[] {
   const dirs = chatDirs(ctx.dataDir, chat.folder);
   const host = (p: string) => daemonPath(p, ctx.dataDir, ctx.hostDataDir);
-  const mounts: BindMount[] = [
-    { hostPath: host(dirs.group), containerPath: "/workspace/group", readOnly: false },
-    { hostPath: host(dirs.global), containerPath: "/workspace/global", readOnly: !chat.isMain },
-    { hostPath: host(dirs.sessions), containerPath: "/workspace/sessions", readOnly: false },
-    { hostPath: host(dirs.skills), containerPath: "/workspace/skills", readOnly: true },
-  ];
+  const mounts: BindMount[] =
+    ctx.storage === "volume"
+      ? []
+      : [
+          { hostPath: host(dirs.group), containerPath: "/workspace/group", readOnly: false },
+          { hostPath: host(dirs.global), containerPath: "/workspace/global", readOnly: !chat.isMain },
+          { hostPath: host(dirs.sessions), containerPath: "/workspace/sessions", readOnly: false },
+        ];
+  mounts.push({ hostPath: host(dirs.skills), containerPath: "/workspace/skills", readOnly: true });
   if (ctx.ca) mounts.push({ hostPath: host(ctx.ca.dir), containerPath: "/workspace/ca", readOnly: true });
   for (const m of chat.extraMounts) {
     mounts.push({ hostPath: m.hostPath, containerPath: `/workspace/extra/${m.name}`, readOnly: m.readOnly });
@@ -111,6 +115,7 @@ export function agentContainerSpec(
     user: ctx.user,
     workingDir: "/workspace/group",
     mounts: agentMounts(chat, ctx),
+    ...(ctx.storage === "volume" ? { volumes: chatVolumeMounts(ctx.installId, chat) } : {}),
     tmpfs: { "/tmp": "rw,nosuid,nodev,size=256m" },
     readOnlyRootfs: true,
     capDrop: ["ALL"],

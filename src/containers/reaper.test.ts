@@ -39,3 +39,22 @@ it("the lock holder removes the install's containers its supervisor does not own
   expect(await reaper(e.runtime, true).reap()).toEqual(["nestbox-abcd1234-family-aaaaaa"]);
   expect(e.removed).toEqual(["c1"]);
 });
+
+it("leaves a swarm task's container alone: its service is what the swarm runtime's reaper removes", async () => {
+  const removed: string[] = [];
+  const runtime = {
+    list: async () =>
+      [
+        {
+          id: "t1",
+          name: "nestbox-abcd1234-family-bbbbbb.1.x",
+          labels: { "nestbox.install": "abcd1234", "com.docker.swarm.service.id": "svc1" },
+        },
+      ] as unknown as ContainerInfo[],
+    remove: async (id: string) => {
+      removed.push(id);
+    },
+  } as unknown as ContainerRuntime;
+  expect(await reaper(runtime, true).reap()).toEqual([]);
+  expect(removed).toEqual([]);
+});

@@ -1,6 +1,7 @@
 import type { Logger } from "../log.js";
 import { LABELS } from "./agent-spec.js";
 import type { ContainerRuntime } from "./container-runtime.js";
+import { SWARM_SERVICE_LABEL } from "./labels.js";
 
 /** Options for {@link Reaper}. */
 export interface ReaperOptions {
@@ -20,8 +21,9 @@ export interface ReaperOptions {
 }
 
 /**
- * Removes orphaned agent containers: labelled with this install, not owned by the supervisor.
- * Never touches other installs, unlabelled containers, or the container nestbox runs in.
+ * Removes orphaned agent containers (or, on a swarm, services): labelled with this install, not owned by
+ * the supervisor. Never touches other installs, unlabelled containers, the container nestbox runs in, or
+ * a swarm task's container (its service is what gets reaped).
  */
 export class Reaper {
   readonly #o: ReaperOptions;
@@ -50,6 +52,8 @@ export class Reaper {
     const removed: string[] = [];
     for (const c of candidates) {
       if (c.labels[LABELS.install] !== installId) continue;
+      // A swarm task's container belongs to its service: the swarm runtime's reaper removes the service.
+      if (c.labels[SWARM_SERVICE_LABEL] !== undefined) continue;
       if (owned.has(c.id) || owned.has(c.name) || this.#isSelf(c.id)) continue;
       try {
         await runtime.remove(c.id);

@@ -1,10 +1,15 @@
 import path from "node:path";
 import { asksFor, type Command, defineCommand, printVersion } from "../cli/args.js";
 import { type CommandIO, EXIT, fail } from "../cli/io.js";
+import type { Config } from "../config.js";
+import { chatVolumeNames, ensureChatVolumes } from "../containers/chat-volumes.js";
+import type { ContainerRuntime } from "../containers/container-runtime.js";
 import { mountPolicy } from "../containers/mount-policy.js";
 import { loadContext } from "../context.js";
 import { UsageError } from "../errors.js";
+import type { RegisteredChat } from "../registration/chat.js";
 import { registerChat } from "../registration/register-chat.js";
+import { Store } from "../store/index.js";
 import { listChats, printChats } from "./chats.js";
 import { container } from "./container.js";
 import { environment } from "./environment.js";
@@ -49,7 +54,7 @@ export function splitStep(argv: string[]): { step: string | undefined; rest: str
 }
 
 const register = defineCommand(REGISTER, async (args, io) => {
-  const { config } = loadContext(io);
+  const { config, agents } = loadContext(io);
   const request = parseRegister(args.values, {
     assistantName: config.assistantName,
     now: Date.now(),
@@ -57,6 +62,7 @@ const register = defineCommand(REGISTER, async (args, io) => {
     groupsDir: shownPath(path.join(config.dataDir, "groups"), io.cwd),
   });
   const chat = registerChat(config.dataDir, request);
+  const volumes = await swarmVolumes(config, agents, chat);
   if (args.json) io.stdout.write(`${JSON.stringify({ ok: true, chat })}\n`);
   else {
     const how =
@@ -64,11 +70,38 @@ const register = defineCommand(REGISTER, async (args, io) => {
         ? "answers every message"
         : `answers messages starting with ${chat.trigger}`;
     io.stdout.write(
-      `Registered ${chat.chatId} "${chat.name}" in ${shownPath(path.join(config.dataDir, "groups", chat.folder), io.cwd)}/ (${how}${chat.isMain ? ", main chat" : ""}).\n`,
+      `Registered ${chat.chatId} "${chat.name}" in ${volumes ?? `${shownPath(path.join(config.dataDir, "groups", chat.folder), io.cwd)}/`} (${how}${chat.isMain ? ", main chat" : ""}).\n`,
     );
   }
   return EXIT.ok;
 });
+
+/**
+ * On a swarm (AGENT_RUNTIME=swarm) a chat's folders are named volumes, created here at registration; the
+ * chat stays registered when the engine cannot be reached (its first agent start creates them).
+ */
+async function swarmVolumes(
+  config: Config,
+  agents: ContainerRuntime,
+  chat: RegisteredChat,
+): Promise<string | null> {
+  const swarm = config.cluster.runtime;
+  if (swarm.kind !== "swarm") return null;
+  const store = Store.open(config.dataDir);
+  let installId: string;
+  try {
+    installId = store.meta.installId();
+  } finally {
+    store.close();
+  }
+  const names = chatVolumeNames(installId, chat.folder);
+  try {
+    await ensureChatVolumes(agents, installId, chat, swarm.volumeDriver);
+    return `volumes ${names.group} and ${names.sessions}`;
+  } catch (err) {
+    return `volume ${names.group}, created at its first start (the engine said: ${(err as Error).message})`;
+  }
+}
 
 const chats = defineCommand(
   {

@@ -92,6 +92,35 @@ async function attempt(path: string, fn: () => Promise<string>): Promise<Probe> 
   }
 }
 
+/** AGENT_RUNTIME in a line: the local engine, or the swarm with its placement and volume driver. */
+function runtimeSummary(config: Config): string {
+  const r = config.cluster.runtime;
+  if (r.kind === "local") return "local Docker engine (attached stdio)";
+  const placement = r.placement.length > 0 ? r.placement.join(",") : "any node";
+  const host = r.hostAddress ?? `the subnet's gateway (${r.subnet}, one node)`;
+  return `Docker Swarm services, dialing home to ${host}; placement ${placement}; chat volumes: ${r.volumeDriver.name} driver`;
+}
+
+/** One real one-shot service of the agent image on the swarm: the manager answers, a node runs it, its output comes back. */
+function swarmProbe(agents: ContainerRuntime, config: Config): Promise<Probe> {
+  return attempt("swarm service", async () => {
+    await agents.version(); // says `docker swarm init` when this engine is not a swarm manager
+    const r = await agents.run({
+      name: `nestbox-env-${randomBytes(4).toString("hex")}`,
+      image: config.agentImage,
+      labels: { "nestbox.probe": "1" },
+      env: {},
+      entrypoint: ["node", "-e", "console.log('swarm-ok')"],
+      mounts: [],
+    });
+    if (r.exitCode !== 0 || !r.stdout.includes("swarm-ok"))
+      throw new Error(
+        `a one-shot service exited with ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(-300)}`,
+      );
+    return "a one-shot service of the agent image ran and answered";
+  });
+}
+
 function caSummary(sandbox: SandboxEnvironment, env: Record<string, string | undefined>): string {
   if (sandbox.caFiles.length === 0) return "none";
   const sources = ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"]
@@ -226,7 +255,7 @@ mapping; tests each egress path once from the host and from an agent container. 
 
 /** `setup environment`: what was detected, and each egress path tested once (host and container). */
 export const environment = defineCommand(ENVIRONMENT, async ({ json }, io) => {
-  const { env, config, sandbox, docker } = loadContext(io);
+  const { env, config, sandbox, docker, agents } = loadContext(io);
   const detected = {
     proxy: sandbox.proxy,
     caFiles: sandbox.caFiles,
@@ -265,6 +294,7 @@ export const environment = defineCommand(ENVIRONMENT, async ({ json }, io) => {
       }),
     );
   }
+  if (imageReady && config.cluster.runtime.kind === "swarm") probes.push(await swarmProbe(agents, config));
   // A throwaway network like the agents' own (same mode, inter-container traffic off), in the same daemon.
   let network: NetworkInfo | null = null;
   if (detected.dockerVersion) {
@@ -296,6 +326,7 @@ export const environment = defineCommand(ENVIRONMENT, async ({ json }, io) => {
     `NO_PROXY:       ${p.noProxy.join(",") || "-"} (agents also get ${GATEWAY_NAME},${address})`,
     `CA files:       ${caSummary(sandbox, env)}`,
     `Docker:         ${detected.dockerEndpoint}${detected.dockerVersion ? `, engine ${detected.dockerVersion}` : " (unreachable)"}`,
+    `Agents run on:  ${runtimeSummary(config)}`,
     `Agents' network: ${config.agentNetwork}${detected.agentNetwork.name ? ` (tested on ${detected.agentNetwork.name}, gateway ${address})` : ""}`,
     `Own container:  ${sandbox.ownContainerId ?? "none (not running in a container)"}`,
     `Data folder:    ${config.dataDir}${config.hostDataDir ? ` (the daemon sees ${config.hostDataDir})` : " (same path for the daemon)"}`,
