@@ -4,13 +4,14 @@ import { loadConfig } from "./config.js";
 
 describe("AGENT_RUNTIME and the swarm settings", () => {
   it("runs agents on the local engine by default, any free dial port", () => {
-    expect(loadConfig({}).cluster).toEqual({ runtime: { kind: "local" }, dialPort: 0 });
+    expect(loadConfig({}).cluster).toEqual({ runtime: { kind: "local" }, dialPort: 0, proxyPort: 0 });
   });
 
   it("reads the swarm's placement, volume driver with options, subnet and host address", () => {
     const c = loadConfig({
       AGENT_RUNTIME: "swarm",
       AGENT_DIAL_PORT: "4200",
+      CREDENTIAL_PROXY_PORT: "4201",
       SWARM_PLACEMENT: "node.role == worker, node.labels.nestbox!=off",
       SWARM_VOLUME_DRIVER: "local",
       SWARM_VOLUME_OPTIONS: "type=nfs;o=addr=10.0.0.5,rw,nfsvers=4;device=:/srv/nestbox",
@@ -19,6 +20,7 @@ describe("AGENT_RUNTIME and the swarm settings", () => {
     }).cluster;
     expect(c).toEqual({
       dialPort: 4200,
+      proxyPort: 4201,
       runtime: {
         kind: "swarm",
         placement: ["node.role==worker", "node.labels.nestbox!=off"],

@@ -23,7 +23,18 @@ export interface ClusterConfig {
   runtime: { kind: "local" } | ({ kind: "swarm" } & SwarmSettings);
   /** The port agents dial (AGENT_DIAL_PORT); 0: any free port, chosen at each start. */
   dialPort: number;
+  /** The credential proxy's port (CREDENTIAL_PROXY_PORT); 0: any free port. Fixed ones suit firewalls between nodes. */
+  proxyPort: number;
 }
+
+const port = () =>
+  z
+    .string()
+    .default("0")
+    .refine(
+      (v) => /^\d+$/.test(v) && Number(v) <= 65_535,
+      "must be a port number from 0 (any free port) to 65535",
+    );
 
 const CONSTRAINT = /^[A-Za-z][\w.-]*\s*(==|!=)\s*\S+$/;
 
@@ -35,13 +46,8 @@ export const clusterSchema = {
         `must be local (containers on this Docker engine) or swarm (services on the Docker Swarm this engine manages), got "${String(i.input)}"`,
     })
     .default("local"),
-  AGENT_DIAL_PORT: z
-    .string()
-    .default("0")
-    .refine(
-      (v) => /^\d+$/.test(v) && Number(v) <= 65_535,
-      "must be a port number from 0 (any free port) to 65535",
-    ),
+  AGENT_DIAL_PORT: port(),
+  CREDENTIAL_PROXY_PORT: port(),
   SWARM_PLACEMENT: z
     .string()
     .optional()
@@ -78,7 +84,8 @@ type ClusterEnv = z.infer<z.ZodObject<typeof clusterSchema>>;
 /** The validated cluster settings from the parsed environment. */
 export function clusterConfig(e: ClusterEnv): ClusterConfig {
   const dialPort = Number(e.AGENT_DIAL_PORT);
-  if (e.AGENT_RUNTIME === "local") return { runtime: { kind: "local" }, dialPort };
+  const proxyPort = Number(e.CREDENTIAL_PROXY_PORT);
+  if (e.AGENT_RUNTIME === "local") return { runtime: { kind: "local" }, dialPort, proxyPort };
   const options = Object.fromEntries(
     splitList(e.SWARM_VOLUME_OPTIONS ?? "", ";").map((kv) => {
       const at = kv.indexOf("=");
@@ -94,6 +101,7 @@ export function clusterConfig(e: ClusterEnv): ClusterConfig {
       hostAddress: e.SWARM_HOST_ADDRESS ?? null,
     },
     dialPort,
+    proxyPort,
   };
 }
 

@@ -75,11 +75,12 @@ export async function startAgentPlumbing(
   if (swarm) checkSubnetFree(swarm.subnet);
   const network = await ensureAgentNetwork(runtime, installId, config.agentNetwork, swarm?.subnet);
   const limits = { ...proxyLimits, maxBodyBytes: config.credentialProxy.maxBodyBytes };
+  const port = config.cluster.proxyPort;
   const { retryWindowMs: windowMs, stallTimeoutMs: stallMs } = config.credentialProxy;
   const retry = { windowMs, stallMs };
   if (swarm) return startSwarmPlumbing(config, swarm, network, ca, log, limits, retry, model, sandbox);
   const address = network.gateway ?? "127.0.0.1";
-  let proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: address, limits, retry });
+  let proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: address, port, limits, retry });
   let bindsAddresses = network.gateway !== null;
   try {
     await proxy.listen();
@@ -88,7 +89,7 @@ export async function startAgentPlumbing(
       { err, address, network: network.name },
       "cannot listen on the agents' network gateway; the credential proxy listens on all interfaces",
     );
-    proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: "0.0.0.0", limits, retry });
+    proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: "0.0.0.0", port, limits, retry });
     await proxy.listen();
     bindsAddresses = false;
   }
@@ -124,7 +125,16 @@ async function startSwarmPlumbing(
   sandbox: SandboxEnvironment,
 ): Promise<AgentPlumbing> {
   const address = swarm.hostAddress ?? network.gateway ?? subnetGateway(swarm.subnet);
-  const proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: "0.0.0.0", limits, retry });
+  const port = config.cluster.proxyPort;
+  const proxy = new CredentialProxy({
+    model,
+    proxy: sandbox.proxy,
+    log,
+    host: "0.0.0.0",
+    port,
+    limits,
+    retry,
+  });
   await proxy.listen();
   const dial = new DialServer({
     host: "0.0.0.0",
