@@ -57,3 +57,15 @@ export async function ensureChatVolumes(
   await runtime.ensureVolume(names.sessions, spec("sessions", { ...base, [LABELS.chat]: chat.chatId }));
   await runtime.ensureVolume(names.global, spec("global", { [LABELS.install]: installId }));
 }
+
+/** Removes a chat's own volumes (not the global one); a volume already gone is not an error. */
+export async function removeChatVolumes(
+  runtime: ContainerRuntime,
+  installId: string,
+  folder: string,
+): Promise<string[]> {
+  const names = chatVolumeNames(installId, folder);
+  await runtime.removeVolume(names.group);
+  await runtime.removeVolume(names.sessions);
+  return [names.group, names.sessions];
+}

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../cli/args.js";
 import { EXIT } from "../cli/io.js";
+import { removeChatVolumes } from "../containers/chat-volumes.js";
 import { loadContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import {
@@ -9,6 +10,7 @@ import {
   editChat,
   unregisterChat,
 } from "../registration/manage-chat.js";
+import { Store } from "../store/index.js";
 import { asFlag } from "./register.js";
 
 const UNREGISTER = {
@@ -68,9 +70,28 @@ function oneChatId(name: string, positionals: string[]): string {
 /** `setup unregister <chat id>`: asks nothing, keeps the chat's files unless --purge. */
 export const unregister = defineCommand(UNREGISTER, async ({ values, positionals, json }, io) => {
   const chatId = oneChatId("unregister", positionals);
-  const { dataDir } = loadContext(io).config;
+  const { config, agents } = loadContext(io);
+  const { dataDir } = config;
   const purge = values.purge === true;
   const chat = unregisterChat(dataDir, chatId, { purge, force: values.force === true });
+  // On a swarm the chat's folders are volumes: --purge removes them too (refused while an agent uses them).
+  if (purge && config.cluster.runtime.kind === "swarm") {
+    const store = Store.open(dataDir);
+    const installId = (() => {
+      try {
+        return store.meta.installId();
+      } finally {
+        store.close();
+      }
+    })();
+    try {
+      await removeChatVolumes(agents, installId, chat.folder);
+    } catch (err) {
+      io.stderr.write(
+        `warning: the chat's volumes were not removed (${(err as Error).message}); stop its agent and run docker volume rm nestbox-${installId}-group-${chat.folder} nestbox-${installId}-sessions-${chat.folder}\n`,
+      );
+    }
+  }
   if (json) io.stdout.write(`${JSON.stringify({ ok: true, chat, purged: purge })}\n`);
   else {
     const folder = path.join(dataDir, "groups", chat.folder);
