@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,6 +7,7 @@ import { syncSkills } from "../../src/agents/skills.js";
 import type { TokenIssuer } from "../../src/agents/supervisor.js";
 import { loadConfig } from "../../src/config.js";
 import type { ContainerRuntime } from "../../src/containers/container-runtime.js";
+import { createAgentRuntime } from "../../src/containers/agent-runtimes.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import type { AllowlistRoot } from "../../src/containers/mount-allowlist.js";
 import {
@@ -55,6 +57,11 @@ export interface HarnessOptions {
   agentMemoryMb?: number;
   /** MODEL_RETRY_WINDOW and MODEL_STALL_TIMEOUT (defaults: the product's). */
   modelRetry?: { window?: string; stall?: string };
+  /**
+   * Where agents run (default local). `swarm` needs the daemon in a swarm (test/docker/swarm.ts); each
+   * harness gets its own agents' subnet so installs never collide.
+   */
+  runtime?: "local" | "swarm";
   /** Wraps the runtime the host uses (the cold-start bench times its calls); the harness's own stays bare. */
   wrapRuntime?: (runtime: ContainerRuntime) => ContainerRuntime;
 }
@@ -82,7 +89,7 @@ export async function startAgentHarness(options: HarnessOptions) {
     host: "127.0.0.1",
     respond: options.respond,
   });
-  const docker = new DockerRuntime();
+  const engine = new DockerRuntime();
   const log =
     options.log ?? (process.env.NESTBOX_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger());
   for (const c of options.chats) {
@@ -140,9 +147,17 @@ export async function startAgentHarness(options: HarnessOptions) {
       NESTBOX_HOST_DATA_DIR: undefined,
       MODEL_RETRY_WINDOW: options.modelRetry?.window,
       MODEL_STALL_TIMEOUT: options.modelRetry?.stall,
+      AGENT_RUNTIME: options.runtime ?? "local",
+      SWARM_SUBNET: `10.${220 + randomInt(30)}.${randomInt(256)}.0/24`,
+      SWARM_HOST_ADDRESS: undefined,
+      SWARM_PLACEMENT: undefined,
+      AGENT_DIAL_PORT: "0",
+      CREDENTIAL_PROXY_PORT: "0",
     },
     root,
   );
+  // The runtime agents run on: the engine itself, or the swarm it manages.
+  const docker = createAgentRuntime(config, engine);
   const model = config.model;
   if (!model) throw new Error("the harness configures a model");
   const bindings = new Map<string, string | null>();
@@ -174,6 +189,7 @@ export async function startAgentHarness(options: HarnessOptions) {
     mountPolicy,
     llm,
     docker,
+    engine,
     store,
     supervisor,
     proxy,
@@ -209,6 +225,8 @@ export async function startAgentHarness(options: HarnessOptions) {
         for (const c of await docker.list({ "nestbox.install": installId })) await docker.remove(c.id);
         // The daemon has a small pool of bridge subnets: every test install gives its network back.
         await docker.removeNetwork(network.name);
+        // Chat volumes exist only on a swarm (chat folders); a test install leaves none behind.
+        for (const v of await docker.listVolumes({ "nestbox.install": installId })) await docker.removeVolume(v.name);
         rmSync(dataDir, { recursive: true, force: true });
         rmSync(configDir, { recursive: true, force: true });
       })();

@@ -1,0 +1,184 @@
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { processTree } from "../../scripts/bench/memory.js";
+import { chatVolumeNames } from "../../src/containers/chat-volumes.js";
+import { DockerRuntime } from "../../src/containers/docker-runtime.js";
+import { SWARM_SERVICE_LABEL } from "../../src/containers/labels.js";
+import { SwarmRuntime } from "../../src/containers/swarm/swarm-runtime.js";
+import { Store } from "../../src/store/index.js";
+import { type LiveProcess, spawnProcess } from "../process.js";
+import { waitFor } from "../wait.js";
+import { type AgentHarness, startAgentHarness } from "./agent-harness.js";
+import { useHostFixture } from "./host-fixture.js";
+import { AGENT_IMAGE, BASE_IMAGE, describeDocker } from "./support.js";
+import { withSwarm } from "./swarm.js";
+
+const root = path.join(import.meta.dirname, "..", "..");
+
+describeDocker("AGENT_RUNTIME=swarm: each chat's agent is a swarm service that dials home", () => {
+  withSwarm();
+  let h: AgentHarness;
+  /** Released by the kill test: the model's first answer of a turn waits on it. */
+  let hold: Promise<void> | null = null;
+  let requests = 0;
+  beforeAll(async () => {
+    h = await startAgentHarness({
+      runtime: "swarm",
+      chats: [
+        { chatId: "local:swarm-a", folder: "swarm-a" },
+        { chatId: "local:swarm-b", folder: "swarm-b" },
+      ],
+      respond: async (req) => {
+        requests += 1;
+        if (hold) await hold;
+        const said = JSON.stringify(req.messages);
+        if (said.includes("write the proof") && !said.includes("written-by-the-agent")) {
+          return {
+            toolCall: {
+              name: "bash",
+              arguments: { command: "echo written-by-the-agent > /workspace/group/proof.txt && id -u" },
+            },
+          };
+        }
+        return { text: said.includes("write the proof") ? "Proof written." : "pong" };
+      },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await h?.close();
+    // Nothing of the install is left: no service, no volume, no network.
+    const left = {
+      services: (await h.docker.list({ "nestbox.install": h.installId })).map((c) => c.name),
+      volumes: (await h.docker.listVolumes({ "nestbox.install": h.installId })).map((v) => v.name),
+      containers: (await h.engine.list({ "nestbox.install": h.installId })).map((c) => c.name),
+    };
+    expect(left).toEqual({ services: [], volumes: [], containers: [] });
+  }, 120_000);
+
+  it("answers a message through a service; the agent's file is in the chat's volume, its token bound to its address", async () => {
+    expect(await h.ask("local:swarm-a", "please write the proof file")).toEqual(["Proof written."]);
+    const services = await h.docker.list({ "nestbox.install": h.installId, "nestbox.folder": "swarm-a" });
+    expect(services).toHaveLength(1);
+    expect(services[0]?.name).toMatch(new RegExp(`^nestbox-${h.installId}-swarm-a-[0-9a-f]{6}$`));
+    expect(services[0]?.labels).toMatchObject({ "nestbox.chat": "local:swarm-a" });
+    // The agent runs as the service's task: every container of the install belongs to a service.
+    const containers = await h.engine.list({ "nestbox.install": h.installId });
+    expect(containers.length).toBeGreaterThan(0);
+    expect(containers.every((c) => c.labels[SWARM_SERVICE_LABEL] !== undefined)).toBe(true);
+    // The chat's folder is its named volume, not data/groups/<folder>.
+    const volume = chatVolumeNames(h.installId, "swarm-a").group;
+    const read = await h.engine.run({
+      name: `nestbox-swarm-read-${Date.now().toString(36)}`,
+      image: BASE_IMAGE,
+      labels: {},
+      env: {},
+      mounts: [],
+      volumes: [{ volume, containerPath: "/v", readOnly: true }],
+      cmd: ["cat", "/v/proof.txt"],
+    });
+    expect(read.stdout.trim()).toBe("written-by-the-agent");
+    // One node: the credential-proxy token is bound to the task's own address on the agents' bridge.
+    const address = await h.docker.containerAddress(services[0]?.id ?? "", h.network);
+    expect(address).toMatch(/^10\.\d+\.\d+\.\d+$/);
+    expect([...h.bindings.values()]).toContain(address);
+  }, 180_000);
+
+  it("a task killed mid-turn is retried on a new service and answered exactly once", async () => {
+    let release: () => void = () => {};
+    hold = new Promise((r) => {
+      release = r;
+    });
+    const before = requests;
+    const sent = h.channel.sent.length;
+    await h.channel.receive("local:swarm-b", "ping");
+    await waitFor(() => requests > before, "the model request of the first agent", 120_000);
+    const [first] = await h.docker.list({ "nestbox.install": h.installId, "nestbox.folder": "swarm-b" });
+    const task = (await h.engine.list({ "nestbox.install": h.installId, "nestbox.folder": "swarm-b" })).find(
+      (c) => c.running,
+    );
+    expect(task).toBeDefined();
+    await h.engine.kill(task?.id ?? "");
+    hold = null;
+    release();
+    await h.pipeline.drain();
+    const replies = h.channel.sent.slice(sent).filter((s) => s.chatId === "local:swarm-b");
+    expect(replies.map((r) => r.text)).toEqual(["pong"]);
+    const now = await h.docker.list({ "nestbox.install": h.installId, "nestbox.folder": "swarm-b" });
+    expect(now.map((s) => s.id)).not.toContain(first?.id);
+    expect(now).toHaveLength(1);
+  }, 240_000);
+});
+
+describeDocker(
+  "AGENT_RUNTIME=swarm npm start: answers, and a restarted host reaps the old host's services",
+  () => {
+    withSwarm();
+    const model = useHostFixture("nestbox-swarm-start-", () => "hi from the swarm");
+    let running: LiveProcess | null = null;
+    const dataDir = () => path.join(model.cwd, "data");
+    const npmStart = () => {
+      running = spawnProcess("npm", ["start"], {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: model.cwd,
+          LOG_LEVEL: "warn",
+          NESTBOX_HEALTH_PORT: "0",
+          NESTBOX_DATA_DIR: dataDir(),
+          MODEL: "scripted",
+          OPENAI_BASE_URL: model.llm.url,
+          AGENT_IMAGE,
+          AGENT_RUNTIME: "swarm",
+          SWARM_SUBNET: "10.219.7.0/24",
+        },
+      });
+      return running;
+    };
+    const installId = () => {
+      const store = Store.open(dataDir());
+      try {
+        return store.meta.installId();
+      } finally {
+        store.close();
+      }
+    };
+    afterEach(async () => {
+      for (const pid of running?.child.pid ? processTree(running.child.pid) : []) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      running = null;
+    });
+
+    it("answers through a service; after a SIGKILL the next start removes the orphaned service and answers", async () => {
+      const first = npmStart();
+      first.send("hello");
+      await first.waitFor("Andy: hi from the swarm\n", { timeoutMs: 180_000 });
+      const swarm = new SwarmRuntime({ engine: new DockerRuntime() });
+      const install = installId();
+      const [orphan] = await swarm.list({ "nestbox.install": install });
+      expect(orphan?.name).toMatch(new RegExp(`^nestbox-${install}-main-`));
+      // The host dies without a word: its agent's service stays behind.
+      for (const pid of processTree(first.child.pid as number).reverse()) process.kill(pid, "SIGKILL");
+      await first.exited();
+      expect((await swarm.list({ "nestbox.install": install })).map((s) => s.id)).toContain(orphan?.id);
+
+      const second = npmStart();
+      second.send("hello again");
+      await second.waitFor("Andy: hi from the swarm\n", { timeoutMs: 180_000 });
+      const now = await swarm.list({ "nestbox.install": install });
+      expect(now.map((s) => s.id)).not.toContain(orphan?.id);
+      second.endInput();
+      expect(await second.exited()).toBe(0);
+      // A clean stop leaves no service behind.
+      await waitFor(
+        async () => (await swarm.list({ "nestbox.install": install })).length === 0,
+        "no services",
+        30_000,
+      );
+    }, 420_000);
+  },
+);
