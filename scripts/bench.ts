@@ -4,7 +4,7 @@
  *
  *   npm run bench                       (needs Docker and the agent image; see .ci/run)
  *   BENCH_RUNS=5 BENCH_TURNS=30 npm run bench
- *   BENCH_ONLY=scale BENCH_SCALE_CHATS=100 npm run bench     (sections: core, cold, memory, scale, restart)
+ *   BENCH_ONLY=scale BENCH_SCALE_CHATS=100 npm run bench     (sections: core, cold, memory, scale, restart, swarm)
  */
 import { cpus, totalmem } from "node:os";
 import { performance } from "node:perf_hooks";
@@ -15,6 +15,7 @@ import { measureColdPhases, startBareContainer } from "./bench/cold.js";
 import { measureBareNode, measureIdleTreeMedian } from "./bench/memory.js";
 import { measureRestart } from "./bench/restart.js";
 import { measureScale } from "./bench/scale.js";
+import { measureSwarmVsLocal } from "./bench/swarm.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TURNS = Number(process.env.BENCH_TURNS ?? 20);
@@ -128,7 +129,7 @@ async function oneRun(run: number) {
 }
 
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? "core,cold,memory,scale,restart").split(",").map((x) => x.trim()),
+  (process.env.BENCH_ONLY ?? "core,cold,memory,scale,restart,swarm").split(",").map((x) => x.trim()),
 );
 
 async function core() {
@@ -218,6 +219,14 @@ if (ONLY.has("restart")) {
     chats: Number(process.env.BENCH_RESTART_CHATS ?? 50),
     agentImage: AGENT_IMAGE,
     restarts: Number(process.env.BENCH_RESTARTS ?? 3),
+  });
+}
+if (ONLY.has("swarm")) {
+  log("swarm: cold first reply and warm round trip, AGENT_RUNTIME=swarm vs local, same run");
+  result.swarm = await measureSwarmVsLocal({
+    runs: Number(process.env.BENCH_SWARM_RUNS ?? 3),
+    warmTurns: Number(process.env.BENCH_SWARM_TURNS ?? 20),
+    coldStarts: Number(process.env.BENCH_SWARM_COLD ?? 3),
   });
 }
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
