@@ -210,11 +210,16 @@ export class SwarmRuntime implements ContainerRuntime {
       throw err;
     }
     const node = await this.#localNode();
-    for (const t of tasks) {
+    const here = tasks.flatMap((t) => {
       const containerId = t.Status.ContainerStatus?.ContainerID;
-      if (containerId && t.NodeID === node && !isTerminal(t)) await this.#e.kill(containerId);
-    }
+      return containerId && t.NodeID === node ? [{ containerId, running: !isTerminal(t) }] : [];
+    });
+    // Killed first: removal is forceful, as a local container's is (Swarm would grant the stop grace).
+    for (const c of here) if (c.running) await this.#e.kill(c.containerId);
     await this.#e.removeService(id);
+    // Swarm drops the task before the node removes its container: remove ours here, so that once
+    // this returns nothing holds the service's volumes or networks on this node.
+    for (const c of here) await this.#e.remove(c.containerId);
     const ids = tasks.map((t) => t.ID);
     const deadline = Date.now() + 60_000;
     while (ids.length > 0 && (await this.#e.listTasks({ id: ids })).length > 0) {
