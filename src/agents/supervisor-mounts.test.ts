@@ -22,6 +22,7 @@ function recordingRuntime(created: ContainerSpec[]): ContainerRuntime {
     throw new Error("not used");
   };
   return {
+    transport: "attach",
     version: no,
     create: async (spec) => {
       created.push(spec);
@@ -47,6 +48,9 @@ function recordingRuntime(created: ContainerSpec[]): ContainerRuntime {
     removeNetwork: no,
     containerAddress: no,
     buildImage: no,
+    ensureVolume: no,
+    removeVolume: no,
+    listVolumes: no,
   };
 }
 

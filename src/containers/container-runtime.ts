@@ -7,6 +7,27 @@ export interface BindMount {
   readOnly: boolean;
 }
 
+/** A named volume mounted into a container (chat folders on runtimes without shared host paths). */
+export interface VolumeMount {
+  volume: string;
+  containerPath: string;
+  readOnly: boolean;
+}
+
+/** A named volume to create: its labels, and the driver (the runtime's configured one when unset). */
+export interface VolumeSpec {
+  labels: Record<string, string>;
+  driver?: string;
+  driverOptions?: Record<string, string>;
+}
+
+/** A volume as the engine reports it. */
+export interface VolumeInfo {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+}
+
 /** Everything needed to create a container. */
 export interface ContainerSpec {
   name: string;
@@ -18,6 +39,8 @@ export interface ContainerSpec {
   user?: string;
   workingDir?: string;
   mounts: BindMount[];
+  /** Named volumes; a runtime creates a missing one with the driver it was configured with. */
+  volumes?: VolumeMount[];
   tmpfs?: Record<string, string>;
   readOnlyRootfs?: boolean;
   capDrop?: string[];
@@ -58,6 +81,8 @@ export interface NetworkSpec {
   /** No route out of the host (Docker `internal`): containers reach only the host itself. */
   internal: boolean;
   labels: Record<string, string>;
+  /** The network's IPv4 subnet (CIDR); its first address is the gateway. Required by the swarm runtime. */
+  subnet?: string;
 }
 
 /** A network as the engine reports it. */
@@ -110,14 +135,16 @@ export interface ImageInfo {
 }
 
 /**
- * The container engine, as nestbox uses it. One implementation (`docker-runtime.ts`, the only file
- * that imports dockerode); every implementation passes the runtime conformance suite.
+ * The container engine, as nestbox uses it: `docker-runtime.ts` (the only file that imports dockerode)
+ * and `swarm/swarm-runtime.ts` (services on a Docker Swarm); both pass the runtime conformance suite.
  */
 export interface ContainerRuntime {
+  /** How the host talks to this runtime's containers: attached stdio, or the agent dials the host. */
+  readonly transport: "attach" | "dial";
   /** The engine's version; throws ContainerError when it cannot be reached. */
   version(): Promise<string>;
   create(spec: ContainerSpec): Promise<string>;
-  /** Attaches stdin/stdout/stderr; call before `start` so no output is missed. */
+  /** Attaches stdin/stdout/stderr; call before `start` so no output is missed (transport "attach" only). */
   attach(id: string): Promise<AttachedStdio>;
   start(id: string): Promise<void>;
   /** Resolves with the exit code once the container stops. */
@@ -156,4 +183,10 @@ export interface ContainerRuntime {
   /** The container's IPv4 address on `network`; null when the container or its endpoint there is absent. */
   containerAddress(id: string, network: string): Promise<string | null>;
   buildImage(spec: BuildSpec): Promise<void>;
+  /** Creates a named volume, or leaves an existing one (same name) as it is. */
+  ensureVolume(name: string, spec: VolumeSpec): Promise<void>;
+  /** Removes a volume; one already gone is not an error; one in use: ContainerError DOCKER_VOLUME_IN_USE. */
+  removeVolume(name: string): Promise<void>;
+  /** Volumes carrying every given label (`value` undefined: any value). */
+  listVolumes(labels: Record<string, string | undefined>): Promise<VolumeInfo[]>;
 }

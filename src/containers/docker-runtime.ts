@@ -11,60 +11,59 @@ import type {
   NetworkInfo,
   NetworkSpec,
   RunResult,
+  VolumeInfo,
+  VolumeSpec,
 } from "./container-runtime.js";
 import { type DockerEndpoint, dockerConnection, dockerUnreachable } from "./docker-connection.js";
+import {
+  collect,
+  demuxLogs,
+  firstAddress,
+  gatewayOf,
+  ICC,
+  type IpamView,
+  statusOf,
+  subnetOf,
+  wrap,
+} from "./docker-util.js";
+import type {
+  NetworkCreate,
+  NetworkView,
+  ServiceSpec,
+  ServiceView,
+  SwarmEngine,
+  SwarmState,
+  TaskView,
+} from "./swarm/engine.js";
 import { packTar } from "./tar.js";
 
 /** Where the Docker engine is and how to talk to it (DOCKER_HOST, TLS, ssh): see {@link dockerConnection}. */
 export type DockerRuntimeConfig = DockerEndpoint;
 
-/** Docker's bridge driver option that turns inter-container traffic on a network on or off. */
-const ICC = "com.docker.network.bridge.enable_icc";
+/** How long run() waits, after the exit, for the attach stream to hand over the last output. */
+const OUTPUT_DRAIN_MS = 2_000;
 
-interface RawNetwork {
+interface RawNetwork extends IpamView {
   Name: string;
   Driver?: string;
   Internal?: boolean;
   Labels?: Record<string, string> | null;
   Options?: Record<string, string> | null;
-  IPAM?: { Config?: { Gateway?: string; Subnet?: string }[] | null };
 }
 
-/** The network's IPv4 gateway; older engines leave it out for the default bridge: the subnet's first address. */
-function gatewayOf(net: RawNetwork): string | null {
-  const configs = net.IPAM?.Config ?? [];
-  const gateway = configs.find((c) => c.Gateway && !c.Gateway.includes(":"))?.Gateway;
-  if (gateway) return gateway;
-  const v4 = configs.map((c) => /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/\d+$/.exec(c.Subnet ?? "")).find(Boolean);
-  return v4 ? `${v4[1]}.${v4[2]}.${v4[3]}.${Number(v4[4]) + 1}` : null;
+/** A subnet's IPAM entry, its gateway the first address. */
+function ipamConfig(subnet: string): { Subnet: string; Gateway: string } {
+  const gateway = firstAddress(subnet);
+  if (!gateway) throw new ContainerError("NETWORK_SUBNET_INVALID", `${subnet} is not an IPv4 CIDR subnet`);
+  return { Subnet: subnet, Gateway: gateway };
 }
 
-/** How long run() waits, after the exit, for the attach stream to hand over the last output. */
-const OUTPUT_DRAIN_MS = 2_000;
-
-/** Collects a stream's text; `ended` resolves when it ends (never rejects). */
-function collect(stream: NodeJS.ReadableStream): { text: () => string; ended: Promise<void> } {
-  const chunks: Buffer[] = [];
-  stream.on("data", (d: Buffer) => chunks.push(d));
-  const ended = new Promise<void>((resolve) => {
-    stream.once("end", resolve);
-    stream.once("close", resolve);
-    stream.once("error", () => resolve());
-  });
-  return { text: () => Buffer.concat(chunks).toString(), ended };
-}
-
-const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode;
-
-function wrap(what: string, err: unknown): ContainerError {
-  const message =
-    (err as { json?: { message?: string } }).json?.message ?? (err as Error).message ?? String(err);
-  const code = statusOf(err) === undefined ? "DOCKER_UNREACHABLE" : `DOCKER_${statusOf(err)}`;
-  return new ContainerError(code, `${what}: ${message}`, { cause: err });
-}
-
-/** The ContainerRuntime backed by the Docker Engine API (dockerode). */
-export class DockerRuntime implements ContainerRuntime {
+/**
+ * The ContainerRuntime backed by the Docker Engine API (dockerode), with attached stdio; also the
+ * SwarmEngine (services, tasks) the swarm runtime drives.
+ */
+export class DockerRuntime implements ContainerRuntime, SwarmEngine {
+  readonly transport = "attach" as const;
   readonly #docker: Docker;
   /** Where the engine is, for messages: the socket path or DOCKER_HOST. */
   readonly #endpoint: string;
@@ -104,6 +103,12 @@ export class DockerRuntime implements ContainerRuntime {
         Tty: false,
         HostConfig: {
           Binds: spec.mounts.map((m) => `${m.hostPath}:${m.containerPath}:${m.readOnly ? "ro" : "rw"}`),
+          Mounts: (spec.volumes ?? []).map((v) => ({
+            Type: "volume" as const,
+            Source: v.volume,
+            Target: v.containerPath,
+            ReadOnly: v.readOnly,
+          })),
           Tmpfs: spec.tmpfs,
           ReadonlyRootfs: spec.readOnlyRootfs ?? false,
           CapDrop: spec.capDrop,
@@ -270,8 +275,9 @@ export class DockerRuntime implements ContainerRuntime {
           ...(i.Config.Cmd ?? []),
         ],
         user: i.Config.User,
+        // A named volume is reported by its name (where the engine keeps it is its own business).
         mounts: (i.Mounts ?? []).map((m) => ({
-          source: m.Source,
+          source: m.Type === "volume" && m.Name ? m.Name : m.Source,
           destination: m.Destination,
           readOnly: !m.RW,
         })),
@@ -359,7 +365,8 @@ export class DockerRuntime implements ContainerRuntime {
         const same =
           existing.Driver === "bridge" &&
           (existing.Internal ?? false) === spec.internal &&
-          existing.Options?.[ICC] === "false";
+          existing.Options?.[ICC] === "false" &&
+          (spec.subnet === undefined || subnetOf(existing) === spec.subnet);
         if (same) return { name, gateway: gatewayOf(existing), internal: spec.internal };
         await this.removeNetwork(name);
       }
@@ -371,6 +378,7 @@ export class DockerRuntime implements ContainerRuntime {
           CheckDuplicate: true,
           Labels: spec.labels,
           Options: { [ICC]: "false" },
+          ...(spec.subnet ? { IPAM: { Config: [ipamConfig(spec.subnet)] } } : {}),
         });
       } catch (err) {
         if (statusOf(err) !== 409) throw wrap(`cannot create network ${name}`, err);
@@ -387,8 +395,10 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (err) {
       if (statusOf(err) === 404) return;
       const e = wrap(`cannot remove network ${name}`, err);
-      // The engine answers 403 (older) or 409 while containers still have endpoints on it.
-      if (statusOf(err) === 403 || statusOf(err) === 409)
+      // The engine answers 403 (older) or 409 while containers still have endpoints on it; a swarm
+      // network a service still uses: 400 (FailedPrecondition).
+      const inUse = statusOf(err) === 400 && /in use/.test(e.message);
+      if (statusOf(err) === 403 || statusOf(err) === 409 || inUse)
         throw new ContainerError("DOCKER_NETWORK_IN_USE", `${e.message} (containers still use it)`, {
           cause: err,
         });
@@ -413,6 +423,139 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw wrap(`cannot inspect network ${name}`, err);
+    }
+  }
+
+  async ensureVolume(name: string, spec: VolumeSpec): Promise<void> {
+    try {
+      await this.#docker.getVolume(name).inspect();
+      return;
+    } catch (err) {
+      if (statusOf(err) !== 404) throw wrap(`cannot inspect volume ${name}`, err);
+    }
+    try {
+      await this.#docker.createVolume({
+        Name: name,
+        Driver: spec.driver ?? "local",
+        DriverOpts: spec.driverOptions ?? {},
+        Labels: spec.labels,
+      });
+    } catch (err) {
+      throw wrap(`cannot create volume ${name}`, err);
+    }
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.#docker.getVolume(name).remove();
+    } catch (err) {
+      if (statusOf(err) === 404) return;
+      const e = wrap(`cannot remove volume ${name}`, err);
+      if (statusOf(err) === 409)
+        throw new ContainerError("DOCKER_VOLUME_IN_USE", `${e.message} (a container still uses it)`, {
+          cause: err,
+        });
+      throw e;
+    }
+  }
+
+  async listVolumes(labels: Record<string, string | undefined>): Promise<VolumeInfo[]> {
+    const filters = Object.entries(labels).map(([k, v]) => (v === undefined ? k : `${k}=${v}`));
+    try {
+      const r = await this.#docker.listVolumes({ filters: { label: filters } });
+      return (r.Volumes ?? []).map((v) => ({ name: v.Name, driver: v.Driver, labels: v.Labels ?? {} }));
+    } catch (err) {
+      throw wrap("cannot list volumes", err);
+    }
+  }
+
+  async swarmState(): Promise<SwarmState> {
+    try {
+      const info = (await this.#docker.info()) as {
+        Swarm?: { LocalNodeState?: string; NodeID?: string; ControlAvailable?: boolean };
+      };
+      return {
+        localNodeState: info.Swarm?.LocalNodeState ?? "inactive",
+        nodeId: info.Swarm?.NodeID ?? "",
+        manager: info.Swarm?.ControlAvailable ?? false,
+      };
+    } catch (err) {
+      throw dockerUnreachable(err, this.#endpoint);
+    }
+  }
+
+  async createService(spec: ServiceSpec): Promise<string> {
+    try {
+      const s = (await this.#docker.createService(spec as unknown as Docker.CreateServiceOptions)) as {
+        id: string;
+      };
+      return s.id;
+    } catch (err) {
+      throw wrap(`cannot create service ${spec.Name} from ${spec.TaskTemplate.ContainerSpec.Image}`, err);
+    }
+  }
+
+  async inspectService(id: string): Promise<ServiceView | null> {
+    try {
+      return (await this.#docker.getService(id).inspect()) as ServiceView;
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw wrap(`cannot inspect service ${id}`, err);
+    }
+  }
+
+  async updateService(id: string, version: number, spec: ServiceSpec): Promise<void> {
+    try {
+      await this.#docker.getService(id).update({ ...spec, version } as unknown as Docker.ServiceSpec);
+    } catch (err) {
+      throw wrap(`cannot update service ${id}`, err);
+    }
+  }
+
+  async removeService(id: string): Promise<void> {
+    try {
+      await this.#docker.getService(id).remove();
+    } catch (err) {
+      if (statusOf(err) !== 404) throw wrap(`cannot remove service ${id}`, err);
+    }
+  }
+
+  async listServices(filters: { label?: string[]; id?: string[] }): Promise<ServiceView[]> {
+    try {
+      return (await this.#docker.listServices({ filters })) as unknown as ServiceView[];
+    } catch (err) {
+      throw wrap("cannot list services", err);
+    }
+  }
+
+  async listTasks(filters: { service?: string[]; id?: string[] }): Promise<TaskView[]> {
+    try {
+      return (await this.#docker.listTasks({ filters })) as unknown as TaskView[];
+    } catch (err) {
+      throw wrap("cannot list tasks", err);
+    }
+  }
+
+  async serviceLogs(id: string): Promise<{ stdout: string; stderr: string }> {
+    try {
+      const logs = this.#docker.getService(id).logs({ stdout: true, stderr: true, follow: false });
+      // Without follow the engine's whole answer comes back at once, not a stream.
+      const data = (await logs) as unknown as Buffer | string;
+      return demuxLogs(Buffer.isBuffer(data) ? data : Buffer.from(data, "binary"));
+    } catch (err) {
+      throw wrap(`cannot read the logs of service ${id}`, err);
+    }
+  }
+
+  async inspectNetwork(name: string): Promise<NetworkView | null> {
+    return (await this.#network(name)) as NetworkView | null;
+  }
+
+  async createNetwork(spec: NetworkCreate): Promise<void> {
+    try {
+      await this.#docker.createNetwork({ ...spec, CheckDuplicate: true } as Docker.NetworkCreateOptions);
+    } catch (err) {
+      throw wrap(`cannot create network ${spec.Name}`, err);
     }
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -8,13 +8,19 @@ import { ContainerError } from "../../src/errors.js";
 
 const LABEL = "nestbox.conformance";
 const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
-/** Once a line arrives on stdin, connects to argv host:port; prints OK, REFUSED or TIMEOUT. */
-const CONNECT = `process.stdin.once("data", () => {
+/**
+ * Once /signal/go exists, connects to argv host:port; exits 0 connected, 1 refused, 2 timed out, 3 other.
+ * (Exit codes, not output: it works the same on runtimes without attach.)
+ */
+const CONNECT = `const go = setInterval(() => {
+  if (!require("fs").existsSync("/signal/go")) return;
+  clearInterval(go);
   const s = require("net").connect(+process.argv[2], process.argv[1]);
-  setTimeout(() => { console.log("TIMEOUT"); process.exit(0); }, 3000);
-  s.on("connect", () => { console.log("OK"); process.exit(0); });
-  s.on("error", (e) => { console.log(e.code === "ECONNREFUSED" ? "REFUSED" : "ERR " + e.code); process.exit(0); });
-});`;
+  setTimeout(() => process.exit(2), 3000);
+  s.on("connect", () => process.exit(0));
+  s.on("error", (e) => process.exit(e.code === "ECONNREFUSED" ? 1 : 3));
+}, 100);`;
+const OUTCOME: Record<number, string> = { 0: "OK", 1: "REFUSED", 2: "TIMEOUT", 3: "ERR" };
 
 /** Reads a stream until `predicate` holds for the text so far. */
 function readUntil(
@@ -35,14 +41,30 @@ function readUntil(
   });
 }
 
+/** What a conformance run may be told beyond the runtime and the image. */
+export interface ConformanceOptions {
+  /** Anything of this run the engine still holds (containers, services, networks, volumes), by label `nestbox.conformance=<run>` or name prefix `conformance-<run>`: must be none after the suite. */
+  leftovers?: (run: string) => Promise<string[]>;
+}
+
 /**
  * The behaviour every ContainerRuntime must show against a real engine. `image` needs `sh`,
- * `cat`, `sleep` and `node`; the engine must run on this machine (the host's side of a network is checked). Call inside a describe that only runs when the engine is reachable.
+ * `cat`, `sleep` and `node`; the engine must run on this machine (the host's side of a network is
+ * checked, and bind mounts come from this machine). Attach cases run only for transport "attach".
+ * Call inside a describe that only runs when the engine is reachable.
  */
-export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: string): void {
+export function runtimeConformance(
+  makeRuntime: () => ContainerRuntime,
+  image: string,
+  options: ConformanceOptions = {},
+): void {
   const rt = makeRuntime();
+  const attachIt = it.runIf(rt.transport === "attach");
   const run = `${process.pid}-${Date.now().toString(36)}`;
+  // An explicit subnet (the swarm runtime needs one), random so parallel runs do not collide.
+  const subnet = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}.0/24`;
   const dir = mkdtempSync(path.join(tmpdir(), "nestbox-conf-"));
+  chmodSync(dir, 0o755);
   const spec = (name: string, over: Partial<ContainerSpec> = {}): ContainerSpec => ({
     name: `conformance-${run}-${name}`,
     image,
@@ -53,17 +75,20 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
   });
 
   const netName = `conformance-${run}-net`;
+  const volName = `conformance-${run}-vol`;
   afterAll(async () => {
     for (const c of await rt.list({ [LABEL]: run })) await rt.remove(c.id);
     await rt.removeNetwork(netName);
+    for (const v of await rt.listVolumes({ [LABEL]: run })) await rt.removeVolume(v.name);
     rmSync(dir, { recursive: true, force: true });
+    if (options.leftovers) expect(await options.leftovers(run)).toEqual([]);
   });
 
   it("reports the engine version", async () => {
     expect(await rt.version()).toMatch(/^\d+\.\d+/);
   });
 
-  it("round-trips JSON lines over attached stdin/stdout, with stderr kept apart", async () => {
+  attachIt("round-trips JSON lines over attached stdin/stdout, with stderr kept apart", async () => {
     const id = await rt.create(spec("echo", { cmd: ["sh", "-c", "echo started >&2; cat"], openStdin: true }));
     const io = await rt.attach(id);
     const out = readUntil(io.stdout, (s) => s.includes("\n"));
@@ -76,15 +101,22 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
     await rt.remove(id);
   });
 
-  it("ends a container's open stdin when its attached client goes, so the program sees end of input", async () => {
-    const id = await rt.create(
-      spec("stdin-once", { cmd: ["sh", "-c", "cat >/dev/null; exit 7"], openStdin: true }),
-    );
-    const io = await rt.attach(id);
-    await rt.start(id);
-    io.close();
-    expect(await rt.wait(id)).toBe(7);
-    await rt.remove(id);
+  attachIt(
+    "ends a container's open stdin when its attached client goes, so the program sees end of input",
+    async () => {
+      const id = await rt.create(
+        spec("stdin-once", { cmd: ["sh", "-c", "cat >/dev/null; exit 7"], openStdin: true }),
+      );
+      const io = await rt.attach(id);
+      await rt.start(id);
+      io.close();
+      expect(await rt.wait(id)).toBe(7);
+      await rt.remove(id);
+    },
+  );
+
+  it.runIf(rt.transport === "dial")("refuses to attach: its containers dial the host", async () => {
+    await expect(rt.attach("any")).rejects.toMatchObject({ code: "ATTACH_UNSUPPORTED" });
   });
 
   it("waits for the exit code", async () => {
@@ -141,40 +173,34 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
 
   it("applies the hardening: read-only root, tmpfs /tmp, no capabilities, bind mounts rw and ro", async () => {
     const rw = mkdtempSync(path.join(dir, "rw-"));
-    const id = await rt.create(
-      spec("hardened", {
-        cmd: [
-          "sh",
-          "-c",
-          "touch /root-test 2>/dev/null && echo root-writable; echo tmp > /tmp/x && echo tmp-ok; " +
-            "echo hi > /rw/out.txt && echo rw-ok; echo no > /ro/hello.txt 2>/dev/null || echo ro-refused; " +
-            "grep CapEff /proc/self/status",
-        ],
-        readOnlyRootfs: true,
-        tmpfs: { "/tmp": "rw,size=16m" },
-        capDrop: ["ALL"],
-        securityOpt: ["no-new-privileges"],
-        init: true,
-        memoryBytes: 128 * 1024 * 1024,
-        pidsLimit: 64,
-        mounts: [
-          { hostPath: rw, containerPath: "/rw", readOnly: false },
-          { hostPath: dir, containerPath: "/ro", readOnly: true },
-        ],
-      }),
-    );
-    const io = await rt.attach(id);
-    const out = readUntil(io.stdout, (s) => s.includes("CapEff"));
-    await rt.start(id);
-    const text = await out;
+    chmodSync(rw, 0o777);
+    const hardened = spec("hardened", {
+      cmd: [
+        "sh",
+        "-c",
+        "touch /root-test 2>/dev/null && echo root-writable; echo tmp > /tmp/x && echo tmp-ok; " +
+          "echo hi > /rw/out.txt && echo rw-ok; echo no > /ro/hello.txt 2>/dev/null || echo ro-refused; " +
+          "grep CapEff /proc/self/status",
+      ],
+      readOnlyRootfs: true,
+      tmpfs: { "/tmp": "rw,size=16m" },
+      capDrop: ["ALL"],
+      securityOpt: ["no-new-privileges"],
+      init: true,
+      memoryBytes: 128 * 1024 * 1024,
+      pidsLimit: 64,
+      mounts: [
+        { hostPath: rw, containerPath: "/rw", readOnly: false },
+        { hostPath: dir, containerPath: "/ro", readOnly: true },
+      ],
+    });
+    const text = (await rt.run(hardened)).stdout;
     expect(text).not.toContain("root-writable");
     expect(text).toContain("tmp-ok");
     expect(text).toContain("rw-ok");
     expect(text).toContain("ro-refused");
     expect(text).toMatch(/CapEff:\s+0+\n/);
     expect(readFileSync(path.join(rw, "out.txt"), "utf8")).toBe("hi\n");
-    await rt.wait(id);
-    await rt.remove(id);
   });
 
   it("stops a running container within the grace period", async () => {
@@ -191,29 +217,32 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
     expect(await rt.bridgeGateway()).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
   });
 
-  /** Runs CONNECT in a container on `network`: what it printed, and its address there. */
+  /** Runs CONNECT in a container on `network`: how its connection went, and its address there. */
   async function connectFrom(network: string, host: string, port: number) {
+    const signal = mkdtempSync(path.join(dir, "signal-"));
+    chmodSync(signal, 0o755);
     const id = await rt.create(
       spec(`connect-${Math.random().toString(36).slice(2, 8)}`, {
         cmd: ["node", "-e", CONNECT, host, String(port)],
         network,
-        openStdin: true,
+        mounts: [{ hostPath: signal, containerPath: "/signal", readOnly: true }],
       }),
     );
-    const io = await rt.attach(id);
-    const out = readUntil(io.stdout, (s) => s.includes("\n"));
     await rt.start(id);
-    const address = await rt.containerAddress(id, network);
-    io.stdin.write("go\n");
-    const text = (await out).trim();
-    io.close();
+    let address: string | null = null;
+    for (let i = 0; i < 150 && !address; i++) {
+      address = await rt.containerAddress(id, network);
+      if (!address) await new Promise((r) => setTimeout(r, 100));
+    }
+    writeFileSync(path.join(signal, "go"), "");
+    const code = await rt.wait(id);
     await rt.remove(id);
-    return { out: text, address };
+    return { out: OUTCOME[code] ?? `exit ${code}`, address };
   }
 
   it("creates a labelled network once, reports its gateway and each container's address on it", async () => {
     const labels = { [LABEL]: run };
-    const first = await rt.ensureNetwork(netName, { internal: false, labels });
+    const first = await rt.ensureNetwork(netName, { internal: false, labels, subnet });
     expect(first).toEqual({ name: netName, gateway: expect.stringMatching(IPV4), internal: false });
     const id = await rt.create(spec("on-net", { cmd: ["sleep", "300"], init: true, network: netName }));
     await rt.start(id);
@@ -221,21 +250,25 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
     expect(address).toMatch(IPV4);
     expect(await rt.containerAddress(id, "bridge")).toBeNull();
     // Idempotent: asking again while a container uses it keeps the same network (and the container on it).
-    expect(await rt.ensureNetwork(netName, { internal: false, labels })).toEqual(first);
+    expect(await rt.ensureNetwork(netName, { internal: false, labels, subnet })).toEqual(first);
     expect(await rt.containerAddress(id, netName)).toBe(address);
     // Other settings mean replacing it, which the engine refuses while a container is attached.
-    const replacing = rt.ensureNetwork(netName, { internal: true, labels });
+    const replacing = rt.ensureNetwork(netName, { internal: true, labels, subnet });
     await expect(replacing).rejects.toBeInstanceOf(ContainerError);
     await expect(replacing).rejects.toMatchObject({ code: "DOCKER_NETWORK_IN_USE" });
     await expect(
-      rt.ensureNetwork(netName, { internal: false, labels: { [LABEL]: "another-install" } }),
+      rt.ensureNetwork(netName, { internal: false, labels: { [LABEL]: "another-install" }, subnet }),
     ).rejects.toThrow(/exists without the labels/);
     await rt.remove(id);
     expect(await rt.containerAddress(id, netName)).toBeNull();
   });
 
   it("keeps inter-container traffic off on its networks; the host is reached on the gateway as the container's address", async () => {
-    const { gateway } = await rt.ensureNetwork(netName, { internal: false, labels: { [LABEL]: run } });
+    const { gateway } = await rt.ensureNetwork(netName, {
+      internal: false,
+      labels: { [LABEL]: run },
+      subnet,
+    });
     const listener = await rt.create(
       spec("listener", {
         cmd: ["node", "-e", "require('net').createServer((s) => s.end('hi')).listen(9999)"],
@@ -265,7 +298,10 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
       seen.push(s.remoteAddress?.replace(/^::ffff:/, "") ?? "");
       s.end();
     });
-    await new Promise<void>((r) => server.listen(0, gateway ?? "", r));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, gateway ?? "", resolve);
+    });
     try {
       const port = (server.address() as AddressInfo).port;
       const from = await connectFrom(netName, gateway ?? "", port);
@@ -280,15 +316,54 @@ export function runtimeConformance(makeRuntime: () => ContainerRuntime, image: s
 
   it("replaces a network whose settings changed once nothing uses it, and removes it", async () => {
     const labels = { [LABEL]: run };
-    await rt.ensureNetwork(netName, { internal: false, labels });
-    const internal = await rt.ensureNetwork(netName, { internal: true, labels });
+    await rt.ensureNetwork(netName, { internal: false, labels, subnet });
+    const internal = await rt.ensureNetwork(netName, { internal: true, labels, subnet });
     expect(internal).toMatchObject({ name: netName, internal: true, gateway: expect.stringMatching(IPV4) });
     await rt.removeNetwork(netName);
-    // Gone: a container meant for it cannot start.
-    const orphan = await rt.create(spec("gone-net", { cmd: ["true"], network: netName }));
-    await expect(rt.start(orphan)).rejects.toThrow(/network .* not found/);
-    await rt.remove(orphan);
+    // Gone: a container meant for it cannot start (the engine refuses at create or at start).
+    let orphan: string | null = null;
+    const starting = (async () => {
+      orphan = await rt.create(spec("gone-net", { cmd: ["true"], network: netName }));
+      await rt.start(orphan);
+    })();
+    await expect(starting).rejects.toThrow(/network .* not found/);
+    if (orphan) await rt.remove(orphan);
     await expect(rt.removeNetwork(netName)).resolves.toBeUndefined();
+  });
+
+  it("creates a labelled volume once, mounts it rw and ro, refuses to remove it in use, then removes it", async () => {
+    const labels = { [LABEL]: run };
+    await rt.ensureVolume(volName, { labels });
+    // An existing volume is left as it is.
+    await rt.ensureVolume(volName, { labels: { [LABEL]: run, "nestbox.extra": "ignored" } });
+    expect(await rt.listVolumes({ [LABEL]: run })).toEqual([{ name: volName, driver: "local", labels }]);
+    expect(await rt.listVolumes({ [LABEL]: "another-run" })).toEqual([]);
+    const mount = (readOnly: boolean) => [{ volume: volName, containerPath: "/v", readOnly }];
+    const wrote = await rt.run(
+      spec("vol-write", { volumes: mount(false), cmd: ["sh", "-c", "echo kept > /v/f && cat /v/f"] }),
+    );
+    expect(wrote).toMatchObject({ exitCode: 0, stdout: "kept\n" });
+    const read = await rt.run(
+      spec("vol-read", {
+        volumes: mount(true),
+        cmd: ["sh", "-c", "cat /v/f; echo no 2>/dev/null > /v/f || echo ro-refused"],
+      }),
+    );
+    expect(read.stdout).toBe("kept\nro-refused\n");
+    const id = await rt.create(
+      spec("vol-user", { cmd: ["sleep", "300"], init: true, volumes: mount(false) }),
+    );
+    await rt.start(id);
+    expect((await rt.inspect(id))?.mounts).toContainEqual({
+      source: volName,
+      destination: "/v",
+      readOnly: false,
+    });
+    await expect(rt.removeVolume(volName)).rejects.toMatchObject({ code: "DOCKER_VOLUME_IN_USE" });
+    await rt.remove(id);
+    await rt.removeVolume(volName);
+    expect(await rt.listVolumes({ [LABEL]: run })).toEqual([]);
+    await expect(rt.removeVolume(volName)).resolves.toBeUndefined();
   });
 
   it("builds an image from in-memory files, and reports a failing build as a ContainerError", async () => {

@@ -13,6 +13,7 @@ import type {
   NetworkInfo,
   NetworkSpec,
   RunResult,
+  VolumeInfo,
 } from "../../src/containers/container-runtime.js";
 
 /** One fake container: its stdio as in-process pipes, from the container's side. */
@@ -37,6 +38,7 @@ export interface PipeContainer {
  * Only the calls AgentContainer makes, and `run`, do anything; the others answer as for an empty engine.
  */
 export class PipeRuntime implements ContainerRuntime {
+  readonly transport = "attach" as const;
   readonly containers: PipeContainer[] = [];
   /** Engine calls that end containers, in order: `stop pipe-1`, `kill pipe-2`, `remove pipe-2`. */
   readonly calls: string[] = [];
@@ -150,6 +152,14 @@ export class PipeRuntime implements ContainerRuntime {
   }
 
   async buildImage(): Promise<void> {}
+
+  async ensureVolume(): Promise<void> {}
+
+  async removeVolume(): Promise<void> {}
+
+  async listVolumes(): Promise<VolumeInfo[]> {
+    return [];
+  }
 
   #get(id: string): PipeContainer {
     const c = this.containers.find((x) => x.id === id);
