@@ -149,16 +149,20 @@ export class DialServer {
       const session = this.#byToken.get(hs.token);
       // Single use: the token is spent by its first hello, whatever follows.
       this.#byToken.delete(hs.token);
-      if (!session || session.ended)
-        return this.#refuse(socket, "unknown token", "hello with an unknown token");
+      if (!session || session.ended) {
+        this.#refuse(socket, "unknown token", "hello with an unknown token");
+        return;
+      }
       session.accept(socket, rest);
       this.#o.log.info({ agent: session.agentName, from: session.remoteAddress }, "agent dialled in");
       return;
     }
     if (hs?.kind === "resume") {
       const session = this.#bySecret.get(hs.secret);
-      if (!session || session.ended)
-        return this.#refuse(socket, "unknown secret", "resume with an unknown secret");
+      if (!session || session.ended) {
+        this.#refuse(socket, "unknown secret", "resume with an unknown secret");
+        return;
+      }
       const refusal = session.resume(socket, hs.seq, rest);
       if (refusal) this.#refuse(socket, refusal, refusal, session.agentName);
       return;
