@@ -194,6 +194,11 @@ function handshake(
       s.removeAllListeners("error");
       s.on("error", () => {});
       const reply = parseHandshake(head.subarray(0, nl).toString("latin1"));
+      if (reply?.kind === "refused" && reply.reason === "busy") {
+        // The host has too many connections in handshake (maybe a flood): try again later.
+        s.destroy();
+        return reject(new Error("the host is busy"));
+      }
       if (!reply || reply.kind === "refused") {
         s.destroy();
         return reject(
