@@ -2,6 +2,7 @@ import { connect, type Socket } from "node:net";
 import { DialTransport } from "../../src/agents/transport/dial/dial-transport.js";
 import { DialServer, type DialServerOptions } from "../../src/agents/transport/dial/server.js";
 import type { DialSession } from "../../src/agents/transport/dial/session.js";
+import type { AgentTransport, TransportTicket } from "../../src/agents/transport/transport.js";
 import { silentLogger } from "../../src/log.js";
 import { createFrameKey } from "../../src/protocol/index.js";
 
@@ -60,3 +61,28 @@ export function rawPeer(port: number, localAddress?: string) {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A DialTransport that records each ticket's host-side session, so a test can cut its connection. */
+export function recordingDialTransport(server: DialServer): {
+  transport: AgentTransport;
+  sessions: DialSession[];
+} {
+  const sessions: DialSession[] = [];
+  const inner = new DialTransport(server);
+  const transport: AgentTransport = {
+    kind: "dial",
+    open: (name, key): TransportTicket => {
+      const ticket = inner.open(name, key);
+      return {
+        env: ticket.env,
+        revoke: () => ticket.revoke(),
+        connect: async (id) => {
+          const link = (await ticket.connect(id)) as DialSession;
+          sessions.push(link);
+          return link;
+        },
+      };
+    },
+  };
+  return { transport, sessions };
+}

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeChat } from "../../../test/doubles/chat.js";
 import { conformanceAgent, conformanceScript } from "../../../test/doubles/conformance-agent.js";
-import { rawPeer } from "../../../test/doubles/dial-peers.js";
+import { rawPeer, recordingDialTransport } from "../../../test/doubles/dial-peers.js";
 import { type DialingRunner, runnerDialing } from "../../../test/doubles/dial-runner.js";
 import { FakeAgent } from "../../../test/doubles/fake-agent.js";
 import { PipeRuntime } from "../../../test/doubles/pipe-runtime.js";
@@ -14,10 +14,8 @@ import { silentLogger } from "../../log.js";
 import { AgentContainer, AgentCrashedError } from "../agent-container.js";
 import type { AgentEvent } from "../agent-runtime.js";
 import { AgentSupervisor } from "../supervisor.js";
-import { DialTransport } from "./dial/dial-transport.js";
 import { DialServer } from "./dial/server.js";
-import type { DialSession } from "./dial/session.js";
-import type { AgentTransport, TransportTicket } from "./transport.js";
+import type { AgentTransport } from "./transport.js";
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -41,23 +39,7 @@ async function dialWorld(
     runnerDialing(() => new FakeAgent(options.script ?? conformanceScript), runners),
   );
   // The host side's sessions, to cut their connections as a broken network would.
-  const sessions: DialSession[] = [];
-  const inner = new DialTransport(server);
-  const transport: AgentTransport = {
-    kind: "dial",
-    open: (name, key): TransportTicket => {
-      const ticket = inner.open(name, key);
-      return {
-        env: ticket.env,
-        revoke: () => ticket.revoke(),
-        connect: async (id) => {
-          const link = (await ticket.connect(id)) as DialSession;
-          sessions.push(link);
-          return link;
-        },
-      };
-    },
-  };
+  const { transport, sessions } = recordingDialTransport(server);
   return { server, runtime, transport, runners, sessions };
 }
 
@@ -89,7 +71,7 @@ describe("AgentContainer over the dial transport", () => {
 
   it("the host cuts the connection mid-turn, twice: the turn completes with every reply once and the tool call once", async () => {
     const { runtime, transport, sessions } = await dialWorld({
-      script: async (frame, sink, signal) => {
+      script: async (_frame, sink, signal) => {
         for (let i = 1; i <= 50; i++) sink.reply(`part ${i}`, false);
         const r = await sink.callHostTool("send_message", { text: "mid-turn" }, signal);
         for (let i = 51; i <= 100; i++) sink.reply(`part ${i}`, false);
