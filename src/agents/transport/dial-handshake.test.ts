@@ -134,6 +134,16 @@ describe("DialServer handshake: single-use tokens, refusals, limits", () => {
     agent.close();
   });
 
+  it("logs refusals one by one only up to a cap: a flood of bad peers is not a flood of log lines", async () => {
+    const { log, lines } = captureLog();
+    const { server } = await started({ log });
+    const peers = Array.from({ length: 40 }, () => rawPeer(server.port));
+    for (const p of peers) p.send("nonsense\n");
+    await Promise.all(peers.map((p) => p.gone));
+    expect(server.refusals).toBe(40);
+    expect(lines.filter((l) => l.msg === "dial connection refused")).toHaveLength(10);
+  });
+
   it("a few slow peers below the cap do not delay a real agent at all", async () => {
     const { server, open } = await started({ handshakeTimeoutMs: 5000 });
     const loris = Array.from({ length: 10 }, () => rawPeer(server.port));

@@ -22,6 +22,9 @@ export interface DialServerOptions {
 
 /** Connections still in their handshake at once, by default. */
 export const MAX_HANDSHAKES = 64;
+/** Refusals logged one by one per window; the rest are counted. */
+const REFUSALS_SHOWN = 10;
+const REFUSAL_WINDOW_MS = 10_000;
 
 /**
  * The host's end of the dial transport: agents connect over plain TCP and speak the handshake of
@@ -39,6 +42,8 @@ export class DialServer {
   readonly #sockets = new Set<Socket>();
   #handshakes = 0;
   #refusals = 0;
+  #windowRefusals = 0;
+  #windowTimer: NodeJS.Timeout | null = null;
 
   constructor(options: DialServerOptions) {
     this.#o = {
@@ -86,6 +91,7 @@ export class DialServer {
     this.#byToken.clear();
     this.#bySecret.clear();
     for (const socket of this.#sockets) socket.destroy();
+    if (this.#windowTimer) clearTimeout(this.#windowTimer);
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
@@ -172,12 +178,25 @@ export class DialServer {
 
   #refuse(socket: Socket, reason: string, why: string, agent?: string): void {
     this.#refusals += 1;
-    this.#o.log.warn(
-      { from: plainAddress(socket.remoteAddress), reason: why, agent },
-      "dial connection refused",
-    );
+    this.#noteRefusal(plainAddress(socket.remoteAddress), why, agent);
     socket.end(`refused ${reason}\n`);
-    socket.destroySoon?.();
     setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  /** A warning per refusal, at most REFUSALS_SHOWN per window, then one summary: a flood is not a log flood. */
+  #noteRefusal(from: string, reason: string, agent?: string): void {
+    this.#windowRefusals += 1;
+    if (this.#windowRefusals <= REFUSALS_SHOWN) {
+      this.#o.log.warn({ from, reason, agent }, "dial connection refused");
+    }
+    if (this.#windowTimer) return;
+    this.#windowTimer = setTimeout(() => {
+      const more = this.#windowRefusals - REFUSALS_SHOWN;
+      if (more > 0)
+        this.#o.log.warn({ refused: more }, "more dial connections refused (not shown one by one)");
+      this.#windowRefusals = 0;
+      this.#windowTimer = null;
+    }, REFUSAL_WINDOW_MS);
+    this.#windowTimer.unref();
   }
 }
