@@ -176,6 +176,13 @@ describe("DialServer handshake: single-use tokens, refusals, limits", () => {
     expect(lost).toMatch(/cannot resume/);
   });
 
+  it("a closed server issues no more tickets", async () => {
+    const { server, transport } = await started();
+    await server.close();
+    servers = [];
+    expect(() => transport.open("late", "0".repeat(64))).toThrow(/dial server is closed/);
+  });
+
   it("a refused hello makes the runner fail at once (no retry loop)", async () => {
     const { server } = await started();
     await expect(

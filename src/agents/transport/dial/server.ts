@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
+import { AgentError } from "../../../errors.js";
 import type { Logger } from "../../../log.js";
 import { HANDSHAKE_LINE_MAX, parseHandshake } from "../../../protocol/dial.js";
 import { DialSession, dialSecret, plainAddress } from "./session.js";
@@ -44,6 +45,7 @@ export class DialServer {
   #refusals = 0;
   #windowRefusals = 0;
   #windowTimer: NodeJS.Timeout | null = null;
+  #closed = false;
 
   constructor(options: DialServerOptions) {
     this.#o = {
@@ -87,6 +89,7 @@ export class DialServer {
 
   /** Stops listening, revokes every session and closes every connection. */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const s of [...this.#byToken.values(), ...this.#bySecret.values()]) s.revoke();
     this.#byToken.clear();
     this.#bySecret.clear();
@@ -95,8 +98,12 @@ export class DialServer {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
-  /** A new session for one agent container: its single-use token, to be given in the container's env. */
+  /**
+   * A new session for one agent container: its single-use token, to be given in the container's env.
+   * Throws AgentError AGENT_START_FAILED once the server is closed.
+   */
   session(agentName: string, key: string): DialSession {
+    if (this.#closed) throw new AgentError("AGENT_START_FAILED", "the dial server is closed");
     const token = dialSecret();
     const session = new DialSession(agentName, token, key, this.#o.resumeGraceMs, this.#o.log, {
       secretChanged: (old, next) => {
