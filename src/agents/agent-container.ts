@@ -1,11 +1,10 @@
-import type { AttachedStdio, ContainerRuntime, ContainerSpec } from "../containers/container-runtime.js";
+import type { ContainerRuntime, ContainerSpec } from "../containers/container-runtime.js";
 import { AgentError } from "../errors.js";
 import type { Logger } from "../log.js";
 import {
   type AgentFrame,
   AgentFrameSchema,
   createFrameKey,
-  encodeKeyLine,
   FrameDecoder,
   FrameSealer,
   type HostFrame,
@@ -15,17 +14,23 @@ import {
 import { AgentLogGate, type AgentLogLimits } from "./agent-log.js";
 import type { AgentEvent } from "./agent-runtime.js";
 import { AsyncQueue } from "./async-queue.js";
+import { AttachTransport } from "./transport/attach.js";
+import type { AgentLink, AgentTransport, TransportTicket } from "./transport/transport.js";
 
-/** The container exited (or was killed) while it was needed. */
+/** The container exited (or was killed) while it was needed, or its dialled connection was lost. */
 export class AgentCrashedError extends AgentError {
   override readonly name = "AgentCrashedError";
   constructor(
     readonly exitCode: number,
     stderrTail: string,
+    /** Set when the link was lost (the container was then killed): why. */
+    readonly lostReason: string | null = null,
   ) {
     super(
       "AGENT_CRASHED",
-      `the agent container exited with code ${exitCode}${stderrTail ? `: ${stderrTail.trim().split("\n").at(-1)}` : ""}`,
+      lostReason
+        ? `the connection to the agent was lost (${lostReason}), so its container was killed`
+        : `the agent container exited with code ${exitCode}${stderrTail ? `: ${stderrTail.trim().split("\n").at(-1)}` : ""}`,
     );
   }
 }
@@ -50,7 +55,8 @@ const MAX_PENDING_CALLS = 4;
 const MAX_CALLS_PER_TURN = 200;
 
 /**
- * One running agent container and the line protocol over its attached stdio. Every line is sealed
+ * One running agent container and the line protocol over its transport's link (attached stdio,
+ * or a connection the agent dialled). Every line is sealed
  * with a per-container key (src/protocol/wire.ts); lines whose seal fails, and frames
  * that are not valid (or too large), are ignored, never trusted, and logged within a rate limit.
  */
@@ -62,7 +68,10 @@ export class AgentContainer {
   readonly #spec: ContainerSpec;
   readonly #log: Logger;
   readonly #onTool: ToolHandler;
-  #stdio: AttachedStdio | null = null;
+  readonly #transport: AgentTransport;
+  #ticket: TransportTicket | null = null;
+  #link: AgentLink | null = null;
+  #closing = false;
   #turn: ActiveTurn | null = null;
   #ready: { resolve: () => void; reject: (e: unknown) => void } | null = null;
   #stderrTail = "";
@@ -77,8 +86,10 @@ export class AgentContainer {
     log: Logger,
     onTool: ToolHandler,
     logLimits: AgentLogLimits = {},
+    transport: AgentTransport = new AttachTransport(runtime),
   ) {
     this.#runtime = runtime;
+    this.#transport = transport;
     this.#spec = spec;
     this.name = spec.name;
     this.#log = log.child({ container: spec.name });
@@ -91,6 +102,11 @@ export class AgentContainer {
     return this.#gate.rejectedLines;
   }
 
+  /** The address the agent dialled from (dial transport, once connected); null for attach. */
+  get remoteAddress(): string | null {
+    return this.#link?.remoteAddress ?? null;
+  }
+
   get alive(): boolean {
     return this.id !== "" && this.exitCode === null;
   }
@@ -100,26 +116,29 @@ export class AgentContainer {
     return this.#exited ?? Promise.resolve(-1);
   }
 
-  /** Creates, attaches and starts the container; resolves once the runner says `ready`. */
+  /**
+   * Opens a transport ticket (its env joins the spec), creates the container, connects the link,
+   * starts the container; resolves once the runner says `ready`. The key reaches the runner through
+   * the link only (stdin before start, or after the dial's hello), never the environment or labels.
+   */
   async start(readyTimeoutMs: number): Promise<void> {
-    this.id = await this.#runtime.create(this.#spec);
-    const stdio = await this.#runtime.attach(this.id);
-    this.#stdio = stdio;
+    const ticket = this.#transport.open(this.name, this.#key);
+    this.#ticket = ticket;
+    this.id = await this.#runtime.create({ ...this.#spec, env: { ...this.#spec.env, ...ticket.env } });
+    const link = await ticket.connect(this.id);
+    this.#link = link;
     const decoder = new FrameDecoder<AgentFrame>({ schema: AgentFrameSchema, key: this.#key, from: "agent" });
-    stdio.stdout.on("data", (chunk: Buffer) => {
+    link.output.on("data", (chunk: Buffer) => {
       for (const r of decoder.push(chunk)) {
         if (r.ok) this.#dispatch(r.frame);
         else this.#gate.rejected(r.reason, r.unauthenticated === true);
       }
     });
-    stdio.stderr.on("data", (chunk: Buffer) => {
+    link.stderr?.on("data", (chunk: Buffer) => {
       this.#stderrTail = (this.#stderrTail + chunk.toString()).slice(-2000);
       this.#gate.stderr(chunk.toString());
     });
-    stdio.stdin.on("error", () => {});
-    // The key goes into the pipe before the container starts, so the runner reads it before any
-    // tool process exists; it never appears in the environment, labels or command.
-    stdio.stdin.write(encodeKeyLine(this.#key));
+    void link.lost.then((reason) => this.#onLost(reason));
     const ready = new Promise<void>((resolve, reject) => {
       this.#ready = { resolve, reject };
     });
@@ -169,6 +188,7 @@ export class AgentContainer {
 
   /** Graceful stop: `shutdown` frame, then the engine's stop with a grace period, then removal. */
   async stop(graceSeconds = 5): Promise<void> {
+    this.#closing = true;
     if (this.alive) {
       this.#send({ type: "shutdown" });
       await Promise.race([this.exited, new Promise((r) => setTimeout(r, 1000))]);
@@ -179,27 +199,51 @@ export class AgentContainer {
 
   /** Kills and removes the container at once. */
   async kill(): Promise<void> {
+    this.#closing = true;
     if (this.id) await this.#runtime.kill(this.id);
     await this.remove();
   }
 
+  /** Ends the link and removes the container; the ticket is revoked (its token and secret die). */
   async remove(): Promise<void> {
-    this.#stdio?.close();
+    this.#closing = true;
+    this.revoke();
     if (this.id) await this.#runtime.remove(this.id);
   }
 
+  /** Revokes the transport ticket and ends the link (not the container); idempotent. */
+  revoke(): void {
+    this.#link?.close();
+    this.#ticket?.revoke();
+  }
+
   #send(frame: HostFrame): void {
-    if (!this.#stdio || !this.alive) return;
-    this.#stdio.stdin.write(this.#sealer.seal(frame));
+    if (!this.#link || !this.alive) return;
+    this.#link.write(this.#sealer.seal(frame));
   }
 
   #onExit(code: number): void {
+    const first = this.exitCode === null;
     this.exitCode = code;
-    const crash = new AgentCrashedError(code, this.#stderrTail);
-    this.#ready?.reject(crash);
-    this.#turn?.queue.fail(crash);
+    if (first) this.#fail(new AgentCrashedError(code, this.#stderrTail));
     this.#gate.flush();
     this.#log.info({ exitCode: code }, "agent container exited");
+  }
+
+  /** The dialled link did not come back: a crash; the container is killed so nothing runs on unheard. */
+  #onLost(reason: string): void {
+    if (this.#closing || this.exitCode !== null || !this.id) return;
+    this.#log.warn({ reason }, "lost the connection to the agent; killing its container");
+    this.exitCode = -1;
+    this.#fail(new AgentCrashedError(-1, this.#stderrTail, reason));
+    this.#runtime
+      .kill(this.id)
+      .catch((err: unknown) => this.#log.warn({ err }, "could not kill the agent container"));
+  }
+
+  #fail(crash: AgentCrashedError): void {
+    this.#ready?.reject(crash);
+    this.#turn?.queue.fail(crash);
   }
 
   /** A host tool runs only for the running turn, under its id, once per call id, a few at a time. */

@@ -10,6 +10,8 @@ import type { RegisteredChat } from "../registration/chat.js";
 import { AgentContainer, AgentCrashedError } from "./agent-container.js";
 import type { AgentEvent, AgentRuntime, TurnRequest } from "./agent-runtime.js";
 import { prepareChatFolders } from "./chat-folders.js";
+import { AttachTransport } from "./transport/attach.js";
+import type { AgentTransport } from "./transport/transport.js";
 
 /** Issues and revokes per-container credential-proxy tokens. */
 export interface TokenIssuer {
@@ -22,6 +24,8 @@ export interface TokenIssuer {
 /** Options for {@link AgentSupervisor}. */
 export interface SupervisorOptions {
   runtime: ContainerRuntime;
+  /** How the host talks to its containers (default: attached stdio through `runtime.attach`). */
+  transport?: AgentTransport;
   spec: Omit<AgentSpecContext, "modelBaseUrl"> & { modelBaseUrl: string };
   tokens: TokenIssuer;
   /** The extra-mount rule, applied again before every container start (paths change after registration). */
@@ -83,6 +87,7 @@ export class AgentSupervisor implements AgentRuntime {
       backoffMs: 500,
       now: Date.now,
       ...options,
+      transport: options.transport ?? new AttachTransport(options.runtime),
       onTurnSent: options.onTurnSent ?? (() => {}),
       prepareStorage: options.prepareStorage ?? (async (chat) => this.#prepareDirs(chat)),
     };
@@ -213,6 +218,8 @@ export class AgentSupervisor implements AgentRuntime {
       else await slot.agent.remove();
     } catch (err) {
       this.#o.log.warn({ err, container: slot.agent.name }, "could not remove an agent container");
+    } finally {
+      slot.agent.revoke();
     }
   }
 
@@ -228,7 +235,14 @@ export class AgentSupervisor implements AgentRuntime {
     const spec = agentContainerSpec({ ...chat, extraMounts }, this.#o.spec, token, this.#o.now());
     const slot: Slot = {
       chat,
-      agent: new AgentContainer(this.#o.runtime, spec, this.#o.log, (call) => this.#tool(slot, call)),
+      agent: new AgentContainer(
+        this.#o.runtime,
+        spec,
+        this.#o.log,
+        (call) => this.#tool(slot, call),
+        {},
+        this.#o.transport,
+      ),
       token,
       starting: Promise.resolve(),
       busy: false,
@@ -278,6 +292,14 @@ export class AgentSupervisor implements AgentRuntime {
     const address = await this.#o.runtime.containerAddress(agent.id, network);
     // Never fall back to an unbound token: a container without an address is not started.
     if (!address) throw new AgentError("AGENT_START_FAILED", `${agent.name} has no address on ${network}`);
+    // A dialled link must come from that same container: anything else holding its token is refused.
+    const remote = agent.remoteAddress;
+    if (remote !== null && remote !== address) {
+      throw new AgentError(
+        "AGENT_START_FAILED",
+        `${agent.name} dialled in from ${remote}, not from its address ${address} on ${network}`,
+      );
+    }
     this.#o.tokens.bindToken(token, address);
   }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// nestbox agent runner: speaks the host protocol (src/protocol) on its attached stdio and runs pi turns.
-// The first stdin line is the frame key; every frame after it, both ways, is sealed (wire.ts).
+// nestbox agent runner: speaks the host protocol (src/protocol) on its attached stdio, or over a
+// connection it dials to the host when NESTBOX_DIAL_ADDRESS is set (dial.ts), and runs pi turns.
+// The first stdin line (or the dial's `welcome`) is the frame key; every frame after it, both ways,
+// is sealed (wire.ts).
 // The protocol pipes move to close-on-exec descriptors (protocol-fds.ts), so no process the runner
 // starts can inherit them; fd 1 then goes to stderr, so a stray console.log cannot reach the host.
 // Startup is kept lean: `ready` goes out before zod, undici or pi are loaded (this file and its
@@ -10,10 +12,11 @@ import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { AgentErrorCode } from "../../../src/protocol/error-codes.js";
 import { hasProxy, loadRunnerConfig, type RunnerConfig } from "./config.js";
+import { DialRefusedError, dialHost } from "./dial.js";
 import { FrameWriter } from "./frame-writer.js";
 import { loadBundle } from "./pi-loader.js";
 import type { PiModule } from "./pi-types.js";
-import { openProtocolStreams, readKeyLine } from "./protocol-fds.js";
+import { openProtocolStreams, type ProtocolStreams, readKeyLine } from "./protocol-fds.js";
 import type { RunnerAgent } from "./runner-agent.js";
 import { mark, note } from "./startup-marks.js";
 
@@ -26,18 +29,18 @@ declare const NESTBOX_RUNNER_VERSION: string | undefined;
 // has no --disable-sigusr1.
 process.on("SIGUSR1", () => {});
 mark("mainStart");
-const protocolIo = openProtocolStreams();
+// Dialled (runtimes without attach): the token is read and removed from the environment first, so
+// no process the runner starts inherits it (it is single-use: spent by the hello anyway).
+const dialAddress = process.env.NESTBOX_DIAL_ADDRESS;
+const dialToken = process.env.NESTBOX_DIAL_TOKEN ?? "";
+delete process.env.NESTBOX_DIAL_TOKEN;
+const { protocolIo, key } = dialAddress
+  ? await dialProtocol(dialAddress, dialToken)
+  : await attachedProtocol();
 process.env.PI_TELEMETRY ??= "0";
 
 const startedAt = performance.now();
 const version = typeof NESTBOX_RUNNER_VERSION === "string" ? NESTBOX_RUNNER_VERSION : "0.0.0";
-
-const key = await readKeyLine(protocolIo.input);
-if (!key) {
-  // Nothing can be sent to the host without the key: say why on stderr (the host keeps its tail).
-  process.stderr.write("nestbox runner: the first input line must be the frame key; exiting\n");
-  process.exit(2);
-}
 mark("keyRead");
 const writer = new FrameWriter(key, protocolIo.write);
 
@@ -73,6 +76,41 @@ async function serve(key: string, config: RunnerConfig): Promise<void> {
   process.on("uncaughtException", (err) => loop.reportInternal(err));
   void loop.closed.then((code) => writer.flush(() => process.exit(code)));
   loop.start();
+}
+
+/** The protocol on the attached stdio: the first input line is the frame key. */
+async function attachedProtocol(): Promise<{ protocolIo: ProtocolStreams; key: string }> {
+  const protocolIo = openProtocolStreams();
+  const key = await readKeyLine(protocolIo.input);
+  if (!key) {
+    // Nothing can be sent to the host without the key: say why on stderr (the host keeps its tail).
+    process.stderr.write("nestbox runner: the first input line must be the frame key; exiting\n");
+    process.exit(2);
+  }
+  return { protocolIo, key };
+}
+
+/** The protocol over a connection to the host: exits 2 when refused, 3 when the host is gone for good. */
+async function dialProtocol(
+  address: string,
+  token: string,
+): Promise<{ protocolIo: ProtocolStreams; key: string }> {
+  const note = (message: string) => void process.stderr.write(`${message}\n`);
+  try {
+    const dialed = await dialHost({
+      address,
+      token,
+      note,
+      onLost: (reason) => {
+        note(`nestbox runner: ${reason}; exiting`);
+        process.exit(3);
+      },
+    });
+    return { protocolIo: { input: dialed.input, write: dialed.write, moved: true }, key: dialed.key };
+  } catch (err) {
+    note(`nestbox runner: cannot dial the host at ${address}: ${(err as Error).message}; exiting`);
+    process.exit(err instanceof DialRefusedError ? 2 : 3);
+  }
 }
 
 /** pi, the proxy dispatcher and the agent, loading in the background; turns wait for them. */
