@@ -97,6 +97,46 @@ const cases: Record<string, Case> = {
     check: (c, v) => expect(c.config.mounts.allowlistFile).toBe(v),
   },
   AGENT_NETWORK: { value: "internal", check: (c) => expect(c.config.agentNetwork).toBe("internal") },
+  AGENT_RUNTIME: {
+    value: "swarm",
+    check: (c) => {
+      expect(c.config.cluster.runtime.kind).toBe("swarm");
+      // Agents run on the swarm; images and probes still go to the engine itself.
+      expect(c.agents).not.toBe(c.docker);
+      expect(c.agents.transport).toBe("dial");
+    },
+  },
+  AGENT_DIAL_PORT: { value: "4200", check: (c) => expect(c.config.cluster.dialPort).toBe(4200) },
+  CREDENTIAL_PROXY_PORT: { value: "4201", check: (c) => expect(c.config.cluster.proxyPort).toBe(4201) },
+  SWARM_PLACEMENT: {
+    value: "node.labels.nestbox==agents",
+    with: { AGENT_RUNTIME: "swarm" },
+    check: (c) =>
+      expect(c.config.cluster.runtime).toMatchObject({ placement: ["node.labels.nestbox==agents"] }),
+  },
+  SWARM_VOLUME_DRIVER: {
+    value: "local",
+    with: { AGENT_RUNTIME: "swarm" },
+    check: (c) => expect(c.config.cluster.runtime).toMatchObject({ volumeDriver: { name: "local" } }),
+  },
+  SWARM_VOLUME_OPTIONS: {
+    value: "type=nfs;o=addr=10.0.0.5,rw,nfsvers=4;device=:/srv/nestbox",
+    with: { AGENT_RUNTIME: "swarm" },
+    check: (c) =>
+      expect(c.config.cluster.runtime).toMatchObject({
+        volumeDriver: { options: { type: "nfs", o: "addr=10.0.0.5,rw,nfsvers=4", device: ":/srv/nestbox" } },
+      }),
+  },
+  SWARM_SUBNET: {
+    value: "10.214.0.0/24",
+    with: { AGENT_RUNTIME: "swarm" },
+    check: (c) => expect(c.config.cluster.runtime).toMatchObject({ subnet: "10.214.0.0/24" }),
+  },
+  SWARM_HOST_ADDRESS: {
+    value: "192.168.1.10",
+    with: { AGENT_RUNTIME: "swarm" },
+    check: (c) => expect(c.config.cluster.runtime).toMatchObject({ hostAddress: "192.168.1.10" }),
+  },
   CATCHUP_MAX_MESSAGES: { value: "9", check: (c) => expect(c.config.catchupMaxMessages).toBe(9) },
   CATCHUP_MAX_CHARS: { value: "999", check: (c) => expect(c.config.catchupMaxChars).toBe(999) },
   NESTBOX_DATA_DIR: {

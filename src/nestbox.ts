@@ -3,7 +3,7 @@ import type { ProxyLimits } from "./agents/credential-proxy.js";
 import { DiskGuard } from "./agents/disk-guard.js";
 import { type AgentPlumbing, closeAgentPlumbing, startAgentPlumbing } from "./agents/plumbing.js";
 import { AgentSupervisor, type TokenIssuer } from "./agents/supervisor.js";
-import { DialTransport } from "./agents/transport/dial/index.js";
+import { DialTransport } from "./agents/transport/dial/dial-transport.js";
 import type { Channel } from "./channels/channel.js";
 import { ChannelRegistry } from "./channels/registry.js";
 import { nestboxVersion } from "./cli/project.js";

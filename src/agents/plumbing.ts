@@ -7,7 +7,7 @@ import { ConfigError, ContainerError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { type CaFiles, type SandboxEnvironment, writeCaFiles } from "../sandbox/index.js";
 import { CredentialProxy, type ProxyLimits } from "./credential-proxy.js";
-import { DialServer } from "./transport/dial/index.js";
+import { DialServer } from "./transport/dial/server.js";
 
 /** The host name agent containers use for the host (mapped to the agents' network gateway). */
 export const GATEWAY_NAME = "host.docker.internal";
