@@ -173,12 +173,21 @@ describeDocker(
       expect(now.map((s) => s.id)).not.toContain(orphan?.id);
       second.endInput();
       expect(await second.exited()).toBe(0);
-      // A clean stop leaves no service behind.
+      // A clean stop leaves no service behind; the chat's volumes are its data (kept), removed here by the test.
       await waitFor(
         async () => (await swarm.list({ "nestbox.install": install })).length === 0,
         "no services",
         30_000,
       );
+      const volumes = await swarm.listVolumes({ "nestbox.install": install });
+      expect(volumes.map((v) => v.name).sort()).toEqual(
+        [
+          `nestbox-${install}-global`,
+          `nestbox-${install}-group-main`,
+          `nestbox-${install}-sessions-main`,
+        ].sort(),
+      );
+      for (const v of volumes) await swarm.removeVolume(v.name);
     }, 420_000);
   },
 );
