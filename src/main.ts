@@ -11,7 +11,7 @@ import type { CommandIO } from "./cli/io.js";
 import { nestboxVersion } from "./cli/project.js";
 import { requireModel } from "./config.js";
 import { ensureAgentImage } from "./containers/agent-image.js";
-import { probeDataVisibility } from "./containers/probe.js";
+import { probeDataVisibility, probeServices } from "./containers/probe.js";
 import { type Context, loadContext } from "./context.js";
 import {
   NO_CHANNEL_MESSAGE,
@@ -105,6 +105,8 @@ async function run(
     hostDataDir: config.hostDataDir,
     where: sandbox,
   });
+  // On a swarm, agents are services: prove one of the agent image runs there before any chat needs it.
+  if (agents !== docker) await probeServices(agents, config.agentImage);
   // A channel's library (grammy, baileys) loads only when that channel runs: idle memory and start time.
   const telegramModule = config.telegram ? await import("./channels/telegram/index.js") : null;
   const whatsappModule = whatsappLinked ? await import("./channels/whatsapp/index.js") : null;

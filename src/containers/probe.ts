@@ -136,3 +136,36 @@ export async function probeDataVisibility(runtime: ContainerRuntime, o: ProbeOpt
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Proves agents can run where services run: one one-shot service of the agent image, placed like the
+ * agents, that prints a token. Fails with what the engine said and the likely fix (the swarm, the image).
+ */
+export async function probeServices(runtime: ContainerRuntime, image: string): Promise<void> {
+  await runtime.version(); // a runtime without an active swarm says `docker swarm init` here
+  const token = randomBytes(8).toString("hex");
+  let result: { exitCode: number; stdout: string; stderr: string };
+  try {
+    result = await runtime.run({
+      name: `nestbox-probe-${randomBytes(4).toString("hex")}`,
+      image,
+      labels: { "nestbox.probe": "1" },
+      env: {},
+      entrypoint: ["node", "-e", `console.log(${JSON.stringify(token)})`],
+      mounts: [],
+      capDrop: ["ALL"],
+    });
+  } catch (err) {
+    throw new ContainerError(
+      "SERVICE_PROBE_FAILED",
+      `a one-shot service of ${image} could not run on the swarm (${(err as Error).message}); every node that may ` +
+        "run agents needs the image (docker save | docker load, or a registry and AGENT_IMAGE), see docs/cluster.md",
+      { cause: err },
+    );
+  }
+  if (result.exitCode === 0 && result.stdout.includes(token)) return;
+  throw new ContainerError(
+    "SERVICE_PROBE_FAILED",
+    `a one-shot service of ${image} exited with ${result.exitCode}: ${firstLine(result.stderr || result.stdout) || "no output"}`,
+  );
+}

@@ -6,7 +6,7 @@ import { GATEWAY_NAME } from "../agents/plumbing.js";
 import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../cli/args.js";
 import type { Config } from "../config.js";
 import type { ContainerRuntime, NetworkInfo } from "../containers/container-runtime.js";
-import { probeDataVisibility } from "../containers/probe.js";
+import { probeDataVisibility, probeServices } from "../containers/probe.js";
 import { loadContext } from "../context.js";
 import { silentLogger } from "../log.js";
 import {
@@ -104,19 +104,7 @@ function runtimeSummary(config: Config): string {
 /** One real one-shot service of the agent image on the swarm: the manager answers, a node runs it, its output comes back. */
 function swarmProbe(agents: ContainerRuntime, config: Config): Promise<Probe> {
   return attempt("swarm service", async () => {
-    await agents.version(); // says `docker swarm init` when this engine is not a swarm manager
-    const r = await agents.run({
-      name: `nestbox-env-${randomBytes(4).toString("hex")}`,
-      image: config.agentImage,
-      labels: { "nestbox.probe": "1" },
-      env: {},
-      entrypoint: ["node", "-e", "console.log('swarm-ok')"],
-      mounts: [],
-    });
-    if (r.exitCode !== 0 || !r.stdout.includes("swarm-ok"))
-      throw new Error(
-        `a one-shot service exited with ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(-300)}`,
-      );
+    await probeServices(agents, config.agentImage);
     return "a one-shot service of the agent image ran and answered";
   });
 }

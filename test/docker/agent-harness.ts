@@ -6,8 +6,8 @@ import type { ProxyLimits } from "../../src/agents/credential-proxy.js";
 import { syncSkills } from "../../src/agents/skills.js";
 import type { TokenIssuer } from "../../src/agents/supervisor.js";
 import { loadConfig } from "../../src/config.js";
-import type { ContainerRuntime } from "../../src/containers/container-runtime.js";
 import { createAgentRuntime } from "../../src/containers/agent-runtimes.js";
+import type { ContainerRuntime } from "../../src/containers/container-runtime.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import type { AllowlistRoot } from "../../src/containers/mount-allowlist.js";
 import {
@@ -226,7 +226,8 @@ export async function startAgentHarness(options: HarnessOptions) {
         // The daemon has a small pool of bridge subnets: every test install gives its network back.
         await docker.removeNetwork(network.name);
         // Chat volumes exist only on a swarm (chat folders); a test install leaves none behind.
-        for (const v of await docker.listVolumes({ "nestbox.install": installId })) await docker.removeVolume(v.name);
+        for (const v of await docker.listVolumes({ "nestbox.install": installId }))
+          await docker.removeVolume(v.name);
         rmSync(dataDir, { recursive: true, force: true });
         rmSync(configDir, { recursive: true, force: true });
       })();

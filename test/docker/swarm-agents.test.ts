@@ -4,6 +4,7 @@ import { processTree } from "../../scripts/bench/memory.js";
 import { chatVolumeNames } from "../../src/containers/chat-volumes.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { SWARM_SERVICE_LABEL } from "../../src/containers/labels.js";
+import { probeServices } from "../../src/containers/probe.js";
 import { SwarmRuntime } from "../../src/containers/swarm/swarm-runtime.js";
 import { Store } from "../../src/store/index.js";
 import { type LiveProcess, spawnProcess } from "../process.js";
@@ -82,6 +83,14 @@ describeDocker("AGENT_RUNTIME=swarm: each chat's agent is a swarm service that d
     expect(address).toMatch(/^10\.\d+\.\d+\.\d+$/);
     expect([...h.bindings.values()]).toContain(address);
   }, 180_000);
+
+  it("the startup probe runs a one-shot service of the agent image, and names the fix when nodes lack an image", async () => {
+    await expect(probeServices(h.docker, AGENT_IMAGE)).resolves.toBeUndefined();
+    await expect(probeServices(h.docker, "nestbox-no-such-image:never")).rejects.toThrow(
+      /nestbox-no-such-image:never .*every node that may run agents needs the image/,
+    );
+    expect(await h.docker.list({ "nestbox.probe": "1" })).toEqual([]);
+  }, 120_000);
 
   it("a task killed mid-turn is retried on a new service and answered exactly once", async () => {
     let release: () => void = () => {};
