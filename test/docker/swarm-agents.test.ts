@@ -1,6 +1,9 @@
+import { execFile } from "node:child_process";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { processTree } from "../../scripts/bench/memory.js";
+import { agentUser } from "../../src/agents/agent-user.js";
 import { chatVolumeNames } from "../../src/containers/chat-volumes.js";
 import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { SWARM_SERVICE_LABEL } from "../../src/containers/labels.js";
@@ -11,10 +14,18 @@ import { type LiveProcess, spawnProcess } from "../process.js";
 import { waitFor } from "../wait.js";
 import { type AgentHarness, startAgentHarness } from "./agent-harness.js";
 import { useHostFixture } from "./host-fixture.js";
+import { startOutsideHost } from "./outside-host.js";
 import { AGENT_IMAGE, BASE_IMAGE, describeDocker } from "./support.js";
 import { withSwarm } from "./swarm.js";
 
 const root = path.join(import.meta.dirname, "..", "..");
+/** Connects to argv host:port; prints OK <what the server said>, REFUSED, TIMEOUT or ERR <code>. */
+const CONNECT = `const s = require("net").connect(+process.argv[2], process.argv[1]);
+let got = "";
+setTimeout(() => { console.log("TIMEOUT"); process.exit(0); }, 3000);
+s.on("data", (d) => { got += d; });
+s.on("connect", () => setTimeout(() => { console.log(("OK " + got).trim()); process.exit(0); }, 300));
+s.on("error", (e) => { console.log(e.code === "ECONNREFUSED" ? "REFUSED" : "ERR " + e.code); process.exit(0); });`;
 
 describeDocker("AGENT_RUNTIME=swarm: each chat's agent is a swarm service that dials home", () => {
   withSwarm();
@@ -117,6 +128,69 @@ describeDocker("AGENT_RUNTIME=swarm: each chat's agent is a swarm service that d
     expect(now).toHaveLength(1);
   }, 240_000);
 });
+
+describeDocker(
+  "AGENT_RUNTIME=swarm with AGENT_NETWORK=internal: the host is reached, nothing past it",
+  () => {
+    withSwarm();
+    let inside: AgentHarness;
+    let open: AgentHarness;
+    beforeAll(async () => {
+      const respond = () => ({ text: "here" });
+      inside = await startAgentHarness({
+        runtime: "swarm",
+        agentNetwork: "internal",
+        chats: [{ chatId: "local:in", folder: "in" }],
+        respond,
+      });
+      open = await startAgentHarness({
+        runtime: "swarm",
+        chats: [{ chatId: "local:out", folder: "out" }],
+        respond,
+      });
+    }, 180_000);
+    afterAll(async () => {
+      await inside?.close();
+      await open?.close();
+    }, 120_000);
+
+    const taskOf = async (h: AgentHarness, folder: string) => {
+      const [task] = (
+        await h.engine.list({ "nestbox.install": h.installId, "nestbox.folder": folder })
+      ).filter((c) => c.running);
+      if (!task) throw new Error(`no running task for ${folder}`);
+      return task.id;
+    };
+    /** Connects from inside a task's container as the agent's user; OK <what the server said>, or why not. */
+    const connectFrom = async (id: string, host: string, port: number) =>
+      (
+        await promisify(execFile)(
+          "docker",
+          ["exec", "-u", agentUser(), id, "node", "-e", CONNECT, host, String(port)],
+          {
+            encoding: "utf8",
+            timeout: 20_000,
+          },
+        )
+      ).stdout.trim();
+
+    // The outside host is a network namespace on this machine: the test sends nothing off it.
+    it("answers through the credential proxy and the dial port; the open agent reaches a host outside, the internal one does not", async () => {
+      expect(await inside.ask("local:in", "hi")).toEqual(["here"]);
+      expect(await open.ask("local:out", "hi")).toEqual(["here"]);
+      const outsideHost = await startOutsideHost();
+      try {
+        const { address, port } = outsideHost;
+        expect(await connectFrom(await taskOf(open, "out"), address, port)).toBe("OK outside");
+        expect(["TIMEOUT", "REFUSED", "ERR EHOSTUNREACH", "ERR ENETUNREACH"]).toContain(
+          await connectFrom(await taskOf(inside, "in"), address, port),
+        );
+      } finally {
+        outsideHost.close();
+      }
+    }, 180_000);
+  },
+);
 
 describeDocker(
   "AGENT_RUNTIME=swarm npm start: answers, and a restarted host reaps the old host's services",
