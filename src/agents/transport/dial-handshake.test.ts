@@ -152,7 +152,7 @@ describe("DialServer handshake: single-use tokens, refusals, limits", () => {
     const { token } = await open();
     const t0 = Date.now();
     const agent = await dialHost({ address: server.address, token, onLost: () => {} });
-    expect(Date.now() - t0).toBeLessThan(500);
+    expect(Date.now() - t0).toBeLessThan(1000); // the slow peers' handshake timeout is 5 s
     agent.close();
     for (const l of loris) l.socket.destroy();
   });
