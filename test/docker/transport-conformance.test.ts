@@ -25,7 +25,10 @@ import { AGENT_IMAGE, describeDocker } from "./support.js";
 const run = randomBytes(3).toString("hex");
 const LABEL = { "nestbox.test": `transport-${run}` };
 
-/** The conformance script as a scripted model (see the suite), plus CUT: text, a tool call, then text. */
+/**
+ * The conformance script as a scripted model (see the suite), plus CUT: text, a tool call, then text;
+ * ENV: a bash tool call that prints whether the tool sees NESTBOX_DIAL_TOKEN.
+ */
 async function respond(req: ScriptedRequest) {
   const messages = req.messages as { role: string; content: unknown }[];
   const last = messages.at(-1);
@@ -36,6 +39,9 @@ async function respond(req: ScriptedRequest) {
   if (text.includes("WAIT")) {
     await new Promise((r) => setTimeout(r, 30_000));
     return { text: "too late" };
+  }
+  if (text.includes("ENV")) {
+    return { toolCall: { name: "bash", arguments: { command: `echo TOKEN=\${NESTBOX_DIAL_TOKEN:-absent}` } } };
   }
   if (text.includes("CUT"))
     return { text: "part one", toolCall: { name: "send_message", arguments: { text: "mid" } } };
@@ -209,8 +215,10 @@ describeDocker("transport conformance on Docker with the real agent image", () =
         expect(report.execEnvHasToken).toBe("yes");
         expect(report.hello).toBe("refused unknown token");
         expect(report.resume).toBe("refused unknown secret");
-        const { events } = await runTurn(agent, "hello");
-        expect(events.find((e) => e.type === "reply")).toMatchObject({ text: "hi there" });
+        // A tool the runner starts does not inherit the token: the runner removed it first.
+        const { events } = await runTurn(agent, "ENV");
+        const said = events.filter((e) => e.type === "reply").at(-1);
+        expect(said?.type === "reply" && said.text).toContain("TOKEN=absent");
       } finally {
         await agent.kill();
       }
