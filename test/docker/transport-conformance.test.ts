@@ -41,7 +41,9 @@ async function respond(req: ScriptedRequest) {
     return { text: "too late" };
   }
   if (text.includes("ENV")) {
-    return { toolCall: { name: "bash", arguments: { command: `echo TOKEN=\${NESTBOX_DIAL_TOKEN:-absent}` } } };
+    return {
+      toolCall: { name: "bash", arguments: { command: `echo TOKEN=\${NESTBOX_DIAL_TOKEN:-absent}` } },
+    };
   }
   if (text.includes("CUT"))
     return { text: "part one", toolCall: { name: "send_message", arguments: { text: "mid" } } };
