@@ -176,6 +176,18 @@ describe("DialServer handshake: single-use tokens, refusals, limits", () => {
     expect(lost).toMatch(/cannot resume/);
   });
 
+  it("a runner whose ticket was revoked gives up at once: its resume is refused", async () => {
+    const { server, open } = await started();
+    const { ticket, token } = await open();
+    let lost = "";
+    await dialHost({ address: server.address, token, onLost: (r) => void (lost = r) });
+    const t0 = Date.now();
+    ticket.revoke();
+    await waitFor(() => lost || undefined, "the runner giving up");
+    expect(lost).toMatch(/refused: unknown secret/);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
   it("a closed server issues no more tickets", async () => {
     const { server, transport } = await started();
     await server.close();

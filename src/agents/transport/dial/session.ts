@@ -72,11 +72,20 @@ export class DialSession implements AgentLink {
     this.#end();
   }
 
-  /** The first connection (after a valid hello): welcome, then every host line written so far. */
-  accept(socket: Socket, rest: Buffer): void {
+  /**
+   * The first connection (after a valid hello): welcome, then every host line written so far; null.
+   * Refused (the reason) when those lines no longer fit the replay buffer: the session is then lost.
+   */
+  accept(socket: Socket, rest: Buffer): string | null {
+    const early = this.#sent.since(0);
+    if (early === null) {
+      this.#lose("the host wrote more than the replay buffer holds before the agent dialled in");
+      return "cannot replay";
+    }
     this.remoteAddress = plainAddress(socket.remoteAddress);
     const secret = this.#rotate();
-    this.#attach(socket, `welcome ${this.key} ${secret}\n${this.#sent.since(0) ?? ""}`, rest);
+    this.#attach(socket, `welcome ${this.key} ${secret}\n${early}`, rest);
+    return null;
   }
 
   /**
