@@ -139,7 +139,15 @@ export class DialSession implements AgentLink {
   }
 
   #receive(chunk: Buffer): void {
-    for (const line of this.#splitter.push(chunk)) {
+    const dropped = this.#splitter.dropped;
+    const lines = this.#splitter.push(chunk);
+    if (this.#splitter.dropped > dropped && (dropped === 0 || this.#splitter.dropped % 100 === 0)) {
+      this.log.warn(
+        { agent: this.agentName, dropped: this.#splitter.dropped },
+        "dropped over-long lines from the agent",
+      );
+    }
+    for (const line of lines) {
       const seq = lineSeq(line);
       if (seq !== null) {
         // Already received before the connection dropped: resent lines are not passed on twice.
