@@ -181,7 +181,13 @@ describe("DialServer handshake: single-use tokens, refusals, limits", () => {
     const { server, open } = await started();
     const { ticket, token } = await open();
     let lost = "";
-    await dialHost({ address: server.address, token, onLost: (r) => void (lost = r) });
+    await dialHost({
+      address: server.address,
+      token,
+      onLost: (reason) => {
+        lost = reason;
+      },
+    });
     const t0 = Date.now();
     ticket.revoke();
     await waitFor(() => lost || undefined, "the runner giving up");
