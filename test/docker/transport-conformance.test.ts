@@ -1,7 +1,9 @@
 // The transport conformance suite with the real agent image on the local Docker daemon, over both
 // transports: attach (stdio), and dial (a container with no open stdin on its own bridge network,
 // dialing the DialServer on that network's gateway). Then the dial link cut mid-turn from the host.
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentContainer } from "../../src/agents/agent-container.js";
 import { AttachTransport } from "../../src/agents/transport/attach.js";
@@ -23,7 +25,10 @@ import { AGENT_IMAGE, describeDocker } from "./support.js";
 const run = randomBytes(3).toString("hex");
 const LABEL = { "nestbox.test": `transport-${run}` };
 
-/** The conformance script as a scripted model (see the suite), plus CUT: text, a tool call, then text. */
+/**
+ * The conformance script as a scripted model (see the suite), plus CUT: text, a tool call, then text;
+ * ENV: a bash tool call that prints whether the tool sees NESTBOX_DIAL_TOKEN.
+ */
 async function respond(req: ScriptedRequest) {
   const messages = req.messages as { role: string; content: unknown }[];
   const last = messages.at(-1);
@@ -35,12 +40,49 @@ async function respond(req: ScriptedRequest) {
     await new Promise((r) => setTimeout(r, 30_000));
     return { text: "too late" };
   }
+  if (text.includes("ENV")) {
+    return {
+      toolCall: { name: "bash", arguments: { command: `echo TOKEN=\${NESTBOX_DIAL_TOKEN:-absent}` } },
+    };
+  }
   if (text.includes("CUT"))
     return { text: "part one", toolCall: { name: "send_message", arguments: { text: "mid" } } };
   const m = /SEND:(\{[^}]*\})/.exec(text);
   if (m?.[1]) return { toolCall: { name: "send_message", arguments: JSON.parse(m[1]) } };
   return { text: "hi there" };
 }
+
+/** Run inside a dial container as the agent's user: find the token, try to use it, try the runner's env. */
+const MALLORY = `
+const fs = require("node:fs");
+const net = require("node:net");
+const env = fs.readFileSync("/proc/1/environ", "latin1").split("\\0");
+const initToken = (env.find((e) => e.startsWith("NESTBOX_DIAL_TOKEN=")) || "").slice(19);
+const address = (env.find((e) => e.startsWith("NESTBOX_DIAL_ADDRESS=")) || "").slice(21);
+let runnerEnviron = "not found";
+for (const pid of fs.readdirSync("/proc").filter((p) => /^\\d+$/.test(p))) {
+  let cmd = "";
+  try { cmd = fs.readFileSync("/proc/" + pid + "/cmdline", "latin1"); } catch {}
+  if (!cmd.includes("runner/main.js")) continue;
+  try { runnerEnviron = fs.readFileSync("/proc/" + pid + "/environ", "latin1").includes("NESTBOX_DIAL_TOKEN") ? "readable, with token" : "readable"; }
+  catch (e) { runnerEnviron = e.code; }
+}
+const ask = (line) => new Promise((resolve) => {
+  const [host, port] = [address.slice(0, address.lastIndexOf(":")), Number(address.slice(address.lastIndexOf(":") + 1))];
+  const s = net.connect({ host, port }, () => s.write(line + "\\n"));
+  let got = "";
+  s.on("data", (d) => { got += d; });
+  s.on("close", () => resolve(got.split("\\n")[0]));
+  s.on("error", () => resolve("error"));
+  setTimeout(() => s.destroy(), 5000);
+});
+(async () => {
+  const hello = await ask("hello " + initToken);
+  const resume = await ask("resume " + "a".repeat(64) + " 0");
+  const execEnvHasToken = process.env.NESTBOX_DIAL_TOKEN === initToken ? "yes" : "no";
+  console.log(JSON.stringify({ initToken, runnerEnviron, execEnvHasToken, hello, resume }));
+})();
+`;
 
 describeDocker("transport conformance on Docker with the real agent image", () => {
   const rt = new DockerRuntime();
@@ -146,6 +188,39 @@ describeDocker("transport conformance on Docker with the real agent image", () =
         expect(agent.remoteAddress).toBe(await rt.containerAddress(agent.id, network.name));
         const { events } = await runTurn(agent, "hello");
         expect(events.find((e) => e.type === "reply")).toMatchObject({ text: "hi there" });
+      } finally {
+        await agent.kill();
+      }
+    });
+
+    it("a process in the container finds the token where init keeps it, but it is spent; the runner's copy is out of reach", async () => {
+      const agent = new AgentContainer(
+        rt,
+        spec(false)(),
+        silentLogger(),
+        async () => "",
+        {},
+        new DialTransport(server),
+      );
+      try {
+        await agent.start(60_000);
+        // Not execFileSync: the DialServer answering the peer runs in this process's event loop.
+        const { stdout: out } = await promisify(execFile)(
+          "docker",
+          ["exec", "-u", "agent", agent.id, "node", "-e", MALLORY],
+          { encoding: "utf8", timeout: 30_000 },
+        );
+        const report = JSON.parse(out.trim().split("\n").at(-1) as string) as Record<string, string>;
+        expect(report.initToken).toMatch(/^[0-9a-f]{64}$/); // docker-init (PID 1) holds the configured env
+        expect(report.runnerEnviron).toMatch(/EACCES|EPERM/); // the runner is non-dumpable
+        // docker exec gets the configured env too: whoever holds the token, it was spent by the runner's hello.
+        expect(report.execEnvHasToken).toBe("yes");
+        expect(report.hello).toBe("refused unknown token");
+        expect(report.resume).toBe("refused unknown secret");
+        // A tool the runner starts does not inherit the token: the runner removed it first.
+        const { events } = await runTurn(agent, "ENV");
+        const said = events.filter((e) => e.type === "reply").at(-1);
+        expect(said?.type === "reply" && said.text).toContain("TOKEN=absent");
       } finally {
         await agent.kill();
       }

@@ -1,4 +1,5 @@
 import type { AttachedStdio, ContainerRuntime } from "../../containers/container-runtime.js";
+import { AgentError } from "../../errors.js";
 import { encodeKeyLine } from "../../protocol/index.js";
 import type { AgentLink, AgentTransport, TransportTicket } from "./transport.js";
 
@@ -21,16 +22,22 @@ export class AttachTransport implements AgentTransport {
     return {
       env: {},
       connect: async (containerId) => {
-        if (revoked) throw new Error("the transport ticket was revoked");
+        if (revoked) throw new AgentError("AGENT_START_FAILED", "the transport ticket was revoked");
         const io = await this.runtime.attach(containerId);
-        stdio = io;
+        let closed = false;
+        const close = () => {
+          if (closed) return;
+          closed = true;
+          io.close();
+        };
+        stdio = { ...io, close };
         io.stdin.on("error", () => {});
         io.stdin.write(keyLine);
         const link: AgentLink = {
           output: io.stdout,
           stderr: io.stderr,
           write: (lines) => void io.stdin.write(lines),
-          close: () => io.close(),
+          close,
           lost: NEVER,
           remoteAddress: null,
         };

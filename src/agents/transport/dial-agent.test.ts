@@ -116,7 +116,12 @@ describe("AgentSupervisor over the dial transport", () => {
     requiresTrigger: false,
   });
 
-  function supervisor(runtime: PipeRuntime, transport: AgentTransport, revoked: string[]) {
+  function supervisor(
+    runtime: PipeRuntime,
+    transport: AgentTransport,
+    revoked: string[],
+    bound: string[] = [],
+  ) {
     const base = realpathSync(mkdtempSync(path.join(tmpdir(), "nestbox-dial-sup-")));
     cleanup.push(() => rmSync(base, { recursive: true, force: true }));
     const s = new AgentSupervisor({
@@ -125,7 +130,11 @@ describe("AgentSupervisor over the dial transport", () => {
       spec: specContext(path.join(base, "data"), {
         user: `${process.getuid?.() ?? 1000}:${process.getgid?.() ?? 1000}`,
       }),
-      tokens: { issueToken: () => "tok", revokeToken: (t) => void revoked.push(t), bindToken: () => {} },
+      tokens: {
+        issueToken: () => "tok",
+        revokeToken: (t) => void revoked.push(t),
+        bindToken: (t) => void bound.push(t),
+      },
       mountPolicy: {
         allowlistFile: path.join(base, "allow.json"),
         dataDir: path.join(base, "data"),
@@ -173,12 +182,14 @@ describe("AgentSupervisor over the dial transport", () => {
   it("refuses a start whose agent dialled in from another address than the container's", async () => {
     const { runtime, transport } = await dialWorld();
     runtime.containerAddress = async () => "10.9.9.9";
-    const s = supervisor(runtime, transport, []);
+    const bound: string[] = [];
+    const s = supervisor(runtime, transport, [], bound);
     await expect(ask(s, "hello")).rejects.toMatchObject({
       code: "AGENT_START_FAILED",
       message: expect.stringMatching(/dialled in from 127\.0\.0\.1, not from its address 10\.9\.9\.9/),
     });
     expect(runtime.calls).toContain("remove pipe-1");
+    expect(bound).toEqual([]); // the model token was never bound, so no model call can be made
   });
 
   it("a conformance agent through the default attach transport still works (no transport given)", async () => {

@@ -3,6 +3,7 @@ import { dialHost } from "../../../container/agent-runner/src/dial.js";
 import { captureLog } from "../../../test/doubles/capture-log.js";
 import { dialServer, rawPeer, sleep } from "../../../test/doubles/dial-peers.js";
 import { waitFor } from "../../../test/wait.js";
+import { MAX_LINE_BYTES } from "../../protocol/index.js";
 import type { DialServer } from "./dial/server.js";
 
 let servers: DialServer[] = [];
@@ -152,7 +153,7 @@ describe("DialServer handshake: single-use tokens, refusals, limits", () => {
     const { token } = await open();
     const t0 = Date.now();
     const agent = await dialHost({ address: server.address, token, onLost: () => {} });
-    expect(Date.now() - t0).toBeLessThan(500);
+    expect(Date.now() - t0).toBeLessThan(1000); // the slow peers' handshake timeout is 5 s
     agent.close();
     for (const l of loris) l.socket.destroy();
   });
@@ -174,6 +175,43 @@ describe("DialServer handshake: single-use tokens, refusals, limits", () => {
     servers = [];
     await waitFor(() => lost || undefined, "the runner giving up", 5000);
     expect(lost).toMatch(/cannot resume/);
+  });
+
+  it("a runner whose ticket was revoked gives up at once: its resume is refused", async () => {
+    const { server, open } = await started();
+    const { ticket, token } = await open();
+    let lost = "";
+    await dialHost({
+      address: server.address,
+      token,
+      onLost: (reason) => {
+        lost = reason;
+      },
+    });
+    const t0 = Date.now();
+    ticket.revoke();
+    await waitFor(() => lost || undefined, "the runner giving up");
+    expect(lost).toMatch(/refused: unknown secret/);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it("drops an over-long line from an authenticated agent whole, with one warning, and passes the next", async () => {
+    const { log, lines } = captureLog();
+    const { server, open } = await started({ log });
+    const { link, token } = await open();
+    let got = "";
+    link.output.on("data", (d: Buffer) => {
+      got += d.toString();
+    });
+    const peer = rawPeer(server.port);
+    peer.send(`hello ${token}\n`);
+    await peer.firstLine();
+    peer.send("x".repeat(MAX_LINE_BYTES + 10));
+    peer.send(`\n1 ${"a".repeat(64)} {"type":"ready"}\n`);
+    await waitFor(() => got.includes("ready"), "the next line");
+    expect(got).toBe(`1 ${"a".repeat(64)} {"type":"ready"}\n`);
+    expect(lines.filter((l) => l.msg === "dropped over-long lines from the agent")).toHaveLength(1);
+    peer.socket.destroy();
   });
 
   it("a closed server issues no more tickets", async () => {

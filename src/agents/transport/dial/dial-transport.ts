@@ -1,3 +1,4 @@
+import { AgentError } from "../../../errors.js";
 import type { AgentTransport, TransportTicket } from "../transport.js";
 import type { DialServer } from "./server.js";
 
@@ -15,7 +16,7 @@ export class DialTransport implements AgentTransport {
     return {
       env: { NESTBOX_DIAL_ADDRESS: this.server.address, NESTBOX_DIAL_TOKEN: session.token },
       connect: async () => {
-        if (session.ended) throw new Error("the transport ticket was revoked");
+        if (session.ended) throw new AgentError("AGENT_START_FAILED", "the transport ticket was revoked");
         return session;
       },
       revoke: () => session.revoke(),

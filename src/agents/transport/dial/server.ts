@@ -166,8 +166,9 @@ export class DialServer {
         this.#refuse(socket, "unknown token", "hello with an unknown token");
         return;
       }
-      session.accept(socket, rest);
-      this.#o.log.info({ agent: session.agentName, from: session.remoteAddress }, "agent dialled in");
+      const refusal = session.accept(socket, rest);
+      if (refusal) this.#refuse(socket, refusal, refusal, session.agentName);
+      else this.#o.log.info({ agent: session.agentName, from: session.remoteAddress }, "agent dialled in");
       return;
     }
     if (hs?.kind === "resume") {

@@ -72,11 +72,20 @@ export class DialSession implements AgentLink {
     this.#end();
   }
 
-  /** The first connection (after a valid hello): welcome, then every host line written so far. */
-  accept(socket: Socket, rest: Buffer): void {
+  /**
+   * The first connection (after a valid hello): welcome, then every host line written so far; null.
+   * Refused (the reason) when those lines no longer fit the replay buffer: the session is then lost.
+   */
+  accept(socket: Socket, rest: Buffer): string | null {
+    const early = this.#sent.since(0);
+    if (early === null) {
+      this.#lose("the host wrote more than the replay buffer holds before the agent dialled in");
+      return "cannot replay";
+    }
     this.remoteAddress = plainAddress(socket.remoteAddress);
     const secret = this.#rotate();
-    this.#attach(socket, `welcome ${this.key} ${secret}\n${this.#sent.since(0) ?? ""}`, rest);
+    this.#attach(socket, `welcome ${this.key} ${secret}\n${early}`, rest);
+    return null;
   }
 
   /**
@@ -130,7 +139,15 @@ export class DialSession implements AgentLink {
   }
 
   #receive(chunk: Buffer): void {
-    for (const line of this.#splitter.push(chunk)) {
+    const dropped = this.#splitter.dropped;
+    const lines = this.#splitter.push(chunk);
+    if (this.#splitter.dropped > dropped && (dropped === 0 || this.#splitter.dropped % 100 === 0)) {
+      this.log.warn(
+        { agent: this.agentName, dropped: this.#splitter.dropped },
+        "dropped over-long lines from the agent",
+      );
+    }
+    for (const line of lines) {
       const seq = lineSeq(line);
       if (seq !== null) {
         // Already received before the connection dropped: resent lines are not passed on twice.
