@@ -13,6 +13,7 @@ import type {
   VolumeSpec,
 } from "../container-runtime.js";
 import type { SwarmEngine, TaskView } from "./engine.js";
+import { removeService } from "./service-removal.js";
 import {
   containerInfo,
   exitCodeOf,
@@ -22,7 +23,7 @@ import {
   serviceSpec,
 } from "./service-spec.js";
 import { ensureSwarmNetwork, removeSwarmNetwork } from "./swarm-network.js";
-import { TaskWatch } from "./task-watch.js";
+import { TaskWatch, within } from "./task-watch.js";
 
 /** How a SwarmRuntime places and shapes the services it creates. */
 export interface SwarmRuntimeOptions {
@@ -45,21 +46,6 @@ const isMissing = (err: unknown) => err instanceof ContainerError && err.code ==
 /** A task that ended before its process ran: rejected by the node, or its container would not start. */
 const neverStarted = (t: TaskView) =>
   t.Status.State === "rejected" || /starting container failed/.test(t.Status.Err ?? "");
-
-/** Waits for `promise`, or fails with `error` after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(error()), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * The ContainerRuntime on a Docker Swarm: each container is a one-replica service (restart policy
@@ -202,35 +188,7 @@ export class SwarmRuntime implements ContainerRuntime {
 
   /** Removes the service (its task killed first where it runs here) and waits for its containers to go. */
   async remove(id: string): Promise<void> {
-    let tasks: TaskView[];
-    try {
-      tasks = await this.#e.listTasks({ service: [id] });
-    } catch (err) {
-      if (isMissing(err)) return;
-      throw err;
-    }
-    const node = await this.#localNode();
-    const here = tasks.flatMap((t) => {
-      const containerId = t.Status.ContainerStatus?.ContainerID;
-      return containerId && t.NodeID === node ? [{ containerId, running: !isTerminal(t) }] : [];
-    });
-    // Killed first: removal is forceful, as a local container's is (Swarm would grant the stop grace).
-    for (const c of here) if (c.running) await this.#e.kill(c.containerId);
-    await this.#e.removeService(id);
-    // Swarm drops the task before the node removes its container: remove ours here, so that once
-    // this returns nothing holds the service's volumes or networks on this node.
-    for (const c of here) await this.#e.remove(c.containerId);
-    const ids = tasks.map((t) => t.ID);
-    const deadline = Date.now() + 60_000;
-    while (ids.length > 0 && (await this.#e.listTasks({ id: ids })).length > 0) {
-      if (Date.now() > deadline) {
-        throw new ContainerError(
-          "SWARM_REMOVE_TIMEOUT",
-          `the tasks of service ${id} were still there 60 s after removal`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, this.#pollMs));
-    }
+    await removeService(this.#e, id, await this.#localNode(), this.#pollMs);
   }
 
   async inspect(id: string): Promise<ContainerInfo | null> {
