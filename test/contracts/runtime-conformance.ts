@@ -45,6 +45,8 @@ function readUntil(
 export interface ConformanceOptions {
   /** Anything of this run the engine still holds (containers, services, networks, volumes), by label `nestbox.conformance=<run>` or name prefix `conformance-<run>`: must be none after the suite. */
   leftovers?: (run: string) => Promise<string[]>;
+  /** A listener on this machine past every Docker network: an open network reaches it, an internal one must not. */
+  outsideHost?: () => Promise<{ address: string; port: number; close(): void }>;
 }
 
 /**
@@ -314,11 +316,24 @@ export function runtimeConformance(
     await rt.remove(listener);
   });
 
-  it("replaces a network whose settings changed once nothing uses it, and removes it", async () => {
+  it("replaces a network whose settings changed once nothing uses it (internal: no way past the host), and removes it", async () => {
     const labels = { [LABEL]: run };
     await rt.ensureNetwork(netName, { internal: false, labels, subnet });
-    const internal = await rt.ensureNetwork(netName, { internal: true, labels, subnet });
-    expect(internal).toMatchObject({ name: netName, internal: true, gateway: expect.stringMatching(IPV4) });
+    const outside = options.outsideHost ? await options.outsideHost() : null;
+    try {
+      if (outside) expect((await connectFrom(netName, outside.address, outside.port)).out).toBe("OK");
+      const internal = await rt.ensureNetwork(netName, { internal: true, labels, subnet });
+      expect(internal).toMatchObject({ name: netName, internal: true, gateway: expect.stringMatching(IPV4) });
+      if (outside) {
+        expect((await connectFrom(netName, outside.address, outside.port)).out).not.toBe("OK");
+        // Control: the outside host still answers (from the host itself).
+        await new Promise<void>((resolve, reject) => {
+          net.connect(outside.port, outside.address, resolve).on("error", reject);
+        });
+      }
+    } finally {
+      outside?.close();
+    }
     await rt.removeNetwork(netName);
     // Gone: a container meant for it cannot start (the engine refuses at create or at start).
     let orphan: string | null = null;
