@@ -265,10 +265,12 @@ export class SwarmRuntime implements ContainerRuntime {
     });
   }
 
+  /** Removes the volume on the manager's node (a node's own copy of a local-driver volume stays there). */
   removeVolume(name: string): Promise<void> {
     return this.#e.removeVolume(name);
   }
 
+  /** The manager node's volumes. */
   listVolumes(labels: Record<string, string | undefined>): Promise<VolumeInfo[]> {
     return this.#e.listVolumes(labels);
   }
