@@ -182,7 +182,11 @@ export function runtimeConformance(
         "-c",
         "touch /root-test 2>/dev/null && echo root-writable; echo tmp > /tmp/x && echo tmp-ok; " +
           "echo hi > /rw/out.txt && echo rw-ok; echo no > /ro/hello.txt 2>/dev/null || echo ro-refused; " +
-          "grep CapEff /proc/self/status",
+          "grep CapEff /proc/self/status; " +
+          // The limits, from the cgroup (v2 or v1 layout).
+          "echo pids=$(cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null); " +
+          "echo mem=$(cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null); " +
+          "echo cpu=$(cut -d' ' -f1 /sys/fs/cgroup/cpu.max 2>/dev/null; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null)",
       ],
       readOnlyRootfs: true,
       tmpfs: { "/tmp": "rw,size=16m" },
@@ -190,6 +194,7 @@ export function runtimeConformance(
       securityOpt: ["no-new-privileges"],
       init: true,
       memoryBytes: 128 * 1024 * 1024,
+      nanoCpus: 5e8,
       pidsLimit: 64,
       mounts: [
         { hostPath: rw, containerPath: "/rw", readOnly: false },
@@ -202,6 +207,9 @@ export function runtimeConformance(
     expect(text).toContain("rw-ok");
     expect(text).toContain("ro-refused");
     expect(text).toMatch(/CapEff:\s+0+\n/);
+    expect(text).toContain("pids=64\n");
+    expect(text).toContain("cpu=50000\n");
+    expect(text).toContain(`mem=${128 * 1024 * 1024}\n`);
     expect(readFileSync(path.join(rw, "out.txt"), "utf8")).toBe("hi\n");
   });
 
