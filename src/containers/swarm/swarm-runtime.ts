@@ -92,18 +92,23 @@ export class SwarmRuntime implements ContainerRuntime {
   async create(spec: ContainerSpec): Promise<string> {
     const id = await this.#e.createService(serviceSpec(spec, this.#shape));
     let task: TaskView | null;
+    let seen: TaskView | undefined;
     try {
       task = await within(
         this.#watch.until(id, (t, gone) => {
+          seen = t ?? seen;
           if (gone) return null;
           return t && (t.Status.State === "running" || isTerminal(t)) ? t : undefined;
         }),
         this.#startTimeoutMs,
-        () =>
-          new ContainerError(
+        () => {
+          // Swarm says why a task waits (no node satisfies the placement, an image pull...).
+          const why = seen ? ` (task ${seen.Status.State}: ${seen.Status.Err ?? "no reason given"})` : "";
+          return new ContainerError(
             "SWARM_START_TIMEOUT",
-            `cannot create container ${spec.name} from ${spec.image}: its task did not run within ${this.#startTimeoutMs} ms`,
-          ),
+            `cannot create container ${spec.name} from ${spec.image}: its task did not run within ${this.#startTimeoutMs} ms${why}`,
+          );
+        },
       );
     } catch (err) {
       await this.remove(id).catch(() => {});
