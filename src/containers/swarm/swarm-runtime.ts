@@ -35,7 +35,7 @@ export interface SwarmRuntimeOptions {
   volumeDriver?: { name: string; options: Record<string, string> };
   /** The shared task poller's period (ms). */
   pollMs?: number;
-  /** The stop grace Swarm gives a task it stops itself (a task on another node; a removed service). */
+  /** The stop grace Swarm gives a task it stops itself (a task on another node; a removed service): 5 s, as an agent's stop. */
   stopGraceSeconds?: number;
   /** How long create waits for the task to run (scheduling, an image pull on the node). */
   startTimeoutMs?: number;
@@ -67,7 +67,7 @@ export class SwarmRuntime implements ContainerRuntime {
     this.#pollMs = options.pollMs ?? 250;
     this.#shape = {
       placement: options.placement ?? [],
-      stopGraceSeconds: options.stopGraceSeconds ?? 10,
+      stopGraceSeconds: options.stopGraceSeconds ?? 5,
       ...(options.volumeDriver ? { volumeDriver: options.volumeDriver } : {}),
     };
     this.#watch = new TaskWatch(this.#e, this.#pollMs);
