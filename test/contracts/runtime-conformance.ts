@@ -45,6 +45,8 @@ function readUntil(
 export interface ConformanceOptions {
   /** Anything of this run the engine still holds (containers, services, networks, volumes), by label `nestbox.conformance=<run>` or name prefix `conformance-<run>`: must be none after the suite. */
   leftovers?: (run: string) => Promise<string[]>;
+  /** A listener on this machine past every Docker network: an open network reaches it, an internal one must not. */
+  outsideHost?: () => Promise<{ address: string; port: number; close(): void }>;
 }
 
 /**
@@ -180,7 +182,11 @@ export function runtimeConformance(
         "-c",
         "touch /root-test 2>/dev/null && echo root-writable; echo tmp > /tmp/x && echo tmp-ok; " +
           "echo hi > /rw/out.txt && echo rw-ok; echo no > /ro/hello.txt 2>/dev/null || echo ro-refused; " +
-          "grep CapEff /proc/self/status",
+          "grep CapEff /proc/self/status; " +
+          // The limits, from the cgroup (v2 or v1 layout).
+          "echo pids=$(cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null); " +
+          "echo mem=$(cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null); " +
+          "echo cpu=$(cut -d' ' -f1 /sys/fs/cgroup/cpu.max 2>/dev/null; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null)",
       ],
       readOnlyRootfs: true,
       tmpfs: { "/tmp": "rw,size=16m" },
@@ -188,6 +194,7 @@ export function runtimeConformance(
       securityOpt: ["no-new-privileges"],
       init: true,
       memoryBytes: 128 * 1024 * 1024,
+      nanoCpus: 5e8,
       pidsLimit: 64,
       mounts: [
         { hostPath: rw, containerPath: "/rw", readOnly: false },
@@ -200,6 +207,9 @@ export function runtimeConformance(
     expect(text).toContain("rw-ok");
     expect(text).toContain("ro-refused");
     expect(text).toMatch(/CapEff:\s+0+\n/);
+    expect(text).toContain("pids=64\n");
+    expect(text).toContain("cpu=50000\n");
+    expect(text).toContain(`mem=${128 * 1024 * 1024}\n`);
     expect(readFileSync(path.join(rw, "out.txt"), "utf8")).toBe("hi\n");
   });
 
@@ -314,11 +324,24 @@ export function runtimeConformance(
     await rt.remove(listener);
   });
 
-  it("replaces a network whose settings changed once nothing uses it, and removes it", async () => {
+  it("replaces a network whose settings changed once nothing uses it (internal: no way past the host), and removes it", async () => {
     const labels = { [LABEL]: run };
     await rt.ensureNetwork(netName, { internal: false, labels, subnet });
-    const internal = await rt.ensureNetwork(netName, { internal: true, labels, subnet });
-    expect(internal).toMatchObject({ name: netName, internal: true, gateway: expect.stringMatching(IPV4) });
+    const outside = options.outsideHost ? await options.outsideHost() : null;
+    try {
+      if (outside) expect((await connectFrom(netName, outside.address, outside.port)).out).toBe("OK");
+      const internal = await rt.ensureNetwork(netName, { internal: true, labels, subnet });
+      expect(internal).toMatchObject({ name: netName, internal: true, gateway: expect.stringMatching(IPV4) });
+      if (outside) {
+        expect((await connectFrom(netName, outside.address, outside.port)).out).not.toBe("OK");
+        // Control: the outside host still answers (from the host itself).
+        await new Promise<void>((resolve, reject) => {
+          net.connect(outside.port, outside.address, resolve).on("error", reject);
+        });
+      }
+    } finally {
+      outside?.close();
+    }
     await rt.removeNetwork(netName);
     // Gone: a container meant for it cannot start (the engine refuses at create or at start).
     let orphan: string | null = null;

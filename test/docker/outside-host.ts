@@ -55,7 +55,8 @@ export async function startOutsideHost(): Promise<OutsideHost> {
         ns,
         process.execPath,
         "-e",
-        `require("net").createServer((s) => s.end("outside")).listen(${port}, () => console.log("up"))`,
+        // A client that resets the connection must not end the listener (later checks would pass vacuously).
+        `require("net").createServer((s) => s.on("error", () => {}).end("outside")).listen(${port}, () => console.log("up"))`,
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );

@@ -2,6 +2,7 @@ import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { SwarmRuntime } from "../../src/containers/swarm/swarm-runtime.js";
 import { runtimeConformance } from "../contracts/runtime-conformance.js";
 import { conformanceLeftovers } from "./leftovers.js";
+import { startOutsideHost } from "./outside-host.js";
 import { BASE_IMAGE, describeDocker } from "./support.js";
 import { withSwarm } from "./swarm.js";
 
@@ -14,5 +15,8 @@ describeDocker("ContainerRuntime conformance: SwarmRuntime (services on the loca
       volumeDriver: { name: "local", options: {} },
       pollMs: 200,
     });
-  runtimeConformance(make, BASE_IMAGE, { leftovers: conformanceLeftovers });
+  runtimeConformance(make, BASE_IMAGE, {
+    leftovers: conformanceLeftovers,
+    outsideHost: startOutsideHost,
+  });
 });

@@ -134,6 +134,7 @@ describeDocker("SwarmRuntime: what services add to the conformance suite", () =>
     });
     await expect(placed.create(spec("unplaceable", { cmd: ["true"] }))).rejects.toMatchObject({
       code: "SWARM_START_TIMEOUT",
+      message: expect.stringMatching(/task pending: .*constraints/),
     });
     expect(await rt.list(labels)).toEqual([]);
   });

@@ -13,7 +13,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * A swarm-scoped bridge with inter-container traffic off: a config-only network (subnet, ICC off,
  * the labels) and a `--scope swarm --config-from` bridge built from it (Internal there). The bridge
- * exists on a node only once a task lands there, so its subnet is explicit; the gateway is its first address.
+ * exists on a node only while a task of it runs there (the node drops it some 5 s after the last one
+ * leaves), so its subnet is explicit and the gateway is its first address: a host listener cannot
+ * bind the gateway address before an agent runs (bind a wildcard address and check the peer instead).
  */
 export async function ensureSwarmNetwork(
   engine: SwarmEngine,

@@ -13,6 +13,7 @@ import type {
   VolumeSpec,
 } from "../container-runtime.js";
 import type { SwarmEngine, TaskView } from "./engine.js";
+import { removeService } from "./service-removal.js";
 import {
   containerInfo,
   exitCodeOf,
@@ -22,7 +23,7 @@ import {
   serviceSpec,
 } from "./service-spec.js";
 import { ensureSwarmNetwork, removeSwarmNetwork } from "./swarm-network.js";
-import { TaskWatch } from "./task-watch.js";
+import { TaskWatch, within } from "./task-watch.js";
 
 /** How a SwarmRuntime places and shapes the services it creates. */
 export interface SwarmRuntimeOptions {
@@ -34,7 +35,7 @@ export interface SwarmRuntimeOptions {
   volumeDriver?: { name: string; options: Record<string, string> };
   /** The shared task poller's period (ms). */
   pollMs?: number;
-  /** The stop grace Swarm gives a task it stops itself (a task on another node; a removed service). */
+  /** The stop grace Swarm gives a task it stops itself (a task on another node; a removed service): 5 s, as an agent's stop. */
   stopGraceSeconds?: number;
   /** How long create waits for the task to run (scheduling, an image pull on the node). */
   startTimeoutMs?: number;
@@ -45,21 +46,6 @@ const isMissing = (err: unknown) => err instanceof ContainerError && err.code ==
 /** A task that ended before its process ran: rejected by the node, or its container would not start. */
 const neverStarted = (t: TaskView) =>
   t.Status.State === "rejected" || /starting container failed/.test(t.Status.Err ?? "");
-
-/** Waits for `promise`, or fails with `error` after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(error()), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * The ContainerRuntime on a Docker Swarm: each container is a one-replica service (restart policy
@@ -81,7 +67,7 @@ export class SwarmRuntime implements ContainerRuntime {
     this.#pollMs = options.pollMs ?? 250;
     this.#shape = {
       placement: options.placement ?? [],
-      stopGraceSeconds: options.stopGraceSeconds ?? 10,
+      stopGraceSeconds: options.stopGraceSeconds ?? 5,
       ...(options.volumeDriver ? { volumeDriver: options.volumeDriver } : {}),
     };
     this.#watch = new TaskWatch(this.#e, this.#pollMs);
@@ -106,18 +92,23 @@ export class SwarmRuntime implements ContainerRuntime {
   async create(spec: ContainerSpec): Promise<string> {
     const id = await this.#e.createService(serviceSpec(spec, this.#shape));
     let task: TaskView | null;
+    let seen: TaskView | undefined;
     try {
       task = await within(
         this.#watch.until(id, (t, gone) => {
+          seen = t ?? seen;
           if (gone) return null;
           return t && (t.Status.State === "running" || isTerminal(t)) ? t : undefined;
         }),
         this.#startTimeoutMs,
-        () =>
-          new ContainerError(
+        () => {
+          // Swarm says why a task waits (no node satisfies the placement, an image pull...).
+          const why = seen ? ` (task ${seen.Status.State}: ${seen.Status.Err ?? "no reason given"})` : "";
+          return new ContainerError(
             "SWARM_START_TIMEOUT",
-            `cannot create container ${spec.name} from ${spec.image}: its task did not run within ${this.#startTimeoutMs} ms`,
-          ),
+            `cannot create container ${spec.name} from ${spec.image}: its task did not run within ${this.#startTimeoutMs} ms${why}`,
+          );
+        },
       );
     } catch (err) {
       await this.remove(id).catch(() => {});
@@ -202,35 +193,7 @@ export class SwarmRuntime implements ContainerRuntime {
 
   /** Removes the service (its task killed first where it runs here) and waits for its containers to go. */
   async remove(id: string): Promise<void> {
-    let tasks: TaskView[];
-    try {
-      tasks = await this.#e.listTasks({ service: [id] });
-    } catch (err) {
-      if (isMissing(err)) return;
-      throw err;
-    }
-    const node = await this.#localNode();
-    const here = tasks.flatMap((t) => {
-      const containerId = t.Status.ContainerStatus?.ContainerID;
-      return containerId && t.NodeID === node ? [{ containerId, running: !isTerminal(t) }] : [];
-    });
-    // Killed first: removal is forceful, as a local container's is (Swarm would grant the stop grace).
-    for (const c of here) if (c.running) await this.#e.kill(c.containerId);
-    await this.#e.removeService(id);
-    // Swarm drops the task before the node removes its container: remove ours here, so that once
-    // this returns nothing holds the service's volumes or networks on this node.
-    for (const c of here) await this.#e.remove(c.containerId);
-    const ids = tasks.map((t) => t.ID);
-    const deadline = Date.now() + 60_000;
-    while (ids.length > 0 && (await this.#e.listTasks({ id: ids })).length > 0) {
-      if (Date.now() > deadline) {
-        throw new ContainerError(
-          "SWARM_REMOVE_TIMEOUT",
-          `the tasks of service ${id} were still there 60 s after removal`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, this.#pollMs));
-    }
+    await removeService(this.#e, id, await this.#localNode(), this.#pollMs);
   }
 
   async inspect(id: string): Promise<ContainerInfo | null> {
@@ -307,10 +270,12 @@ export class SwarmRuntime implements ContainerRuntime {
     });
   }
 
+  /** Removes the volume on the manager's node (a node's own copy of a local-driver volume stays there). */
   removeVolume(name: string): Promise<void> {
     return this.#e.removeVolume(name);
   }
 
+  /** The manager node's volumes. */
   listVolumes(labels: Record<string, string | undefined>): Promise<VolumeInfo[]> {
     return this.#e.listVolumes(labels);
   }

@@ -114,3 +114,18 @@ export class TaskWatch {
     }
   }
 }
+
+/** Waits for `promise`, or fails with `error` after `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(error()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
