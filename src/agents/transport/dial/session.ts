@@ -161,7 +161,9 @@ export class DialSession implements AgentLink {
   #detached(socket: Socket): void {
     if (this.#socket !== socket || this.#ended) return;
     this.#socket = null;
-    this.log.warn(
+    // Info, not a warning: a runner exiting after `shutdown` drops its link too, and a resume is no fault;
+    // a link that never comes back is reported as lost (and its agent as crashed).
+    this.log.info(
       { agent: this.agentName, graceMs: this.graceMs },
       "agent link dropped; waiting for a resume",
     );
