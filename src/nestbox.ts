@@ -4,6 +4,8 @@ import { DiskGuard } from "./agents/disk-guard.js";
 import { type AgentPlumbing, closeAgentPlumbing, startAgentPlumbing } from "./agents/plumbing.js";
 import { AgentSupervisor, type TokenIssuer } from "./agents/supervisor.js";
 import { DialTransport } from "./agents/transport/dial/dial-transport.js";
+import type { DialServer } from "./agents/transport/dial/server.js";
+import type { AgentTransport } from "./agents/transport/transport.js";
 import type { Channel } from "./channels/channel.js";
 import { ChannelRegistry } from "./channels/registry.js";
 import { nestboxVersion } from "./cli/project.js";
@@ -44,6 +46,8 @@ export interface NestboxOptions {
     /** Wraps the credential proxy's token issuer (tests record bindings). */
     tokens?: (proxy: TokenIssuer) => TokenIssuer;
     diskWatchIntervalMs?: number;
+    /** Replaces the dial transport of agents that dial home (tests record its sessions to cut them). */
+    dialTransport?: (server: DialServer) => AgentTransport;
   };
 }
 
@@ -106,7 +110,9 @@ async function assemble(
     : null;
   const supervisor = new AgentSupervisor({
     runtime: docker,
-    ...(plumbing.dial ? { transport: new DialTransport(plumbing.dial) } : {}),
+    ...(plumbing.dial
+      ? { transport: tuning.dialTransport?.(plumbing.dial) ?? new DialTransport(plumbing.dial) }
+      : {}),
     ...(ensureVolumes ? { prepareStorage: ensureVolumes } : {}),
     spec: {
       installId,

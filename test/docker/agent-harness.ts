@@ -5,6 +5,8 @@ import path from "node:path";
 import type { ProxyLimits } from "../../src/agents/credential-proxy.js";
 import { syncSkills } from "../../src/agents/skills.js";
 import type { TokenIssuer } from "../../src/agents/supervisor.js";
+import type { DialServer } from "../../src/agents/transport/dial/server.js";
+import type { DialSession } from "../../src/agents/transport/dial/session.js";
 import { loadConfig } from "../../src/config.js";
 import { createAgentRuntime } from "../../src/containers/agent-runtimes.js";
 import type { ContainerRuntime } from "../../src/containers/container-runtime.js";
@@ -20,6 +22,7 @@ import { createNestbox } from "../../src/nestbox.js";
 import { registerChat } from "../../src/registration/register-chat.js";
 import { detectSandbox } from "../../src/sandbox/index.js";
 import { Store } from "../../src/store/index.js";
+import { recordingDialTransport } from "../doubles/dial-peers.js";
 import { MemoryChannel } from "../doubles/memory-channel.js";
 import { type ScriptedLlm, type ScriptedLlmOptions, startScriptedLlm } from "../doubles/scripted-llm.js";
 import { AGENT_IMAGE } from "./support.js";
@@ -62,6 +65,8 @@ export interface HarnessOptions {
    * harness gets its own agents' subnet so installs never collide.
    */
   runtime?: "local" | "swarm";
+  /** Dial sessions (agents that dial home) are recorded into `dialSessions`, so a test can cut their links. */
+  recordDials?: boolean;
   /** Wraps the runtime the host uses (the cold-start bench times its calls); the harness's own stays bare. */
   wrapRuntime?: (runtime: ContainerRuntime) => ContainerRuntime;
 }
@@ -161,6 +166,7 @@ export async function startAgentHarness(options: HarnessOptions) {
   const model = config.model;
   if (!model) throw new Error("the harness configures a model");
   const bindings = new Map<string, string | null>();
+  let recordedDials: DialSession[] = [];
   const channel = new MemoryChannel("memory", "local:");
   const nestbox = await createNestbox({
     config,
@@ -175,6 +181,15 @@ export async function startAgentHarness(options: HarnessOptions) {
       proxyLimits: options.proxyLimits,
       tokens: (proxy) => recordingIssuer(proxy, bindings),
       diskWatchIntervalMs: options.disk?.watchIntervalMs,
+      ...(options.recordDials
+        ? {
+            dialTransport: (server: DialServer) => {
+              const recorded = recordingDialTransport(server);
+              recordedDials = recorded.sessions;
+              return recorded.transport;
+            },
+          }
+        : {}),
     },
   });
   await nestbox.start();
@@ -199,6 +214,8 @@ export async function startAgentHarness(options: HarnessOptions) {
     /** The agents' network (its name) and the host's address on it, where the proxy listens. */
     network: network.name,
     gateway,
+    /** Dial sessions of agents that dialled home (with `recordDials`), oldest first. */
+    dialSessions: () => recordedDials,
     /** Every token binding the supervisor made: token -> the container's address on the network. */
     bindings,
     /** Sends a message and waits until its turn is answered. */

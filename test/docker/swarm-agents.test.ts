@@ -36,9 +36,11 @@ describeDocker("AGENT_RUNTIME=swarm: each chat's agent is a swarm service that d
   beforeAll(async () => {
     h = await startAgentHarness({
       runtime: "swarm",
+      recordDials: true,
       chats: [
         { chatId: "local:swarm-a", folder: "swarm-a" },
         { chatId: "local:swarm-b", folder: "swarm-b" },
+        { chatId: "local:swarm-c", folder: "swarm-c" },
       ],
       respond: async (req) => {
         requests += 1;
@@ -102,6 +104,30 @@ describeDocker("AGENT_RUNTIME=swarm: each chat's agent is a swarm service that d
     );
     expect(await h.docker.list({ "nestbox.probe": "1" })).toEqual([]);
   }, 120_000);
+
+  it("a dial link cut mid-turn is resumed: the turn is answered once, on the same service, the model asked once", async () => {
+    await h.ask("local:swarm-c", "warm up");
+    const [service] = await h.docker.list({ "nestbox.install": h.installId, "nestbox.folder": "swarm-c" });
+    const session = h.dialSessions().find((s) => s.agentName === service?.name);
+    expect(session).toBeDefined();
+    let release: () => void = () => {};
+    hold = new Promise((r) => {
+      release = r;
+    });
+    const before = requests;
+    const sent = h.channel.sent.length;
+    await h.channel.receive("local:swarm-c", "ping");
+    await waitFor(() => requests > before, "the turn's model request", 60_000);
+    session?.dropConnection(); // the cable is cut while the agent waits on the model
+    hold = null;
+    release();
+    await h.pipeline.drain();
+    expect(h.channel.sent.slice(sent).map((r) => r.text)).toEqual(["pong"]);
+    expect(requests - before).toBe(1); // resumed, not retried
+    expect(session?.resumes).toBe(1);
+    const now = await h.docker.list({ "nestbox.install": h.installId, "nestbox.folder": "swarm-c" });
+    expect(now.map((s) => s.id)).toEqual([service?.id]);
+  }, 180_000);
 
   it("a task killed mid-turn is retried on a new service and answered exactly once", async () => {
     let release: () => void = () => {};

@@ -41,6 +41,7 @@ export class DialSession implements AgentLink {
   #graceTimer: NodeJS.Timeout | null = null;
   #highestIn = 0;
   #ended = false;
+  #resumes = 0;
   readonly #sent = new ReplayBuffer();
   readonly #splitter = new LineSplitter(MAX_LINE_BYTES + 1);
 
@@ -104,12 +105,18 @@ export class DialSession implements AgentLink {
     this.#socket = null;
     old?.destroy();
     const secret = this.#rotate();
+    this.#resumes += 1;
     this.#attach(socket, `resumed ${this.#highestIn} ${secret}\n${replay}`, rest);
     this.log.info(
       { agent: this.agentName, resentLines: replay.split("\n").length - 1 },
       "agent link resumed",
     );
     return null;
+  }
+
+  /** How many times the agent resumed this link after a dropped connection. */
+  get resumes(): number {
+    return this.#resumes;
   }
 
   /** The host side drops the current connection (tests: a cut cable); the agent may resume. */
