@@ -97,6 +97,19 @@ describeDocker("AGENT_RUNTIME=swarm: each chat's agent is a swarm service that d
     expect([...h.bindings.values()]).toContain(address);
   }, 180_000);
 
+  it("the agent image holds no setuid or setgid program (swarm services cannot ask for no-new-privileges)", async () => {
+    const found = await h.engine.run({
+      name: `nestbox-swarm-suid-${Date.now().toString(36)}`,
+      image: AGENT_IMAGE,
+      labels: {},
+      env: {},
+      mounts: [],
+      user: "0:0",
+      entrypoint: ["sh", "-c", "find / -xdev -type f -perm /6000 2>/dev/null; echo scanned"],
+    });
+    expect(found.stdout.trim()).toBe("scanned");
+  }, 120_000);
+
   it("the startup probe runs a one-shot service of the agent image, and names the fix when nodes lack an image", async () => {
     await expect(probeServices(h.docker, AGENT_IMAGE)).resolves.toBeUndefined();
     await expect(probeServices(h.docker, "nestbox-no-such-image:never")).rejects.toThrow(
