@@ -2,6 +2,8 @@
 // stretch (no faults, host running) and counts every message. `short` is CI's profile, `full` the
 // documented one (docs/reliability.md).
 
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import type { ScenarioResult } from "./ledger.js";
 import { between, ChaosWorld, sleep } from "./world.js";
 
@@ -25,7 +27,13 @@ const n = (ctx: ScenarioContext, short: number, full: number) => (ctx.profile ==
 async function withWorld(
   ctx: ScenarioContext,
   name: string,
-  options: { chats: number; retryWindow?: string; stallTimeout?: string; channel?: "telegram" | "whatsapp" },
+  options: {
+    chats: number;
+    retryWindow?: string;
+    stallTimeout?: string;
+    channel?: "telegram" | "whatsapp";
+    runtime?: "local" | "swarm";
+  },
   body: (w: ChaosWorld) => Promise<void>,
   settleMs = 60_000,
 ): Promise<ScenarioResult> {
@@ -241,7 +249,45 @@ export const SCENARIOS: Scenario[] = [
         w.notes.push(`${wa.sends} sends for ${wa.shown().length} messages shown (resends carry the same id)`);
       }),
   },
+  {
+    name: "swarm-kills",
+    what: "AGENT_RUNTIME=swarm: agent tasks killed mid-turn, and the host SIGKILLed with services running",
+    run: (ctx) =>
+      inSwarm(() =>
+        withWorld(ctx, "swarm-kills", { chats: 3, runtime: "swarm" }, async (w) => {
+          w.model.delayMs = 1_000;
+          for (let k = 0; k < n(ctx, 4, 12); k++) {
+            const writing = traffic(w, 3, 6, 120);
+            await sleep(between(700, 1_400));
+            // A task's container dies mid-turn: the supervisor retries the turn on a new service.
+            const [id] = await w.agentContainers(k % 3);
+            if (id) await w.killContainer(id);
+            await writing;
+            // Every other round the host dies too: its services stay behind, the next start reaps them.
+            if (k % 2 === 1) {
+              await w.kill();
+              await w.start();
+            }
+            await sleep(1_000);
+          }
+          w.model.delayMs = 0;
+        }),
+      ),
+  },
 ];
+
+/** Runs `body` with the local daemon in a swarm: initialised here when it is not, and left after only then. */
+async function inSwarm<T>(body: () => Promise<T>): Promise<T> {
+  const docker = (...args: string[]) => promisify(execFile)("docker", args, { encoding: "utf8" });
+  const state = (await docker("info", "--format", "{{.Swarm.LocalNodeState}}")).stdout.trim();
+  const init = state !== "active";
+  if (init) await docker("swarm", "init", "--advertise-addr", "127.0.0.1");
+  try {
+    return await body();
+  } finally {
+    if (init) await docker("swarm", "leave", "--force");
+  }
+}
 
 async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

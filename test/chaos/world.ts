@@ -33,6 +33,8 @@ export interface WorldOptions {
   stallTimeout?: string;
   /** Print the host's log lines to stderr. */
   verbose?: boolean;
+  /** AGENT_RUNTIME (default local); `swarm` needs the daemon in a swarm (the scenario makes it one). */
+  runtime?: "local" | "swarm";
 }
 
 export class ChaosWorld {
@@ -148,6 +150,7 @@ export class ChaosWorld {
       NESTBOX_MOUNT_ALLOWLIST: this.#allowlist,
       LOG_LEVEL: "info",
       TZ: "UTC",
+      ...(this.o.runtime === "swarm" ? { AGENT_RUNTIME: "swarm", SWARM_SUBNET: "10.218.3.0/24" } : {}),
     };
   }
 
@@ -176,6 +179,24 @@ export class ChaosWorld {
     if (i !== undefined) filters.push("--filter", `label=${LABELS.chat}=${this.chatIdOf(i)}`);
     const { stdout } = await run("docker", ["ps", "-q", ...filters]);
     return stdout.split("\n").filter(Boolean);
+  }
+
+  /** A killed host leaves its services; the chat volumes are data, removed here with the test's install. */
+  async #removeSwarmLeftovers(): Promise<void> {
+    const label = `label=${LABELS.install}=${this.installId}`;
+    const services = (await run("docker", ["service", "ls", "-q", "--filter", label])).stdout
+      .split("\n")
+      .filter(Boolean);
+    if (services.length > 0) await run("docker", ["service", "rm", ...services]).catch(() => {});
+    // The services' containers go after the services; the volumes and networks they hold go after them.
+    for (let i = 0; i < 40 && (await this.agentContainers()).length > 0; i++) await sleep(250);
+    for (const id of await this.agentContainers()) await run("docker", ["rm", "-f", id]).catch(() => {});
+    const volumes = (await run("docker", ["volume", "ls", "-q", "--filter", label])).stdout
+      .split("\n")
+      .filter(Boolean);
+    if (volumes.length > 0) await run("docker", ["volume", "rm", ...volumes]).catch(() => {});
+    await run("docker", ["network", "rm", agentNetworkName(this.installId)]).catch(() => {});
+    await run("docker", ["network", "rm", `${agentNetworkName(this.installId)}-cfg`]).catch(() => {});
   }
 
   async killContainer(id: string): Promise<void> {
@@ -231,6 +252,7 @@ export class ChaosWorld {
 
   async close(): Promise<void> {
     await this.host?.kill("SIGKILL");
+    if (this.o.runtime === "swarm") await this.#removeSwarmLeftovers();
     for (const id of await this.agentContainers()) await run("docker", ["rm", "-f", id]).catch(() => {});
     await run("docker", ["network", "rm", agentNetworkName(this.installId)]).catch(() => {});
     await this.api.close();

@@ -61,7 +61,8 @@ export function runtimeConformance(
   options: ConformanceOptions = {},
 ): void {
   const rt = makeRuntime();
-  const attachIt = it.runIf(rt.transport === "attach");
+  // Cases of the other transport are not registered at all (never counted as skipped).
+  const attachIt = rt.transport === "attach" ? it : () => {};
   const run = `${process.pid}-${Date.now().toString(36)}`;
   // An explicit subnet (the swarm runtime needs one), random so parallel runs do not collide.
   const subnet = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}.0/24`;
@@ -117,7 +118,8 @@ export function runtimeConformance(
     },
   );
 
-  it.runIf(rt.transport === "dial")("refuses to attach: its containers dial the host", async () => {
+  const dialIt = rt.transport === "dial" ? it : () => {};
+  dialIt("refuses to attach: its containers dial the host", async () => {
     await expect(rt.attach("any")).rejects.toMatchObject({ code: "ATTACH_UNSUPPORTED" });
   });
 

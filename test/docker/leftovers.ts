@@ -15,16 +15,18 @@ async function names(args: string[]): Promise<string[]> {
 
 /**
  * What a conformance run left on the engine: containers, services and volumes labelled
- * `nestbox.conformance=<run>`, networks named `conformance-<run>-*`. Asked of the docker CLI,
+ * `nestbox.conformance=<run>`, networks and volumes named `conformance-<run>-*`. Asked of the docker CLI,
  * not of the runtime under test.
  */
 export async function conformanceLeftovers(run: string): Promise<string[]> {
   const label = `label=nestbox.conformance=${run}`;
-  const [containers, services, volumes, networks] = await Promise.all([
+  const [containers, services, volumes, namedVolumes, networks] = await Promise.all([
     names(["ps", "-a", "--filter", label, "--format", "container {{.Names}}"]),
     names(["service", "ls", "--filter", label, "--format", "service {{.Name}}"]),
     names(["volume", "ls", "--filter", label, "--format", "volume {{.Name}}"]),
+    // A service's volume mount creates a missing volume itself, without labels: found by name.
+    names(["volume", "ls", "--filter", `name=conformance-${run}`, "--format", "volume {{.Name}}"]),
     names(["network", "ls", "--filter", `name=conformance-${run}`, "--format", "network {{.Name}}"]),
   ]);
-  return [...containers, ...services, ...volumes, ...networks];
+  return [...new Set([...containers, ...services, ...volumes, ...namedVolumes, ...networks])];
 }
