@@ -119,7 +119,7 @@ describe("DialServer handshake: single-use tokens, refusals, limits", () => {
   });
 
   it("caps connections in handshake at 64: slow-loris peers do not keep a real agent out", async () => {
-    const { server, open } = await started({ handshakeTimeoutMs: 400 });
+    const { server, open } = await started({ handshakeTimeoutMs: 400, maxHandshakesPerAddress: 64 });
     const loris = Array.from({ length: 64 }, () => rawPeer(server.port));
     for (const l of loris) l.send("h");
     await sleep(100);
@@ -135,6 +135,23 @@ describe("DialServer handshake: single-use tokens, refusals, limits", () => {
     agent.close();
   });
 
+  it("caps handshakes per address at 8: a flooding agent keeps only its own address out", async () => {
+    const { server, open } = await started({ handshakeTimeoutMs: 5000 });
+    const loris = Array.from({ length: 8 }, () => rawPeer(server.port, "127.0.0.2"));
+    for (const l of loris) l.send("h");
+    await sleep(100);
+    const ninth = rawPeer(server.port, "127.0.0.2");
+    expect(await ninth.firstLine()).toBe("refused busy");
+    // Another address is not held back at all, though the flooder's handshakes are still open.
+    const { key, token } = await open();
+    const t0 = Date.now();
+    const agent = await dialHost({ address: server.address, token, onLost: () => {}, offlineMs: 5000 });
+    expect(agent.key).toBe(key);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    agent.close();
+    for (const l of loris) l.socket.destroy();
+  });
+
   it("logs refusals one by one only up to a cap: a flood of bad peers is not a flood of log lines", async () => {
     const { log, lines } = captureLog();
     const { server } = await started({ log });
@@ -147,7 +164,7 @@ describe("DialServer handshake: single-use tokens, refusals, limits", () => {
 
   it("a few slow peers below the cap do not delay a real agent at all", async () => {
     const { server, open } = await started({ handshakeTimeoutMs: 5000 });
-    const loris = Array.from({ length: 10 }, () => rawPeer(server.port));
+    const loris = Array.from({ length: 5 }, () => rawPeer(server.port));
     for (const l of loris) l.send("hello ");
     await sleep(50);
     const { token } = await open();

@@ -19,10 +19,14 @@ export interface DialServerOptions {
   handshakeTimeoutMs?: number;
   /** Connections in handshake at once; more are closed at once. */
   maxHandshakes?: number;
+  /** Connections in handshake at once from one address, so one peer cannot take every slot. */
+  maxHandshakesPerAddress?: number;
 }
 
 /** Connections still in their handshake at once, by default. */
 export const MAX_HANDSHAKES = 64;
+/** Of those, from one address: an agent that floods the port keeps only its own address out. */
+export const MAX_HANDSHAKES_PER_ADDRESS = 8;
 /** Refusals logged one by one per window; the rest are counted. */
 const REFUSALS_SHOWN = 10;
 const REFUSAL_WINDOW_MS = 10_000;
@@ -42,6 +46,7 @@ export class DialServer {
   readonly #bySecret = new Map<string, DialSession>();
   readonly #sockets = new Set<Socket>();
   #handshakes = 0;
+  readonly #handshakesFrom = new Map<string, number>();
   #refusals = 0;
   #windowRefusals = 0;
   #windowTimer: NodeJS.Timeout | null = null;
@@ -52,6 +57,7 @@ export class DialServer {
       resumeGraceMs: 20_000,
       handshakeTimeoutMs: 10_000,
       maxHandshakes: MAX_HANDSHAKES,
+      maxHandshakesPerAddress: MAX_HANDSHAKES_PER_ADDRESS,
       ...options,
     };
     this.#server = createServer((socket) => this.#onConnection(socket));
@@ -120,17 +126,23 @@ export class DialServer {
     this.#sockets.add(socket);
     socket.on("close", () => this.#sockets.delete(socket));
     socket.on("error", () => {});
-    if (this.#handshakes >= this.#o.maxHandshakes) {
+    const from = plainAddress(socket.remoteAddress);
+    const fromNow = this.#handshakesFrom.get(from) ?? 0;
+    if (this.#handshakes >= this.#o.maxHandshakes || fromNow >= this.#o.maxHandshakesPerAddress) {
       this.#refuse(socket, "busy", "too many connections in handshake");
       return;
     }
     this.#handshakes += 1;
+    this.#handshakesFrom.set(from, fromNow + 1);
     let head = Buffer.alloc(0);
     let done = false;
     const finish = () => {
       if (done) return false;
       done = true;
       this.#handshakes -= 1;
+      const left = (this.#handshakesFrom.get(from) ?? 1) - 1;
+      if (left > 0) this.#handshakesFrom.set(from, left);
+      else this.#handshakesFrom.delete(from);
       clearTimeout(timer);
       socket.off("data", onData);
       return true;
