@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeChat } from "../../test/doubles/chat.js";
 import { FakeAgent, type TurnScript, untilAborted } from "../../test/doubles/fake-agent.js";
 import { type PipeContainer, PipeRuntime, runnerInPipes } from "../../test/doubles/pipe-runtime.js";
-import { specContext } from "../../test/doubles/spec-context.js";
+import { noExtraMounts, specContext } from "../../test/doubles/spec-context.js";
 import { waitFor } from "../../test/wait.js";
 import { AgentError } from "../errors.js";
 import { createLogger } from "../log.js";
@@ -65,14 +65,7 @@ function supervise(
       revokeToken: (token) => void revoked.push(token),
       bindToken: () => {},
     },
-    mountPolicy: {
-      allowlistFile: path.join(base, "allow.json"),
-      dataDir: path.join(base, "data"),
-      hostDataDir: null,
-      homes: [],
-      dockerSockets: [],
-      protectedFiles: [],
-    },
+    mountPolicy: noExtraMounts(base),
     log: createLogger({
       level: "debug",
       destination: { write: (line: string) => void lines.push(JSON.parse(line)) },

@@ -7,19 +7,11 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { agentUser } from "../../src/agents/agent-user.js";
 import { type AgentHarness, startAgentHarness } from "./agent-harness.js";
-import { startOutsideHost } from "./outside-host.js";
+import { CONNECT, startOutsideHost } from "./outside-host.js";
 import { BASE_IMAGE, describeDocker } from "./support.js";
 
 const UID = agentUser();
 const TEST_LABEL = "nestbox.test=attacks-network";
-
-/** Connects to argv host:port; prints OK <what the server said>, REFUSED, TIMEOUT or ERR <code>. */
-const CONNECT = `const s = require("net").connect(+process.argv[2], process.argv[1]);
-let got = "";
-setTimeout(() => { console.log("TIMEOUT"); process.exit(0); }, 3000);
-s.on("data", (d) => { got += d; });
-s.on("connect", () => setTimeout(() => { console.log(("OK " + got).trim()); process.exit(0); }, 300));
-s.on("error", (e) => { console.log(e.code === "ECONNREFUSED" ? "REFUSED" : "ERR " + e.code); process.exit(0); });`;
 
 /** POSTs a chat completion to argv url with argv token (no outbound proxy); prints the HTTP status. */
 const POST = `const [url, token] = process.argv.slice(1);

@@ -37,3 +37,18 @@ export function useHostFixture(prefix: string, answer: (delayed: boolean) => str
   });
   return t;
 }
+
+/** The environment `npm start` gets in these suites: the fixture's model, data folder and home, quiet logs. */
+export function npmStartEnv(t: HostFixture, agentImage: string, extra: Record<string, string> = {}) {
+  return {
+    PATH: process.env.PATH ?? "",
+    HOME: t.cwd,
+    LOG_LEVEL: "warn",
+    NESTBOX_HEALTH_PORT: "0",
+    NESTBOX_DATA_DIR: path.join(t.cwd, "data"),
+    MODEL: "scripted",
+    OPENAI_BASE_URL: t.llm.url,
+    AGENT_IMAGE: agentImage,
+    ...extra,
+  };
+}

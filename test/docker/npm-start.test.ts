@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { processTree } from "../../scripts/bench/memory.js";
 import { type LiveProcess, spawnProcess } from "../process.js";
-import { useHostFixture } from "./host-fixture.js";
+import { npmStartEnv, useHostFixture } from "./host-fixture.js";
 import { AGENT_IMAGE, describeDocker } from "./support.js";
 
 const root = path.join(import.meta.dirname, "..", "..");
@@ -20,16 +20,7 @@ describeDocker("npm start: the one command, compiled, with npm as the only wrapp
   const npmStart = (args: string[] = []) => {
     running = spawnProcess("npm", ["start", ...(args.length > 0 ? ["--", ...args] : [])], {
       cwd: root,
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: model.cwd,
-        LOG_LEVEL: "warn",
-        NESTBOX_HEALTH_PORT: "0",
-        NESTBOX_DATA_DIR: path.join(model.cwd, "data"),
-        MODEL: "scripted",
-        OPENAI_BASE_URL: model.llm.url,
-        AGENT_IMAGE,
-      },
+      env: npmStartEnv(model, AGENT_IMAGE),
     });
     return running;
   };

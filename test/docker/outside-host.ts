@@ -70,3 +70,11 @@ export async function startOutsideHost(): Promise<OutsideHost> {
     throw err;
   }
 }
+
+/** Connects to argv host:port; prints OK <what the server said>, REFUSED, TIMEOUT or ERR <code>. */
+export const CONNECT = `const s = require("net").connect(+process.argv[2], process.argv[1]);
+let got = "";
+setTimeout(() => { console.log("TIMEOUT"); process.exit(0); }, 3000);
+s.on("data", (d) => { got += d; });
+s.on("connect", () => setTimeout(() => { console.log(("OK " + got).trim()); process.exit(0); }, 300));
+s.on("error", (e) => { console.log(e.code === "ECONNREFUSED" ? "REFUSED" : "ERR " + e.code); process.exit(0); });`;

@@ -13,19 +13,12 @@ import { Store } from "../../src/store/index.js";
 import { type LiveProcess, spawnProcess } from "../process.js";
 import { waitFor } from "../wait.js";
 import { type AgentHarness, startAgentHarness } from "./agent-harness.js";
-import { useHostFixture } from "./host-fixture.js";
-import { startOutsideHost } from "./outside-host.js";
+import { npmStartEnv, useHostFixture } from "./host-fixture.js";
+import { CONNECT, startOutsideHost } from "./outside-host.js";
 import { AGENT_IMAGE, BASE_IMAGE, describeDocker } from "./support.js";
 import { withSwarm } from "./swarm.js";
 
 const root = path.join(import.meta.dirname, "..", "..");
-/** Connects to argv host:port; prints OK <what the server said>, REFUSED, TIMEOUT or ERR <code>. */
-const CONNECT = `const s = require("net").connect(+process.argv[2], process.argv[1]);
-let got = "";
-setTimeout(() => { console.log("TIMEOUT"); process.exit(0); }, 3000);
-s.on("data", (d) => { got += d; });
-s.on("connect", () => setTimeout(() => { console.log(("OK " + got).trim()); process.exit(0); }, 300));
-s.on("error", (e) => { console.log(e.code === "ECONNREFUSED" ? "REFUSED" : "ERR " + e.code); process.exit(0); });`;
 
 describeDocker("AGENT_RUNTIME=swarm: each chat's agent is a swarm service that dials home", () => {
   withSwarm();
@@ -241,18 +234,7 @@ describeDocker(
     const npmStart = () => {
       running = spawnProcess("npm", ["start"], {
         cwd: root,
-        env: {
-          PATH: process.env.PATH ?? "",
-          HOME: model.cwd,
-          LOG_LEVEL: "warn",
-          NESTBOX_HEALTH_PORT: "0",
-          NESTBOX_DATA_DIR: dataDir(),
-          MODEL: "scripted",
-          OPENAI_BASE_URL: model.llm.url,
-          AGENT_IMAGE,
-          AGENT_RUNTIME: "swarm",
-          SWARM_SUBNET: "10.219.7.0/24",
-        },
+        env: npmStartEnv(model, AGENT_IMAGE, { AGENT_RUNTIME: "swarm", SWARM_SUBNET: "10.219.7.0/24" }),
       });
       return running;
     };

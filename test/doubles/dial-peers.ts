@@ -1,4 +1,5 @@
 import { connect, type Socket } from "node:net";
+import { afterEach } from "vitest";
 import { DialTransport } from "../../src/agents/transport/dial/dial-transport.js";
 import { DialServer, type DialServerOptions } from "../../src/agents/transport/dial/server.js";
 import type { DialSession } from "../../src/agents/transport/dial/session.js";
@@ -25,6 +26,23 @@ export async function dialServer(options: Partial<DialServerOptions> = {}) {
     return { key, ticket, link, token: ticket.env.NESTBOX_DIAL_TOKEN as string };
   };
   return { server, transport, open };
+}
+
+/**
+ * `dialServer` for a test file: every server it starts is closed after each test (call at the top level
+ * of the file, use the returned function in the tests).
+ */
+export function dialServers(): (options?: Partial<DialServerOptions>) => ReturnType<typeof dialServer> {
+  let servers: DialServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    servers = [];
+  });
+  return async (options = {}) => {
+    const d = await dialServer(options);
+    servers.push(d.server);
+    return d;
+  };
 }
 
 /** A raw peer: connects (optionally from `localAddress`), and collects everything the server says. */

@@ -1,4 +1,6 @@
+import path from "node:path";
 import type { AgentSpecContext } from "../../src/containers/agent-spec.js";
+import type { MountPolicy } from "../../src/containers/mount-policy.js";
 
 /** Installation facts for a supervisor under test: no proxy, no CA, small limits, overridable. */
 export function specContext(dataDir: string, over: Partial<AgentSpecContext> = {}): AgentSpecContext {
@@ -18,5 +20,17 @@ export function specContext(dataDir: string, over: Partial<AgentSpecContext> = {
     user: "1000:1000",
     network: "nestbox-test",
     ...over,
+  };
+}
+
+/** A mount rule for tests that register no extra mounts: an allowlist file that does not exist under `base`. */
+export function noExtraMounts(base: string): MountPolicy {
+  return {
+    allowlistFile: path.join(base, "allow.json"),
+    dataDir: path.join(base, "data"),
+    hostDataDir: null,
+    homes: [],
+    dockerSockets: [],
+    protectedFiles: [],
   };
 }

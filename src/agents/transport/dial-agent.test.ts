@@ -8,7 +8,7 @@ import { rawPeer, recordingDialTransport } from "../../../test/doubles/dial-peer
 import { type DialingRunner, runnerDialing } from "../../../test/doubles/dial-runner.js";
 import { FakeAgent } from "../../../test/doubles/fake-agent.js";
 import { PipeRuntime } from "../../../test/doubles/pipe-runtime.js";
-import { specContext } from "../../../test/doubles/spec-context.js";
+import { noExtraMounts, specContext } from "../../../test/doubles/spec-context.js";
 import { waitFor } from "../../../test/wait.js";
 import { silentLogger } from "../../log.js";
 import { AgentContainer, AgentCrashedError } from "../agent-container.js";
@@ -135,14 +135,7 @@ describe("AgentSupervisor over the dial transport", () => {
         revokeToken: (t) => void revoked.push(t),
         bindToken: (t) => void bound.push(t),
       },
-      mountPolicy: {
-        allowlistFile: path.join(base, "allow.json"),
-        dataDir: path.join(base, "data"),
-        hostDataDir: null,
-        homes: [],
-        dockerSockets: [],
-        protectedFiles: [],
-      },
+      mountPolicy: noExtraMounts(base),
       log: silentLogger(),
       idleTimeoutMs: 60_000,
       turnTimeoutMs: 10_000,
@@ -203,14 +196,7 @@ describe("AgentSupervisor over the dial transport", () => {
         user: `${process.getuid?.() ?? 1000}:${process.getgid?.() ?? 1000}`,
       }),
       tokens: { issueToken: () => "tok", revokeToken: () => {}, bindToken: () => {} },
-      mountPolicy: {
-        allowlistFile: path.join(base, "allow.json"),
-        dataDir: path.join(base, "data"),
-        hostDataDir: null,
-        homes: [],
-        dockerSockets: [],
-        protectedFiles: [],
-      },
+      mountPolicy: noExtraMounts(base),
       log: silentLogger(),
       idleTimeoutMs: 60_000,
       turnTimeoutMs: 10_000,

@@ -1,22 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { dialHost } from "../../../container/agent-runner/src/dial.js";
 import { captureLog } from "../../../test/doubles/capture-log.js";
-import { dialServer, rawPeer, sleep } from "../../../test/doubles/dial-peers.js";
+import { dialServers, rawPeer, sleep } from "../../../test/doubles/dial-peers.js";
 import { waitFor } from "../../../test/wait.js";
 import { MAX_LINE_BYTES } from "../../protocol/index.js";
-import type { DialServer } from "./dial/server.js";
 
-let servers: DialServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
-
-async function started(options: Parameters<typeof dialServer>[0] = {}) {
-  const d = await dialServer(options);
-  servers.push(d.server);
-  return d;
-}
+const started = dialServers();
 
 describe("DialServer handshake: single-use tokens, refusals, limits", () => {
   it("gives the container an address and a token; the runner's hello gets the frame key, then lines flow both ways", async () => {
@@ -189,7 +178,6 @@ describe("DialServer handshake: single-use tokens, refusals, limits", () => {
     });
     expect(agent.socket).not.toBeNull();
     await server.close();
-    servers = [];
     await waitFor(() => lost || undefined, "the runner giving up", 5000);
     expect(lost).toMatch(/cannot resume/);
   });
@@ -234,7 +222,6 @@ describe("DialServer handshake: single-use tokens, refusals, limits", () => {
   it("a closed server issues no more tickets", async () => {
     const { server, transport } = await started();
     await server.close();
-    servers = [];
     expect(() => transport.open("late", "0".repeat(64))).toThrow(/dial server is closed/);
   });
 

@@ -1,22 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { dialHost } from "../../../container/agent-runner/src/dial.js";
 import { captureLog } from "../../../test/doubles/capture-log.js";
-import { dialServer, rawPeer } from "../../../test/doubles/dial-peers.js";
+import { dialServers, rawPeer } from "../../../test/doubles/dial-peers.js";
 import { waitFor } from "../../../test/wait.js";
 import { FrameOpener, FrameSealer, type FrameSide } from "../../protocol/index.js";
-import type { DialServer } from "./dial/server.js";
 
-let servers: DialServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
-
-async function started(options: Parameters<typeof dialServer>[0] = {}) {
-  const d = await dialServer(options);
-  servers.push(d.server);
-  return d;
-}
+const started = dialServers();
 
 /** Every line received, opened as the protocol does: the frame numbers in arrival order, and any rejection. */
 function receiver(key: string, from: FrameSide) {
