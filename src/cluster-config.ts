@@ -112,15 +112,26 @@ function splitList(text: string, separator: string): string[] {
     .filter((s) => s !== "");
 }
 
+/** An IPv4 address as a number (no validation: callers pass dotted quads). */
+function ipv4Number(ip: string): number {
+  return ip.split(".").reduce((acc, p) => acc * 256 + Number(p), 0);
+}
+
 /** An IPv4 CIDR from /16 to /28 whose address is the network's own (no host bits set). */
 function isPrivateSubnet(cidr: string): boolean {
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
   if (!m) return false;
-  const parts = m.slice(1, 5).map(Number);
   const bits = Number(m[5]);
-  if (parts.some((p) => p > 255) || bits < 16 || bits > 28) return false;
-  const value = parts.reduce((acc, p) => acc * 256 + p, 0);
-  return value % 2 ** (32 - bits) === 0;
+  if (m.slice(1, 5).some((p) => Number(p) > 255) || bits < 16 || bits > 28) return false;
+  return ipv4Number(cidr.split("/")[0] as string) % 2 ** (32 - bits) === 0;
+}
+
+/** Whether `ip` lies in `cidr`. */
+export function inSubnet(ip: string, cidr: string): boolean {
+  const [base, bits] = cidr.split("/") as [string, string];
+  const start = ipv4Number(base);
+  const value = ipv4Number(ip);
+  return value >= start && value < start + 2 ** (32 - Number(bits));
 }
 
 /** The subnet's first address, where the host sits on the agents' bridge of each node. */

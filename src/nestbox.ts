@@ -105,8 +105,7 @@ async function assemble(
   const swarm = config.cluster.runtime.kind === "swarm" ? config.cluster.runtime : null;
   // On a swarm, chat folders are named volumes (nodes cannot see data/), created before each start.
   const ensureVolumes = swarm
-    ? (chat: { folder: string; chatId: string }) =>
-        ensureChatVolumes(docker, installId, chat, swarm.volumeDriver)
+    ? (chat: { folder: string; chatId: string }) => ensureChatVolumes(docker, installId, chat)
     : null;
   const supervisor = new AgentSupervisor({
     runtime: docker,

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeChat } from "../../test/doubles/chat.js";
 import { silentLogger } from "../log.js";
-import { DiskGuard, folderUsage } from "./disk-guard.js";
+import { DiskGuard, type DiskGuardOptions, folderUsage } from "./disk-guard.js";
 
 const MB = 1024 * 1024;
 const dirs: string[] = [];
@@ -38,19 +38,24 @@ describe("folderUsage", () => {
   });
 });
 
+/** A guard on `dataDir` with no per-install limit in the way, no reserve and plenty of free space. */
+const guardOn = (dataDir: string, over: Partial<DiskGuardOptions> = {}) =>
+  new DiskGuard({
+    dataDir,
+    chatLimitMb: 2048,
+    reserveMb: 0,
+    log: silentLogger(),
+    freeSpace: plenty,
+    ...over,
+  });
+
 describe("DiskGuard", () => {
   it("refuses a chat over its folder limit, counting its sessions too, and lets it run once it shrinks", () => {
     const dataDir = tmp();
     const chat = makeChat({ folder: "fam", limits: { diskMb: 1 } });
     mkdirSync(path.join(dataDir, "groups", "fam"), { recursive: true });
     mkdirSync(path.join(dataDir, "sessions", "fam"), { recursive: true });
-    const guard = new DiskGuard({
-      dataDir,
-      chatLimitMb: 2048,
-      reserveMb: 0,
-      log: silentLogger(),
-      freeSpace: plenty,
-    });
+    const guard = guardOn(dataDir);
     writeFileSync(path.join(dataDir, "groups", "fam", "half.bin"), Buffer.alloc(MB / 2, 1));
     expect(guard.refusal(chat)).toBeNull();
     writeFileSync(path.join(dataDir, "sessions", "fam", "half.bin"), Buffer.alloc(MB, 1));
@@ -69,12 +74,7 @@ describe("DiskGuard", () => {
     let now = 0;
     let walks = 0;
     let bytes = MB;
-    const guard = new DiskGuard({
-      dataDir,
-      chatLimitMb: 2048,
-      reserveMb: 0,
-      log: silentLogger(),
-      freeSpace: plenty,
+    const guard = guardOn(dataDir, {
       watchIntervalMs: 2000,
       now: () => now,
       usage: () => {
@@ -103,11 +103,8 @@ describe("DiskGuard", () => {
     const dataDir = tmp();
     let free = { bytes: 100 * MB, inodes: 1_000_000 };
     const changes: (string | null)[] = [];
-    const guard = new DiskGuard({
-      dataDir,
-      chatLimitMb: 2048,
+    const guard = guardOn(dataDir, {
       reserveMb: 512,
-      log: silentLogger(),
       freeSpace: () => free,
       onStoreLow: (m) => changes.push(m),
     });
@@ -127,14 +124,7 @@ describe("DiskGuard", () => {
     const dataDir = tmp();
     const chat = makeChat({ folder: "fam", limits: { diskMb: 1 } });
     mkdirSync(path.join(dataDir, "groups", "fam"), { recursive: true });
-    const guard = new DiskGuard({
-      dataDir,
-      chatLimitMb: 2048,
-      reserveMb: 0,
-      log: silentLogger(),
-      freeSpace: plenty,
-      watchIntervalMs: 10,
-    });
+    const guard = guardOn(dataDir, { watchIntervalMs: 10 });
     const breaches: string[] = [];
     const stop = guard.watch(chat, (r) => breaches.push(r.code));
     await new Promise((r) => setTimeout(r, 40));

@@ -1,5 +1,5 @@
 import { networkInterfaces } from "node:os";
-import { subnetGateway } from "../cluster-config.js";
+import { inSubnet, subnetGateway } from "../cluster-config.js";
 import type { Config, ModelConfig } from "../config.js";
 import { agentNetworkName, LABELS } from "../containers/agent-spec.js";
 import type { ContainerRuntime, NetworkInfo } from "../containers/container-runtime.js";
@@ -78,9 +78,11 @@ export async function startAgentPlumbing(
   const port = config.cluster.proxyPort;
   const { retryWindowMs: windowMs, stallTimeoutMs: stallMs } = config.credentialProxy;
   const retry = { windowMs, stallMs };
-  if (swarm) return startSwarmPlumbing(config, swarm, network, ca, log, limits, retry, model, sandbox);
+  const newProxy = (host: string) =>
+    new CredentialProxy({ model, proxy: sandbox.proxy, log, host, port, limits, retry });
+  if (swarm) return startSwarmPlumbing(config, swarm, network, ca, log, newProxy);
   const address = network.gateway ?? "127.0.0.1";
-  let proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: address, port, limits, retry });
+  let proxy = newProxy(address);
   let bindsAddresses = network.gateway !== null;
   try {
     await proxy.listen();
@@ -89,7 +91,7 @@ export async function startAgentPlumbing(
       { err, address, network: network.name },
       "cannot listen on the agents' network gateway; the credential proxy listens on all interfaces",
     );
-    proxy = new CredentialProxy({ model, proxy: sandbox.proxy, log, host: "0.0.0.0", port, limits, retry });
+    proxy = newProxy("0.0.0.0");
     await proxy.listen();
     bindsAddresses = false;
   }
@@ -119,22 +121,10 @@ async function startSwarmPlumbing(
   network: NetworkInfo,
   ca: CaFiles | null,
   log: Logger,
-  limits: Partial<ProxyLimits>,
-  retry: { windowMs: number; stallMs: number },
-  model: ModelConfig,
-  sandbox: SandboxEnvironment,
+  newProxy: (host: string) => CredentialProxy,
 ): Promise<AgentPlumbing> {
   const address = swarm.hostAddress ?? network.gateway ?? subnetGateway(swarm.subnet);
-  const port = config.cluster.proxyPort;
-  const proxy = new CredentialProxy({
-    model,
-    proxy: sandbox.proxy,
-    log,
-    host: "0.0.0.0",
-    port,
-    limits,
-    retry,
-  });
+  const proxy = newProxy("0.0.0.0");
   await proxy.listen();
   const dial = new DialServer({
     host: "0.0.0.0",
@@ -174,7 +164,7 @@ async function startSwarmPlumbing(
 }
 
 /** SWARM_SUBNET must not be a network this machine is already on (other than the agents' own bridge). */
-function checkSubnetFree(subnet: string, interfaces = networkInterfaces()): void {
+export function checkSubnetFree(subnet: string, interfaces = networkInterfaces()): void {
   const gateway = subnetGateway(subnet);
   for (const [name, addresses] of Object.entries(interfaces)) {
     for (const a of addresses ?? []) {
@@ -186,18 +176,6 @@ function checkSubnetFree(subnet: string, interfaces = networkInterfaces()): void
       }
     }
   }
-}
-
-function toNumber(ip: string): number {
-  return ip.split(".").reduce((acc, p) => acc * 256 + Number(p), 0);
-}
-
-function inSubnet(ip: string, cidr: string): boolean {
-  const [base, bits] = cidr.split("/") as [string, string];
-  const size = 2 ** (32 - Number(bits));
-  const start = toNumber(base);
-  const value = toNumber(ip);
-  return value >= start && value < start + size;
 }
 
 /**

@@ -8,12 +8,6 @@ import { LABELS } from "./labels.js";
 /** The label saying which of a chat's folders a volume holds. */
 export const VOLUME_LABEL = "nestbox.volume";
 
-/** The volume driver and options chat volumes are created with. */
-export interface VolumeDriver {
-  name: string;
-  options: Record<string, string>;
-}
-
 /** The names of a chat's volumes (Docker volume names: letters, digits, `_`, `.`, `-`). */
 export function chatVolumeNames(installId: string, folder: string) {
   return {
@@ -38,20 +32,18 @@ export function chatVolumeMounts(
 
 /**
  * Creates a chat's volumes on the engine the host talks to (at registration and before each agent start;
- * existing ones are left as they are). Other nodes create theirs from the service's driver settings.
+ * existing ones are left as they are), with the runtime's volume driver (SWARM_VOLUME_DRIVER). Other
+ * nodes create theirs from the service's driver settings.
  */
 export async function ensureChatVolumes(
   runtime: ContainerRuntime,
   installId: string,
   chat: Pick<RegisteredChat, "folder" | "chatId">,
-  driver: VolumeDriver,
 ): Promise<void> {
   const names = chatVolumeNames(installId, chat.folder);
   const base = { [LABELS.install]: installId, [LABELS.folder]: chat.folder };
   const spec = (kind: string, labels: Record<string, string>) => ({
     labels: { ...labels, [VOLUME_LABEL]: kind },
-    driver: driver.name,
-    driverOptions: driver.options,
   });
   await runtime.ensureVolume(names.group, spec("group", { ...base, [LABELS.chat]: chat.chatId }));
   await runtime.ensureVolume(names.sessions, spec("sessions", { ...base, [LABELS.chat]: chat.chatId }));
@@ -61,11 +53,8 @@ export async function ensureChatVolumes(
 /** Removes a chat's own volumes (not the global one); a volume already gone is not an error. */
 export async function removeChatVolumes(
   runtime: ContainerRuntime,
-  installId: string,
-  folder: string,
-): Promise<string[]> {
-  const names = chatVolumeNames(installId, folder);
+  names: Pick<ReturnType<typeof chatVolumeNames>, "group" | "sessions">,
+): Promise<void> {
   await runtime.removeVolume(names.group);
   await runtime.removeVolume(names.sessions);
-  return [names.group, names.sessions];
 }

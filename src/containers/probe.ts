@@ -139,10 +139,9 @@ export async function probeDataVisibility(runtime: ContainerRuntime, o: ProbeOpt
 
 /**
  * Proves agents can run where services run: one one-shot service of the agent image, placed like the
- * agents, that prints a token. Fails with what the engine said and the likely fix (the swarm, the image).
+ * agents, that prints a token. Call after `runtime.version()`, which names a missing swarm. Fails with what the engine said and the likely fix (the swarm, the image).
  */
 export async function probeServices(runtime: ContainerRuntime, image: string): Promise<void> {
-  await runtime.version(); // a runtime without an active swarm says `docker swarm init` here
   const token = randomBytes(8).toString("hex");
   let result: { exitCode: number; stdout: string; stderr: string };
   try {

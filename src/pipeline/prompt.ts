@@ -1,5 +1,6 @@
 import { sanitizeName } from "../registration/chat.js";
 import type { StoredMessage } from "../store/index.js";
+import { formatWall } from "../tasks/zoned-time.js";
 
 /** Caps for the catch-up prompt. */
 export interface PromptLimits {
@@ -11,26 +12,6 @@ export interface PromptLimits {
 const escapeXml = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
-// Building an Intl.DateTimeFormat costs far more than formatting with one: one per zone, kept.
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timezone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timezone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-CA", {
-      timeZone: timezone,
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-    });
-    formatters.set(timezone, f);
-  }
-  return f;
-}
-
 /** The last minute each zone formatted: messages of a burst share it (times have minute precision). */
 const lastMinute = new Map<string, { minute: number; text: string }>();
 
@@ -38,15 +19,10 @@ function formatTime(ms: number, timezone: string): string {
   const minute = Math.floor(ms / 60_000);
   const last = lastMinute.get(timezone);
   if (last?.minute === minute) return last.text;
-  const text = formatMinute(ms, timezone);
+  // Whole minutes: formatWall shows seconds only when they are not zero.
+  const text = formatWall(minute * 60_000, timezone);
   lastMinute.set(timezone, { minute, text });
   return text;
-}
-
-function formatMinute(ms: number, timezone: string): string {
-  const parts = formatterFor(timezone).formatToParts(new Date(ms));
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "";
-  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")}`;
 }
 
 function formatMessage(m: StoredMessage, timezone: string): string {

@@ -15,6 +15,16 @@ export function listChats(dataDir: string): RegisteredChat[] {
   }
 }
 
+/** The installation's id (made on first use), which names its containers, services and volumes. */
+export function installIdOf(dataDir: string): string {
+  const store = Store.open(dataDir);
+  try {
+    return store.meta.installId();
+  } finally {
+    store.close();
+  }
+}
+
 /** Prints the registered chats as a table, or a JSON array with `json`. */
 export function printChats(io: CommandIO, chats: RegisteredChat[], json: boolean): void {
   if (json) {

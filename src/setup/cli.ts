@@ -9,8 +9,7 @@ import { loadContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import type { RegisteredChat } from "../registration/chat.js";
 import { registerChat } from "../registration/register-chat.js";
-import { Store } from "../store/index.js";
-import { listChats, printChats } from "./chats.js";
+import { installIdOf, listChats, printChats } from "./chats.js";
 import { container } from "./container.js";
 import { environment } from "./environment.js";
 import { edit, unregister } from "./manage.js";
@@ -87,16 +86,10 @@ async function swarmVolumes(
 ): Promise<string | null> {
   const swarm = config.cluster.runtime;
   if (swarm.kind !== "swarm") return null;
-  const store = Store.open(config.dataDir);
-  let installId: string;
-  try {
-    installId = store.meta.installId();
-  } finally {
-    store.close();
-  }
+  const installId = installIdOf(config.dataDir);
   const names = chatVolumeNames(installId, chat.folder);
   try {
-    await ensureChatVolumes(agents, installId, chat, swarm.volumeDriver);
+    await ensureChatVolumes(agents, installId, chat);
     return `volumes ${names.group} and ${names.sessions}`;
   } catch (err) {
     return `volume ${names.group}, created at its first start (the engine said: ${(err as Error).message})`;

@@ -104,6 +104,7 @@ function runtimeSummary(config: Config): string {
 /** One real one-shot service of the agent image on the swarm: the manager answers, a node runs it, its output comes back. */
 function swarmProbe(agents: ContainerRuntime, config: Config): Promise<Probe> {
   return attempt("swarm service", async () => {
+    await agents.version(); // says `docker swarm init` when this engine is not a swarm manager
     await probeServices(agents, config.agentImage);
     return "a one-shot service of the agent image ran and answered";
   });

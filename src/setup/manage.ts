@@ -1,7 +1,7 @@
 import path from "node:path";
 import { type CommandSpec, defineCommand, type ParseArgsOptionsConfig } from "../cli/args.js";
 import { EXIT } from "../cli/io.js";
-import { removeChatVolumes } from "../containers/chat-volumes.js";
+import { chatVolumeNames, removeChatVolumes } from "../containers/chat-volumes.js";
 import { loadContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import {
@@ -10,7 +10,7 @@ import {
   editChat,
   unregisterChat,
 } from "../registration/manage-chat.js";
-import { Store } from "../store/index.js";
+import { installIdOf } from "./chats.js";
 import { asFlag } from "./register.js";
 
 const UNREGISTER = {
@@ -76,19 +76,13 @@ export const unregister = defineCommand(UNREGISTER, async ({ values, positionals
   const chat = unregisterChat(dataDir, chatId, { purge, force: values.force === true });
   // On a swarm the chat's folders are volumes: --purge removes them too (refused while an agent uses them).
   if (purge && config.cluster.runtime.kind === "swarm") {
-    const store = Store.open(dataDir);
-    const installId = (() => {
-      try {
-        return store.meta.installId();
-      } finally {
-        store.close();
-      }
-    })();
+    const installId = installIdOf(dataDir);
+    const names = chatVolumeNames(installId, chat.folder);
     try {
-      await removeChatVolumes(agents, installId, chat.folder);
+      await removeChatVolumes(agents, names);
     } catch (err) {
       io.stderr.write(
-        `warning: the chat's volumes were not removed (${(err as Error).message}); stop its agent and run docker volume rm nestbox-${installId}-group-${chat.folder} nestbox-${installId}-sessions-${chat.folder}\n`,
+        `warning: the chat's volumes were not removed (${(err as Error).message}); stop its agent and run docker volume rm ${names.group} ${names.sessions}\n`,
       );
     }
   }

@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
@@ -9,7 +11,9 @@ import { DockerRuntime } from "../../src/containers/docker-runtime.js";
 import { SWARM_SERVICE_LABEL } from "../../src/containers/labels.js";
 import { probeServices } from "../../src/containers/probe.js";
 import { SwarmRuntime } from "../../src/containers/swarm/swarm-runtime.js";
-import { Store } from "../../src/store/index.js";
+import { installIdOf } from "../../src/setup/chats.js";
+import { runSetup } from "../../src/setup/cli.js";
+import { captureIO } from "../doubles/command-io.js";
 import { type LiveProcess, spawnProcess } from "../process.js";
 import { waitFor } from "../wait.js";
 import { type AgentHarness, startAgentHarness } from "./agent-harness.js";
@@ -161,6 +165,51 @@ describeDocker("AGENT_RUNTIME=swarm: each chat's agent is a swarm service that d
   }, 240_000);
 });
 
+describeDocker("AGENT_RUNTIME=swarm setup register / unregister --purge: the chat's volumes", () => {
+  withSwarm();
+  it("register creates the chat's volumes, labelled with its install and chat; --purge removes its own two", async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), "nestbox-swarm-register-"));
+    const dataDir = path.join(cwd, "data");
+    const setup = async (...argv: string[]) => {
+      const { io, out } = captureIO({ NESTBOX_DATA_DIR: dataDir, AGENT_RUNTIME: "swarm" }, cwd);
+      return { code: await runSetup(argv, io), ...out() };
+    };
+    const engine = new DockerRuntime();
+    try {
+      const reg = await setup(
+        "register",
+        "--channel",
+        "telegram",
+        "--jid",
+        "tg:-100777",
+        "--name",
+        "Club",
+        "--folder",
+        "club",
+      );
+      expect(reg.code).toBe(0);
+      const install = installIdOf(dataDir);
+      const names = chatVolumeNames(install, "club");
+      expect(reg.stdout).toContain(`in volumes ${names.group} and ${names.sessions}`);
+      const volumes = await engine.listVolumes({ "nestbox.install": install });
+      expect(volumes.map((v) => v.name).sort()).toEqual([names.global, names.group, names.sessions].sort());
+      expect(volumes.find((v) => v.name === names.group)?.labels).toMatchObject({
+        "nestbox.chat": "tg:-100777",
+        "nestbox.folder": "club",
+        "nestbox.volume": "group",
+      });
+      const un = await setup("unregister", "tg:-100777", "--purge");
+      expect(un).toMatchObject({ code: 0, stderr: "" });
+      expect((await engine.listVolumes({ "nestbox.install": install })).map((v) => v.name)).toEqual([
+        names.global,
+      ]);
+      await engine.removeVolume(names.global);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
 describeDocker(
   "AGENT_RUNTIME=swarm with AGENT_NETWORK=internal: the host is reached, nothing past it",
   () => {
@@ -238,14 +287,7 @@ describeDocker(
       });
       return running;
     };
-    const installId = () => {
-      const store = Store.open(dataDir());
-      try {
-        return store.meta.installId();
-      } finally {
-        store.close();
-      }
-    };
+    const installId = () => installIdOf(dataDir());
     afterEach(async () => {
       for (const pid of running?.child.pid ? processTree(running.child.pid) : []) {
         try {
